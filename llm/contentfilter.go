@@ -1,0 +1,162 @@
+package llm
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// ContentFilterResults are Azure AI content-safety annotations for a prompt or
+// a completion. The JSON form is Azure's wire format, so providers can decode
+// content_filter_results (and innererror.content_filter_result) straight into
+// it. A nil category was not reported.
+type ContentFilterResults struct {
+	// PromptIndex is the index of the prompt these results belong to (for
+	// Response.PromptFilter entries).
+	PromptIndex int `json:"prompt_index,omitempty"`
+
+	Hate     *SeverityResult `json:"hate,omitempty"`
+	SelfHarm *SeverityResult `json:"self_harm,omitempty"`
+	Sexual   *SeverityResult `json:"sexual,omitempty"`
+	Violence *SeverityResult `json:"violence,omitempty"`
+
+	Profanity             *DetectionResult `json:"profanity,omitempty"`
+	Jailbreak             *DetectionResult `json:"jailbreak,omitempty"`
+	IndirectAttack        *DetectionResult `json:"indirect_attack,omitempty"`
+	ProtectedMaterialText *DetectionResult `json:"protected_material_text,omitempty"`
+	ProtectedMaterialCode *DetectionResult `json:"protected_material_code,omitempty"`
+	UngroundedMaterial    *DetectionResult `json:"ungrounded_material,omitempty"`
+
+	// CustomBlocklists lists the customer blocklists that were checked.
+	CustomBlocklists []BlocklistResult `json:"custom_blocklists,omitempty"`
+	// Error is set when the filter itself failed (the content was then not
+	// filtered).
+	Error *FilterError `json:"error,omitempty"`
+}
+
+// SeverityResult is a harm category graded by severity.
+type SeverityResult struct {
+	Filtered bool `json:"filtered"`
+	// Severity is "safe", "low", "medium" or "high".
+	Severity string `json:"severity,omitempty"`
+}
+
+// DetectionResult is a category that is detected or not.
+type DetectionResult struct {
+	Filtered bool `json:"filtered"`
+	Detected bool `json:"detected"`
+	// Citation points at the source of detected protected code.
+	Citation *Citation `json:"citation,omitempty"`
+}
+
+// Citation is the source of protected material.
+type Citation struct {
+	URL     string `json:"URL,omitempty"`
+	License string `json:"license,omitempty"`
+}
+
+// BlocklistResult reports one custom blocklist.
+type BlocklistResult struct {
+	ID       string `json:"id"`
+	Filtered bool   `json:"filtered"`
+}
+
+// FilterError is the content filter's own failure.
+type FilterError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// UnmarshalJSON accepts custom_blocklists both as the legacy array
+// [{"filtered":…,"id":…}] and as the newer object
+// {"filtered":…,"details":[{"filtered":…,"id":…}]}.
+func (c *ContentFilterResults) UnmarshalJSON(data []byte) error {
+	type plain ContentFilterResults
+	var w struct {
+		plain
+		CustomBlocklists json.RawMessage `json:"custom_blocklists"`
+	}
+	if err := json.Unmarshal(data, &w); err != nil {
+		return err
+	}
+	*c = ContentFilterResults(w.plain)
+	raw := bytes.TrimSpace(w.CustomBlocklists)
+	switch {
+	case len(raw) == 0 || string(raw) == "null":
+	case raw[0] == '[':
+		if err := json.Unmarshal(raw, &c.CustomBlocklists); err != nil {
+			return fmt.Errorf("custom_blocklists: %w", err)
+		}
+	case raw[0] == '{':
+		var obj struct {
+			Filtered bool              `json:"filtered"`
+			Details  []BlocklistResult `json:"details"`
+		}
+		if err := json.Unmarshal(raw, &obj); err != nil {
+			return fmt.Errorf("custom_blocklists: %w", err)
+		}
+		c.CustomBlocklists = obj.Details
+		if obj.Filtered && len(obj.Details) == 0 {
+			c.CustomBlocklists = []BlocklistResult{{Filtered: true}}
+		}
+	default:
+		return fmt.Errorf("custom_blocklists: want an array or an object, got %.20s", raw)
+	}
+	return nil
+}
+
+// Filtered reports whether any category blocked the content.
+func (c *ContentFilterResults) Filtered() bool {
+	return c != nil && len(c.Fired()) > 0
+}
+
+// Fired lists the categories that blocked the content, with their severity
+// where graded, e.g. ["violence (medium)", "custom blocklist \"Profanity\""].
+func (c *ContentFilterResults) Fired() []string {
+	if c == nil {
+		return nil
+	}
+	var out []string
+	for _, s := range []struct {
+		name string
+		r    *SeverityResult
+	}{{"hate", c.Hate}, {"self_harm", c.SelfHarm}, {"sexual", c.Sexual}, {"violence", c.Violence}} {
+		if s.r != nil && s.r.Filtered {
+			if s.r.Severity != "" {
+				out = append(out, s.name+" ("+s.r.Severity+")")
+			} else {
+				out = append(out, s.name)
+			}
+		}
+	}
+	for _, d := range []struct {
+		name string
+		r    *DetectionResult
+	}{{"profanity", c.Profanity}, {"jailbreak", c.Jailbreak}, {"indirect_attack", c.IndirectAttack},
+		{"protected_material_text", c.ProtectedMaterialText}, {"protected_material_code", c.ProtectedMaterialCode},
+		{"ungrounded_material", c.UngroundedMaterial}} {
+		if d.r != nil && d.r.Filtered {
+			out = append(out, d.name)
+		}
+	}
+	for _, b := range c.CustomBlocklists {
+		if b.Filtered {
+			if b.ID != "" {
+				out = append(out, fmt.Sprintf("custom blocklist %q", b.ID))
+			} else {
+				out = append(out, "custom blocklist")
+			}
+		}
+	}
+	return out
+}
+
+// String summarises the categories that fired, e.g. "violence (medium)".
+func (c *ContentFilterResults) String() string {
+	f := c.Fired()
+	if len(f) == 0 {
+		return "no category filtered"
+	}
+	return strings.Join(f, ", ")
+}

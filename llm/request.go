@@ -1,0 +1,209 @@
+package llm
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"hash"
+	"math"
+	"strconv"
+
+	"github.com/deluge-go/deluge/conversation"
+	"github.com/deluge-go/deluge/registry"
+)
+
+// Request is one call as a Provider sees it: a resolved model, the messages
+// and the sampling settings. Providers must treat it as read-only.
+type Request struct {
+	// Model is the resolved catalog entry; Model.Name is the wire name
+	// (for Azure, the deployment).
+	Model registry.Model
+	// Messages is the conversation to send.
+	Messages []conversation.Message
+	// Sampling holds the generation settings.
+	Sampling
+}
+
+// Sampling holds generation settings. Zero values mean "provider default";
+// pointers distinguish an explicit zero (temperature 0) from unset.
+type Sampling struct {
+	Temperature *float64
+	TopP        *float64
+	// MaxNewTokens caps the completion (max_tokens, or max_completion_tokens
+	// for reasoning models). 0 means the provider's default.
+	MaxNewTokens int
+	Stop         []string
+	Seed         *int64
+	// ResponseFormat asks for JSON output; nil means free text.
+	ResponseFormat *ResponseFormat
+	Tools          []Tool
+	// ToolChoice is "", "auto", "none", "required", or the name of a tool
+	// the model must call.
+	ToolChoice string
+	// Logprobs asks for token log-probabilities; TopLogprobs for that many
+	// alternatives per token (0–20).
+	Logprobs    bool
+	TopLogprobs int
+	// ReasoningEffort is "minimal", "low", "medium" or "high" for reasoning
+	// models; ignored by others.
+	ReasoningEffort string
+	// User is an end-user identifier passed to the provider for abuse
+	// monitoring.
+	User string
+}
+
+// ResponseFormat asks for structured output.
+type ResponseFormat struct {
+	// Type is "json_object" (JSON mode) or "json_schema".
+	Type string
+	// Name, Schema and Strict describe a JSON schema for Type "json_schema";
+	// Schema is the JSON text of the schema.
+	Name   string
+	Schema []byte
+	Strict bool
+}
+
+// Response format types.
+const (
+	FormatJSONObject = "json_object"
+	FormatJSONSchema = "json_schema"
+)
+
+// Tool is a function the model may call.
+type Tool struct {
+	Name        string
+	Description string
+	// Parameters is the JSON schema of the arguments (JSON text); nil means
+	// no parameters.
+	Parameters []byte
+	Strict     bool
+}
+
+// EstimateInputTokens estimates the prompt tokens of the request: the
+// conversation (see conversation.EstimateTokens) plus tool definitions and
+// the schema of a structured response.
+func (r *Request) EstimateInputTokens() int {
+	n := conversation.EstimateMessageTokens(r.Messages)
+	for _, t := range r.Tools {
+		n += 8 + conversation.EstimateTextTokens(t.Name) + conversation.EstimateTextTokens(t.Description) + (len(t.Parameters)+3)/4
+	}
+	if r.ResponseFormat != nil {
+		n += (len(r.ResponseFormat.Schema) + 3) / 4
+	}
+	return n
+}
+
+// Fingerprint returns a stable hex digest identifying everything that
+// determines the reply: provider, model ID and wire name, every sampling
+// setting, tools, response format and the full conversation. Two requests
+// with the same fingerprint may share a cached response.
+func (r *Request) Fingerprint() string {
+	h := sha256.New()
+	fp := fingerprinter{h: h}
+	fp.str("deluge-fp-v1")
+	fp.str(r.Model.Provider)
+	fp.str(r.Model.ID)
+	fp.str(r.Model.Name)
+	fp.str(r.Model.APIBase)
+	s := &r.Sampling
+	fp.optFloat(s.Temperature)
+	fp.optFloat(s.TopP)
+	fp.int(int64(s.MaxNewTokens))
+	fp.int(int64(len(s.Stop)))
+	for _, st := range s.Stop {
+		fp.str(st)
+	}
+	if s.Seed != nil {
+		fp.int(1)
+		fp.int(*s.Seed)
+	} else {
+		fp.int(0)
+	}
+	if f := s.ResponseFormat; f != nil {
+		fp.str(f.Type)
+		fp.str(f.Name)
+		fp.bytes(f.Schema)
+		fp.bool(f.Strict)
+	} else {
+		fp.str("")
+	}
+	fp.int(int64(len(s.Tools)))
+	for _, t := range s.Tools {
+		fp.str(t.Name)
+		fp.str(t.Description)
+		fp.bytes(t.Parameters)
+		fp.bool(t.Strict)
+	}
+	fp.str(s.ToolChoice)
+	fp.bool(s.Logprobs)
+	fp.int(int64(s.TopLogprobs))
+	fp.str(s.ReasoningEffort)
+	fp.str(s.User)
+	fp.int(int64(len(r.Messages)))
+	for _, m := range r.Messages {
+		fp.str(string(m.Role))
+		fp.str(m.Name)
+		fp.int(int64(len(m.Parts)))
+		for _, p := range m.Parts {
+			fp.str(string(p.Type))
+			fp.str(p.Text)
+			fp.str(p.URL)
+			fp.str(p.MIMEType)
+			fp.bytes(p.Data)
+			fp.str(p.Filename)
+			fp.str(p.Detail)
+			if c := p.ToolCall; c != nil {
+				fp.str(c.ID)
+				fp.str(c.Name)
+				fp.str(c.Arguments)
+			} else {
+				fp.str("")
+			}
+			if tr := p.ToolResult; tr != nil {
+				fp.str(tr.CallID)
+				fp.str(tr.Content)
+			} else {
+				fp.str("")
+			}
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// fingerprinter writes length-prefixed fields so that no two different
+// requests can produce the same byte stream.
+type fingerprinter struct {
+	h   hash.Hash
+	buf [binary.MaxVarintLen64]byte
+}
+
+func (f *fingerprinter) int(v int64) {
+	n := binary.PutVarint(f.buf[:], v)
+	f.h.Write(f.buf[:n])
+}
+
+func (f *fingerprinter) str(s string) {
+	f.int(int64(len(s)))
+	f.h.Write([]byte(s))
+}
+
+func (f *fingerprinter) bytes(b []byte) {
+	f.int(int64(len(b)))
+	f.h.Write(b)
+}
+
+func (f *fingerprinter) bool(b bool) {
+	if b {
+		f.int(1)
+	} else {
+		f.int(0)
+	}
+}
+
+func (f *fingerprinter) optFloat(v *float64) {
+	if v == nil {
+		f.str("")
+		return
+	}
+	f.str(strconv.FormatUint(math.Float64bits(*v), 36))
+}

@@ -1,0 +1,135 @@
+package llm
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/deluge-go/deluge/conversation"
+	"github.com/deluge-go/deluge/registry"
+)
+
+// Response is a model's complete reply to one request.
+type Response struct {
+	// Model is the ID of the model that answered; Provider its provider;
+	// Region the region that served it, when the provider has regions.
+	Model    string `json:"model"`
+	Provider string `json:"provider"`
+	Region   string `json:"region,omitempty"`
+	// ServedModel is the model name the server reported (e.g. Azure's
+	// underlying "gpt-4o-2024-11-20" behind a deployment).
+	ServedModel string `json:"served_model,omitempty"`
+
+	// Completion is the reply's text; Message the full assistant message,
+	// tool calls included.
+	Completion string               `json:"completion"`
+	Message    conversation.Message `json:"message"`
+	// FinishReason is "stop", "length", "tool_calls" or "content_filter".
+	FinishReason string `json:"finish_reason"`
+
+	Usage Usage `json:"usage"`
+	// Cost is the USD price of the call, from the model's catalog prices
+	// (0 when served from cache).
+	Cost float64 `json:"cost"`
+
+	// ContentFilter holds the completion's content-filter annotations and
+	// PromptFilter the prompt's, when the provider reports them (Azure).
+	ContentFilter *ContentFilterResults  `json:"content_filter,omitempty"`
+	PromptFilter  []ContentFilterResults `json:"prompt_filter,omitempty"`
+
+	// Logprobs holds per-token log-probabilities when requested.
+	Logprobs []TokenLogprob `json:"logprobs,omitempty"`
+
+	// Attempts is the number of HTTP requests it took (retries and
+	// failovers included); Latency the wall time from dispatch to reply.
+	Attempts int           `json:"attempts"`
+	Latency  time.Duration `json:"latency"`
+	// Cached reports that the response came from the cache.
+	Cached bool `json:"cached,omitempty"`
+
+	// RequestID is the server's request ID (apim-request-id / x-request-id),
+	// the thing to quote to support.
+	RequestID string `json:"request_id,omitempty"`
+	// Header holds the final HTTP response's headers (rate-limit headers
+	// included); nil for responses not served over HTTP.
+	Header http.Header `json:"-"`
+}
+
+// Usage counts the tokens of a call.
+type Usage struct {
+	// InputTokens counts all prompt tokens, CachedInputTokens included.
+	InputTokens int `json:"input_tokens"`
+	// OutputTokens counts all completion tokens, ReasoningTokens included.
+	OutputTokens      int `json:"output_tokens"`
+	CachedInputTokens int `json:"cached_input_tokens,omitempty"`
+	ReasoningTokens   int `json:"reasoning_tokens,omitempty"`
+}
+
+// Total returns input plus output tokens.
+func (u Usage) Total() int { return u.InputTokens + u.OutputTokens }
+
+// Add returns the sum of two usages.
+func (u Usage) Add(v Usage) Usage {
+	return Usage{
+		InputTokens:       u.InputTokens + v.InputTokens,
+		OutputTokens:      u.OutputTokens + v.OutputTokens,
+		CachedInputTokens: u.CachedInputTokens + v.CachedInputTokens,
+		ReasoningTokens:   u.ReasoningTokens + v.ReasoningTokens,
+	}
+}
+
+// Cost prices the usage at m's catalog prices.
+func (u Usage) Cost(m registry.Model) float64 {
+	return m.Cost(u.InputTokens, u.CachedInputTokens, u.OutputTokens)
+}
+
+// TokenLogprob is the log-probability of one generated token.
+type TokenLogprob struct {
+	Token   string  `json:"token"`
+	Logprob float64 `json:"logprob"`
+	Bytes   []byte  `json:"bytes,omitempty"`
+	// TopLogprobs holds the most likely alternatives at this position.
+	TopLogprobs []TopLogprob `json:"top_logprobs,omitempty"`
+}
+
+// TopLogprob is one alternative token at a position.
+type TopLogprob struct {
+	Token   string  `json:"token"`
+	Logprob float64 `json:"logprob"`
+	Bytes   []byte  `json:"bytes,omitempty"`
+}
+
+// Chunk is one piece of a streamed reply.
+type Chunk struct {
+	// Text is the new text since the previous chunk (the delta).
+	Text string
+	// ToolCalls holds complete tool calls; providers assemble the wire's
+	// fragments and emit each call once, whole.
+	ToolCalls []conversation.ToolCall
+	// FinishReason is set on the chunk that ends the choice.
+	FinishReason string
+	// Usage is set on the chunk that carries the call's usage (usually the
+	// last).
+	Usage *Usage
+	// ContentFilter carries the completion's filter annotations for this
+	// chunk; PromptFilter the prompt's (on the first chunk, with Azure).
+	ContentFilter *ContentFilterResults
+	PromptFilter  []ContentFilterResults
+	// Logprobs for the tokens of this chunk, when requested.
+	Logprobs []TokenLogprob
+
+	// Response metadata, set on the first chunk a provider yields when
+	// known: the served model name, request ID, region and HTTP headers.
+	ServedModel string
+	RequestID   string
+	Region      string
+	Header      http.Header
+}
+
+// Result is the outcome of one prompt in a batch: exactly one of Response
+// and Err is set.
+type Result struct {
+	// Index is the prompt's position in the input.
+	Index    int
+	Response *Response
+	Err      error
+}

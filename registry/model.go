@@ -1,0 +1,74 @@
+package registry
+
+// Model describes one callable model. Prices are USD per million tokens.
+type Model struct {
+	// ID is the name users pass to llm.NewClient, unique in the registry
+	// (e.g. "gpt-4o", "azure-gpt-4o").
+	ID string `json:"id"`
+	// Provider is the key of the provider that serves the model
+	// ("openai", "azure-foundry").
+	Provider string `json:"provider"`
+	// Name is what goes on the wire: the API model name, or for Azure the
+	// deployment name. Register defaults it to ID.
+	Name string `json:"name"`
+	// BaseModel is the provider-independent model name ("gpt-4o"); models of
+	// different providers with the same BaseModel are interchangeable, which
+	// is how llm.WithProvider switches provider.
+	BaseModel string `json:"base_model,omitempty"`
+	// APIBase overrides the provider's endpoint for this model (an
+	// OpenAI-compatible server, an Azure resource).
+	APIBase string `json:"api_base,omitempty"`
+	// APIKeyEnvVar names the environment variable holding this model's key,
+	// when it differs from the provider's default.
+	APIKeyEnvVar string `json:"api_key_env_var,omitempty"`
+	// APISpec is the API family: "chat" (chat completions, the default) or
+	// "responses".
+	APISpec string `json:"api_spec,omitempty"`
+
+	InputCost       float64 `json:"input_cost"`
+	CachedInputCost float64 `json:"cached_input_cost,omitempty"`
+	OutputCost      float64 `json:"output_cost"`
+
+	ContextWindow   int `json:"context_window,omitempty"`
+	MaxOutputTokens int `json:"max_output_tokens,omitempty"`
+
+	SupportsJSON      bool `json:"supports_json,omitempty"`
+	SupportsImages    bool `json:"supports_images,omitempty"`
+	SupportsLogprobs  bool `json:"supports_logprobs,omitempty"`
+	SupportsTools     bool `json:"supports_tools,omitempty"`
+	SupportsResponses bool `json:"supports_responses,omitempty"`
+	// Reasoning marks reasoning models (o-series, gpt-5): they take
+	// max_completion_tokens and reject temperature, top_p and logprobs.
+	Reasoning bool `json:"reasoning,omitempty"`
+
+	// Regions maps region names to routing weights, for providers that
+	// spread one model over several regional deployments.
+	Regions map[string]float64 `json:"regions,omitempty"`
+}
+
+// API specs a Model can declare.
+const (
+	APISpecChat      = "chat"
+	APISpecResponses = "responses"
+)
+
+// Cost returns the USD price of a call. input counts all prompt tokens,
+// cached ones included (as OpenAI and Azure report them); cachedInput is
+// the part of input served from the prompt cache, priced at CachedInputCost
+// (or InputCost when the model has no cached price); output counts all
+// completion tokens, reasoning tokens included.
+func (m Model) Cost(input, cachedInput, output int) float64 {
+	cachedInput = min(max(cachedInput, 0), max(input, 0))
+	cachedPrice := m.CachedInputCost
+	if cachedPrice == 0 {
+		cachedPrice = m.InputCost
+	}
+	uncached := float64(max(input, 0) - cachedInput)
+	return (uncached*m.InputCost + float64(cachedInput)*cachedPrice + float64(max(output, 0))*m.OutputCost) / 1e6
+}
+
+// MaxCost returns the most a call of inputTokens prompt tokens and up to
+// maxOutput completion tokens can cost (no cache discount).
+func (m Model) MaxCost(inputTokens, maxOutput int) float64 {
+	return m.Cost(inputTokens, 0, maxOutput)
+}
