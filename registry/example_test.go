@@ -1,0 +1,40 @@
+package registry_test
+
+import (
+	"fmt"
+
+	"github.com/deluge-go/deluge/registry"
+)
+
+func ExampleRegister() {
+	// An Azure deployment of a fine-tuned model, callable as "my-finetune".
+	err := registry.Register(registry.Model{
+		ID:         "my-finetune",
+		Provider:   "azure-foundry",
+		Name:       "ft-gpt-4o-mini-support", // the deployment name
+		BaseModel:  "gpt-4o-mini",
+		APIBase:    "https://my-resource.openai.azure.com",
+		InputCost:  0.3,
+		OutputCost: 1.2,
+	})
+	fmt.Println(err)
+	m, _ := registry.Lookup("my-finetune")
+	fmt.Println(m.Name)
+	// Output:
+	// <nil>
+	// ft-gpt-4o-mini-support
+}
+
+func ExampleLookup() {
+	registry.MustRegister(registry.Model{ID: "example-gpt-4o", Provider: "openai"})
+	_, err := registry.Lookup("example-gpt4o")
+	fmt.Println(err)
+	// Output: registry: model not found: "example-gpt4o" (did you mean "example-gpt-4o"?)
+}
+
+func ExampleModel_Cost() {
+	m := registry.Model{InputCost: 2.50, CachedInputCost: 1.25, OutputCost: 10}
+	// 2,000 prompt tokens (500 of them cached) and 300 completion tokens.
+	fmt.Printf("$%.6f\n", m.Cost(2000, 500, 300))
+	// Output: $0.007375
+}

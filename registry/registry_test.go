@@ -1,0 +1,123 @@
+package registry_test
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/deluge-go/deluge/registry"
+)
+
+func TestRegisterLookup(t *testing.T) {
+	m := registry.Model{ID: "reg-test-a", Provider: "openai", InputCost: 2.5, OutputCost: 10, Regions: map[string]float64{"eastus": 1}}
+	require.NoError(t, registry.Register(m))
+	got, err := registry.Lookup("reg-test-a")
+	require.NoError(t, err)
+	assert.Equal(t, "reg-test-a", got.Name, "Name defaults to ID")
+	got.Regions["eastus"] = 99
+	again, _ := registry.Lookup("reg-test-a")
+	assert.Equal(t, 1.0, again.Regions["eastus"], "Lookup returns a copy")
+
+	err = registry.Register(m)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "already registered")
+}
+
+func TestRegisterValidation(t *testing.T) {
+	cases := map[string]struct {
+		m    registry.Model
+		want string
+	}{
+		"empty id":        {registry.Model{Provider: "openai"}, "empty ID"},
+		"spaces":          {registry.Model{ID: " x ", Provider: "openai"}, "spaces"},
+		"no provider":     {registry.Model{ID: "reg-v-1"}, "no Provider"},
+		"negative price":  {registry.Model{ID: "reg-v-2", Provider: "openai", InputCost: -1}, "cannot be negative"},
+		"nan price":       {registry.Model{ID: "reg-v-3", Provider: "openai", OutputCost: math.NaN()}, "OutputCost"},
+		"negative window": {registry.Model{ID: "reg-v-4", Provider: "openai", ContextWindow: -5}, "ContextWindow"},
+		"bad spec":        {registry.Model{ID: "reg-v-5", Provider: "openai", APISpec: "soap"}, `unknown APISpec "soap"`},
+		"bad base":        {registry.Model{ID: "reg-v-6", Provider: "openai", APIBase: "my-resource"}, "not an absolute URL"},
+		"bad region":      {registry.Model{ID: "reg-v-7", Provider: "openai", Regions: map[string]float64{"eastus": -1}}, "region"},
+		"empty region":    {registry.Model{ID: "reg-v-8", Provider: "openai", Regions: map[string]float64{"": 1}}, "empty name"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			err := registry.Register(tc.m)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+			if tc.m.ID != "" {
+				_, lerr := registry.Lookup(tc.m.ID)
+				assert.Error(t, lerr, "an invalid model must not be registered")
+			}
+		})
+	}
+}
+
+func TestLookupSuggests(t *testing.T) {
+	for _, id := range []string{"sugg-gpt-4o", "sugg-gpt-4o-mini", "sugg-o3"} {
+		registry.MustRegister(registry.Model{ID: id, Provider: "openai"})
+	}
+	_, err := registry.Lookup("sugg-gpt4o")
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, registry.ErrNotFound))
+	assert.Contains(t, err.Error(), `did you mean "sugg-gpt-4o"`)
+
+	assert.Equal(t, []string{"sugg-gpt-4o", "sugg-gpt-4o-mini"}, registry.Suggest("sugg-gpt-4o", 2))
+	assert.Empty(t, registry.Suggest("completely-unrelated-name-xyz", 3))
+}
+
+func TestModelsSorted(t *testing.T) {
+	registry.MustRegister(registry.Model{ID: "sort-b", Provider: "openai"})
+	registry.MustRegister(registry.Model{ID: "sort-a", Provider: "openai"})
+	ms := registry.Models()
+	require.NotEmpty(t, ms)
+	for i := 1; i < len(ms); i++ {
+		assert.Less(t, ms[i-1].ID, ms[i].ID)
+	}
+}
+
+func TestForProvider(t *testing.T) {
+	registry.MustRegister(registry.Model{ID: "fp-base", Provider: "fp-one", BaseModel: "fp-base"})
+	registry.MustRegister(registry.Model{ID: "fp-two-base", Provider: "fp-two", BaseModel: "fp-base"})
+	registry.MustRegister(registry.Model{ID: "fp-two-base-2024", Provider: "fp-two", BaseModel: "fp-base"})
+	m, ok := registry.ForProvider("fp-two", "fp-base")
+	require.True(t, ok)
+	assert.Equal(t, "fp-two-base", m.ID, "shortest ID wins")
+	_, ok = registry.ForProvider("fp-three", "fp-base")
+	assert.False(t, ok)
+}
+
+func TestCost(t *testing.T) {
+	m := registry.Model{InputCost: 2.5, CachedInputCost: 1.25, OutputCost: 10}
+	// 1M input of which 400k cached, 100k output
+	assert.InDelta(t, 0.6*2.5+0.4*1.25+0.1*10, m.Cost(1_000_000, 400_000, 100_000), 1e-9)
+	noCached := registry.Model{InputCost: 2, OutputCost: 8}
+	assert.InDelta(t, 2.0, noCached.Cost(1_000_000, 500_000, 0), 1e-9, "no cached price: cached tokens at input price")
+	assert.InDelta(t, 0, m.Cost(-5, 10, -1), 1e-12, "negative counts are clamped")
+	assert.InDelta(t, m.Cost(1000, 0, 500), m.MaxCost(1000, 500), 1e-12)
+}
+
+func TestConcurrentRegisterAndLookup(t *testing.T) {
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			assert.NoError(t, registry.Register(registry.Model{ID: fmt.Sprintf("conc-%d", i), Provider: "openai"}))
+		}()
+		go func() {
+			defer wg.Done()
+			_ = registry.Models()
+			_, _ = registry.Lookup("conc-0")
+		}()
+	}
+	wg.Wait()
+	for i := range 50 {
+		_, err := registry.Lookup(fmt.Sprintf("conc-%d", i))
+		assert.NoError(t, err)
+	}
+}
