@@ -1,0 +1,76 @@
+package openai_test
+
+import (
+	"net/url"
+	"testing"
+	"time"
+
+	goopenai "github.com/sashabaranov/go-openai"
+
+	"github.com/deluge-go/deluge/llm"
+	"github.com/deluge-go/deluge/llm/llmtest"
+	"github.com/deluge-go/deluge/providers/azurefoundry/azuretest"
+	"github.com/deluge-go/deluge/providers/openai"
+	"github.com/deluge-go/deluge/providers/providertest"
+	"github.com/deluge-go/deluge/registry"
+)
+
+// emulatorBackend adapts the Azure emulator to the suite's backend hooks.
+type emulatorBackend struct{ *azuretest.Server }
+
+func (b emulatorBackend) Calls() int { return b.Stats().Requests }
+
+func (b emulatorBackend) ExpectedReply(req *llm.Request) string {
+	return azuretest.ExpectedReply(llmtest.LastUserText(req))
+}
+
+// azureHarness runs the suite through NewFromClientConfig against the Azure
+// emulator, as the azure-foundry provider will: classic deployment URLs with
+// an api-version and an escaped deployment name, or the v1 route with the
+// deployment as the body's model.
+func azureHarness(classic bool) providertest.HarnessFunc {
+	const key, wrong, deployment = "azure-key-0123456789", "azure-wrong-9876543210", "my gpt-4o"
+	return func(t *testing.T, c providertest.Condition) (providertest.Target, bool) {
+		opts := []azuretest.Option{azuretest.WithAPIKeys(key), azuretest.WithDeployment(deployment, "gpt-4o")}
+		switch c {
+		case providertest.RateLimited:
+			opts = append(opts, azuretest.WithFaults(azuretest.Faults{Rate429: 1, RetryAfter: 1500 * time.Millisecond}))
+		case providertest.Stalled:
+			opts = append(opts, azuretest.WithLatency(time.Hour, 0))
+		}
+		srv := azuretest.NewServer(opts...)
+		t.Cleanup(srv.Close)
+
+		k := key
+		if c == providertest.BadKey {
+			k = wrong
+		}
+		cc := goopenai.DefaultConfig(k)
+		cc.HTTPClient = srv.Client()
+		if classic {
+			cc.BaseURL = srv.URL
+			cc.APIType = goopenai.APITypeAzure // api-key header
+			cc.APIVersion = "2024-10-21"
+			cc.AzureModelMapperFunc = url.PathEscape
+		} else {
+			cc.BaseURL = srv.URL + "/openai/v1" // key as a bearer token, as OpenAI clients send it
+		}
+		p, err := openai.NewFromClientConfig(cc, openai.Options{Name: "azure-foundry", Redact: []string{k}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := registry.Model{ID: "azure-gpt-4o", Provider: "azure-foundry", Name: deployment, BaseModel: "gpt-4o"}
+		if c == providertest.UnknownModel {
+			m.Name = "no such deployment"
+		}
+		return providertest.Target{Provider: p, Model: m, Backend: emulatorBackend{srv}, Secrets: []string{key, wrong}}, true
+	}
+}
+
+func TestConformanceAzureEmulatorClassic(t *testing.T) {
+	providertest.Run(t, azureHarness(true))
+}
+
+func TestConformanceAzureEmulatorV1(t *testing.T) {
+	providertest.Run(t, azureHarness(false))
+}

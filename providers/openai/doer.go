@@ -1,0 +1,190 @@
+package openai
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"sync"
+
+	goopenai "github.com/sashabaranov/go-openai"
+)
+
+// go-openai returns neither the status nor the headers of a failed
+// response, and it decodes Azure's content-filter annotations into lossy
+// types. The provider therefore puts a captureDoer in front of the
+// configured HTTP client. Each call passes a *callState through the request
+// context; the doer records the status and headers in it and keeps the
+// body of errors and of non-streaming replies.
+//
+// A non-streaming 2xx body is then decoded once, by the provider, into its
+// own wire type (annotations included); go-openai is handed "{}" to decode
+// in its place. Decoding the body twice (go-openai's types, then the
+// annotations) would double the parsing cost of every Azure reply, all of
+// which carry annotations. go-openai still builds and sends the request,
+// authenticates it, and parses error bodies and event streams.
+
+// maxErrorBody bounds how much of an error body is kept.
+const maxErrorBody = 1 << 20
+
+// maxPooledBuffer bounds the buffer a pooled callState keeps between calls,
+// so that one huge response does not pin memory for the process's life.
+const maxPooledBuffer = 1 << 20
+
+// emptyObject is what go-openai decodes in place of a reply the provider
+// parses itself.
+var emptyObject = []byte("{}")
+
+type stateKey struct{}
+
+// callState is the per-call scratch space shared between the provider and
+// its doer. It is pooled: one allocation-free struct per call in the steady
+// state (plus the context value holding it).
+type callState struct {
+	// Set by the provider before the call.
+	stream   bool
+	zeroTemp bool // send "temperature":0, which go-openai omits
+	zeroTopP bool // send "top_p":0, likewise
+
+	// Set by the doer.
+	sent   bool // the request reached the HTTP client
+	status int
+	header http.Header
+	// body is the error body or the non-streaming reply; it aliases buf
+	// and is valid until the state is put back.
+	body []byte
+	buf  bytes.Buffer
+	stub stubBody
+}
+
+// stubBody is the "{}" body handed to go-openai; it lives in the pooled
+// state so that swapping bodies allocates nothing.
+type stubBody struct{ r bytes.Reader }
+
+func (b *stubBody) Read(p []byte) (int, error) { return b.r.Read(p) }
+func (b *stubBody) Close() error               { return nil }
+
+var statePool = sync.Pool{New: func() any { return new(callState) }}
+
+func getState() *callState { return statePool.Get().(*callState) }
+
+func putState(st *callState) {
+	st.stream, st.zeroTemp, st.zeroTopP = false, false, false
+	st.sent, st.status, st.header, st.body = false, 0, nil, nil
+	if st.buf.Cap() > maxPooledBuffer {
+		st.buf = bytes.Buffer{}
+	} else {
+		st.buf.Reset()
+	}
+	statePool.Put(st)
+}
+
+func withState(ctx context.Context, st *callState) context.Context {
+	return context.WithValue(ctx, stateKey{}, st)
+}
+
+// captureDoer records the response of each call into the call's state.
+type captureDoer struct {
+	next goopenai.HTTPDoer
+}
+
+// Do implements goopenai.HTTPDoer.
+func (d captureDoer) Do(req *http.Request) (*http.Response, error) {
+	st, _ := req.Context().Value(stateKey{}).(*callState)
+	if st == nil {
+		return d.next.Do(req)
+	}
+	if st.zeroTemp || st.zeroTopP {
+		var err error
+		if req, err = addZeroSampling(req, st.zeroTemp, st.zeroTopP); err != nil {
+			return nil, err
+		}
+	}
+	st.sent = true
+	resp, err := d.next.Do(req)
+	if err != nil {
+		return resp, err
+	}
+	st.status = resp.StatusCode
+	st.header = resp.Header
+	switch {
+	case resp.StatusCode < http.StatusOK || resp.StatusCode >= http.StatusBadRequest:
+		// go-openai reads the error body itself; keep a copy for the
+		// classifier (innererror.content_filter_result, error codes).
+		st.buf.Reset()
+		_, rerr := st.buf.ReadFrom(io.LimitReader(resp.Body, maxErrorBody))
+		resp.Body.Close()
+		if rerr != nil {
+			return nil, rerr
+		}
+		st.body = st.buf.Bytes()
+		resp.Body = io.NopCloser(bytes.NewReader(st.body))
+	case !st.stream:
+		st.buf.Reset()
+		if n := resp.ContentLength; n > 0 && n < 64<<20 {
+			st.buf.Grow(int(n))
+		}
+		_, rerr := st.buf.ReadFrom(resp.Body)
+		resp.Body.Close()
+		if rerr != nil {
+			return nil, rerr
+		}
+		st.body = st.buf.Bytes()
+		st.stub.r.Reset(emptyObject)
+		resp.Body = &st.stub
+	}
+	return resp, nil
+}
+
+// addZeroSampling returns req with "temperature":0 and/or "top_p":0 added to
+// its JSON body. go-openai declares both as float32 with omitempty, so an
+// explicit zero (greedy decoding, common in batch evaluation) would otherwise
+// silently become the server's default of 1. Only requests that ask for a
+// zero pay for this copy.
+func addZeroSampling(req *http.Request, temp, topP bool) (*http.Request, error) {
+	if req.GetBody == nil {
+		return req, nil
+	}
+	rc, err := req.GetBody()
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		return nil, err
+	}
+	body = insertZeroSampling(body, temp, topP)
+	out := req.Clone(req.Context())
+	out.Body = io.NopCloser(bytes.NewReader(body))
+	out.ContentLength = int64(len(body))
+	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	return out, nil
+}
+
+// insertZeroSampling adds the fields right after the opening brace of a JSON
+// object. The keys cannot already be present: go-openai omitted them.
+func insertZeroSampling(body []byte, temp, topP bool) []byte {
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) < 2 || trimmed[0] != '{' {
+		return body
+	}
+	var b bytes.Buffer
+	b.Grow(len(trimmed) + 32)
+	b.WriteByte('{')
+	if temp {
+		b.WriteString(`"temperature":0`)
+	}
+	if topP {
+		if temp {
+			b.WriteByte(',')
+		}
+		b.WriteString(`"top_p":0`)
+	}
+	rest := bytes.TrimLeft(trimmed[1:], " \t\r\n")
+	if len(rest) > 0 && rest[0] != '}' {
+		b.WriteByte(',')
+	}
+	b.Write(rest)
+	return b.Bytes()
+}

@@ -1,0 +1,397 @@
+package openai
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	goopenai "github.com/sashabaranov/go-openai"
+
+	"github.com/deluge-go/deluge/llm"
+	"github.com/deluge-go/deluge/registry"
+)
+
+// ProviderName is the key under which the package registers its provider
+// and the Provider field of its catalog models.
+const ProviderName = "openai"
+
+// DefaultBaseURL is OpenAI's API endpoint.
+const DefaultBaseURL = "https://api.openai.com/v1"
+
+// Environment variables read by ConfigFromEnv.
+const (
+	EnvAPIKey  = "OPENAI_API_KEY"
+	EnvBaseURL = "OPENAI_BASE_URL"
+	EnvOrgID   = "OPENAI_ORG_ID"
+)
+
+// defaultEmptyMessagesLimit mirrors go-openai's default: how many non-data
+// lines (blank separators, SSE comments) a stream may send between two
+// events. A ClientConfig built by hand leaves it 0, which would make every
+// stream fail on its first blank line.
+const defaultEmptyMessagesLimit = 300
+
+// maxIdleConnsPerHost sizes the connection pool of the transport the
+// provider creates when none is given: above llm.DefaultMaxConcurrency, so
+// that a saturated client reuses connections instead of opening new ones.
+const maxIdleConnsPerHost = 256
+
+func init() {
+	llm.RegisterProvider(ProviderName, open)
+}
+
+// open is the lazy opener registered with llm: it reads the environment on
+// first use. A missing OPENAI_API_KEY does not fail the open, because models
+// with their own APIBase (a local server) must work without it; calls routed
+// to api.openai.com fail instead with an error saying to set the key.
+func open() (llm.Provider, error) {
+	return newProvider(ConfigFromEnv(), false)
+}
+
+// Config configures the OpenAI provider. The zero value talks to
+// api.openai.com and needs only APIKey.
+type Config struct {
+	// APIKey is sent as "Authorization: Bearer <key>". It is required for
+	// api.openai.com and optional for other servers.
+	APIKey string
+	// BaseURL is the API root, DefaultBaseURL when empty. Any
+	// OpenAI-compatible server works (vLLM, Ollama, LiteLLM, …): give the
+	// URL that precedes /chat/completions, e.g. "http://localhost:8000/v1".
+	BaseURL string
+	// Organization is sent as the OpenAI-Organization header when set.
+	Organization string
+	// HTTPClient sends the requests. When nil the provider creates one with
+	// a connection pool sized for high concurrency; it sets no overall
+	// timeout, because the llm.Client bounds each attempt with its context
+	// and a fixed timeout would cut long streams.
+	HTTPClient *http.Client
+}
+
+// ConfigFromEnv returns a Config from OPENAI_API_KEY, OPENAI_BASE_URL and
+// OPENAI_ORG_ID.
+func ConfigFromEnv() Config {
+	return Config{
+		APIKey:       os.Getenv(EnvAPIKey),
+		BaseURL:      os.Getenv(EnvBaseURL),
+		Organization: os.Getenv(EnvOrgID),
+	}
+}
+
+// String describes c without revealing the API key.
+func (c Config) String() string {
+	key := "unset"
+	if c.APIKey != "" {
+		key = "[REDACTED]"
+	}
+	base := c.BaseURL
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	return fmt.Sprintf("openai.Config{APIKey: %s, BaseURL: %q, Organization: %q}", key, base, c.Organization)
+}
+
+// GoString is String, so that %#v does not print the key either.
+func (c Config) GoString() string { return c.String() }
+
+// LogValue makes slog log c without the key.
+func (c Config) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
+// New returns a provider for cfg. It fails when the base URL is not an
+// absolute http(s) URL, or when the key is missing for api.openai.com.
+func New(cfg Config) (*Provider, error) {
+	return newProvider(cfg, true)
+}
+
+func newProvider(cfg Config, requireKey bool) (*Provider, error) {
+	base, err := normalizeBaseURL(cfg.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	var noKey error
+	if cfg.APIKey == "" && isOpenAIHost(base) {
+		noKey = fmt.Errorf("no API key for %s: set %s (or Config.APIKey) to a key from https://platform.openai.com/api-keys", base, EnvAPIKey)
+		if requireKey {
+			return nil, fmt.Errorf("openai: %w", noKey)
+		}
+	}
+	cc := goopenai.DefaultConfig(cfg.APIKey)
+	cc.BaseURL = base
+	cc.OrgID = cfg.Organization
+	var owned *http.Transport
+	if cfg.HTTPClient != nil {
+		cc.HTTPClient = cfg.HTTPClient
+	} else {
+		owned = newTransport()
+		cc.HTTPClient = &http.Client{Transport: owned}
+	}
+	var redact []string
+	if cfg.APIKey != "" {
+		redact = []string{cfg.APIKey}
+	}
+	p, err := NewFromClientConfig(cc, Options{Name: ProviderName, Redact: redact, Hint: openAIHint})
+	if err != nil {
+		return nil, err
+	}
+	p.owned = owned
+	if noKey != nil {
+		p.def.err = noKey
+	}
+	return p, nil
+}
+
+// Options adapts the provider to an OpenAI-compatible service other than
+// OpenAI itself; see NewFromClientConfig. The zero value behaves like the
+// "openai" provider, with generic error advice.
+type Options struct {
+	// Name is the provider name reported in responses and errors
+	// (e.g. "azure-foundry"); ProviderName when empty.
+	Name string
+	// WireName maps a model to the name sent as "model" in the request body
+	// (and, for go-openai's Azure API types, passed to AzureModelMapperFunc
+	// to build the deployment path). Nil means Model.Name, or Model.ID
+	// when Name is empty.
+	WireName func(m registry.Model) string
+	// ModelConfig returns the client configuration for a model whose
+	// APIBase or APIKeyEnvVar sets it apart from the default endpoint. It is
+	// called once per distinct (APIBase, APIKeyEnvVar) pair and the client
+	// built from it is kept. Nil means: the default configuration with
+	// BaseURL = Model.APIBase and, when Model.APIKeyEnvVar is set, the key
+	// read from that variable.
+	ModelConfig func(m registry.Model) (goopenai.ClientConfig, error)
+	// Hint returns advice appended to the server's message for an error of
+	// the given code (what to check for a 401, a 404, …); "" adds nothing.
+	// Nil uses generic advice.
+	Hint func(code llm.Code, m registry.Model) string
+	// Redact lists secrets (API keys, static tokens) that must never appear
+	// in an error message; they are replaced by "[REDACTED]" wherever a
+	// server echoes them. A key the provider reads from a model's
+	// APIKeyEnvVar (when ModelConfig is nil) is redacted too.
+	Redact []string
+}
+
+// Provider is an llm.Provider and llm.Streamer for the OpenAI chat
+// completions API and compatible servers. It is safe for concurrent use;
+// build it once and share it.
+type Provider struct {
+	name     string
+	wireName func(registry.Model) string
+	hint     func(llm.Code, registry.Model) string
+	redact   []string
+
+	base        goopenai.ClientConfig // the default configuration, as given
+	baseURL     string                // its normalized BaseURL
+	modelConfig func(registry.Model) (goopenai.ClientConfig, error)
+
+	def       *endpoint
+	endpoints sync.Map // endpointKey → *endpoint, for models with their own APIBase or key
+	owned     *http.Transport
+}
+
+// endpoint is one go-openai client, built once and reused for every call.
+type endpoint struct {
+	client *goopenai.Client
+	// err, when set, is returned for every call routed here (e.g. the
+	// default endpoint of a provider opened without OPENAI_API_KEY).
+	err error
+	// key is this endpoint's own API key, redacted from its errors.
+	key string
+}
+
+var (
+	_ llm.Provider = (*Provider)(nil)
+	_ llm.Streamer = (*Provider)(nil)
+	_ llm.Closer   = (*Provider)(nil)
+)
+
+// NewFromClientConfig returns a provider that sends requests through a
+// go-openai client built once from cc. It is how other providers reuse this
+// package's serializer, parser and error mapping: cc supplies the base URL,
+// the API type (go-openai's Azure types build classic
+// /openai/deployments/{name}/… URLs with an api-version query) and the HTTP
+// client, whose Do can add authentication or pick a region. The provider
+// wraps cc.HTTPClient to capture response headers and error bodies, which
+// go-openai drops. cc.BaseURL must be an absolute http(s) URL.
+func NewFromClientConfig(cc goopenai.ClientConfig, opts Options) (*Provider, error) {
+	base, err := normalizeBaseURL(cc.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	cc.BaseURL = base
+	if cc.HTTPClient == nil {
+		cc.HTTPClient = &http.Client{Transport: newTransport()}
+	}
+	if cc.EmptyMessagesLimit == 0 {
+		cc.EmptyMessagesLimit = defaultEmptyMessagesLimit
+	}
+	p := &Provider{
+		name:        opts.Name,
+		wireName:    opts.WireName,
+		hint:        opts.Hint,
+		base:        cc,
+		baseURL:     base,
+		modelConfig: opts.ModelConfig,
+	}
+	for _, s := range opts.Redact {
+		if s != "" {
+			p.redact = append(p.redact, s)
+		}
+	}
+	if p.name == "" {
+		p.name = ProviderName
+	}
+	if p.wireName == nil {
+		p.wireName = defaultWireName
+	}
+	if p.hint == nil {
+		p.hint = genericHint
+	}
+	p.def = &endpoint{client: newClient(cc)}
+	return p, nil
+}
+
+// newClient builds a go-openai client whose HTTP doer captures what the
+// provider needs from each response.
+func newClient(cc goopenai.ClientConfig) *goopenai.Client {
+	if cc.HTTPClient == nil {
+		cc.HTTPClient = http.DefaultClient
+	}
+	cc.HTTPClient = captureDoer{next: cc.HTTPClient}
+	return goopenai.NewClientWithConfig(cc)
+}
+
+// Name returns the provider name reported in responses and errors.
+func (p *Provider) Name() string { return p.name }
+
+// WireName returns the model name the provider puts on the wire for m.
+func (p *Provider) WireName(m registry.Model) string { return p.wireName(m) }
+
+// Close releases the idle connections of the transport the provider created
+// (none when the caller supplied the HTTP client). The provider stays usable.
+func (p *Provider) Close() error {
+	if p.owned != nil {
+		p.owned.CloseIdleConnections()
+	}
+	return nil
+}
+
+func defaultWireName(m registry.Model) string {
+	if m.Name != "" {
+		return m.Name
+	}
+	return m.ID
+}
+
+// endpointFor returns the client serving m: the default one unless the
+// model names its own APIBase or key variable.
+func (p *Provider) endpointFor(m registry.Model) (*endpoint, error) {
+	if m.APIKeyEnvVar == "" && (m.APIBase == "" || m.APIBase == p.baseURL) {
+		return p.def, p.def.err
+	}
+	key := m.APIBase + "\x00" + m.APIKeyEnvVar
+	if ep, ok := p.endpoints.Load(key); ok {
+		return ep.(*endpoint), nil
+	}
+	ep, err := p.buildEndpoint(m)
+	if err != nil {
+		// Not cached: the environment may be fixed while the program runs.
+		return nil, err
+	}
+	actual, _ := p.endpoints.LoadOrStore(key, ep)
+	return actual.(*endpoint), nil
+}
+
+func (p *Provider) buildEndpoint(m registry.Model) (*endpoint, error) {
+	var (
+		cc  goopenai.ClientConfig
+		key string
+		err error
+	)
+	if p.modelConfig != nil {
+		cc, err = p.modelConfig(m)
+		if err != nil {
+			return nil, &llm.Error{Code: llm.CodeInvalidRequest, Provider: p.name, Model: m.ID,
+				Message: "configuring the endpoint of model " + m.ID + ": " + err.Error(), Err: err}
+		}
+	} else {
+		cc = p.base
+		if m.APIKeyEnvVar != "" {
+			key = os.Getenv(m.APIKeyEnvVar)
+			if key == "" {
+				return nil, &llm.Error{Code: llm.CodeAuthentication, Provider: p.name, Model: m.ID,
+					Message: fmt.Sprintf("model %s reads its API key from %s, which is empty: set it", m.ID, m.APIKeyEnvVar)}
+			}
+			cc = withKey(p.base, key)
+		}
+		if m.APIBase != "" {
+			cc.BaseURL = m.APIBase
+		}
+	}
+	base, err := normalizeBaseURL(cc.BaseURL)
+	if err != nil {
+		return nil, &llm.Error{Code: llm.CodeInvalidRequest, Provider: p.name, Model: m.ID, Message: err.Error(), Err: err}
+	}
+	cc.BaseURL = base
+	if cc.EmptyMessagesLimit == 0 {
+		cc.EmptyMessagesLimit = defaultEmptyMessagesLimit
+	}
+	if cc.HTTPClient == nil {
+		cc.HTTPClient = p.base.HTTPClient
+	}
+	return &endpoint{client: newClient(cc), key: key}, nil
+}
+
+// withKey returns a copy of cc authenticating with key. go-openai keeps the
+// token unexported, so the copy starts from DefaultConfig(key) and takes
+// every exported field of cc.
+func withKey(cc goopenai.ClientConfig, key string) goopenai.ClientConfig {
+	out := goopenai.DefaultConfig(key)
+	out.BaseURL = cc.BaseURL
+	out.OrgID = cc.OrgID
+	out.APIType = cc.APIType
+	out.APIVersion = cc.APIVersion
+	out.AssistantVersion = cc.AssistantVersion
+	out.AzureModelMapperFunc = cc.AzureModelMapperFunc
+	out.HTTPClient = cc.HTTPClient
+	out.EmptyMessagesLimit = cc.EmptyMessagesLimit
+	return out
+}
+
+// normalizeBaseURL checks that s is an absolute http(s) URL and strips its
+// trailing slashes; "" means DefaultBaseURL.
+func normalizeBaseURL(s string) (string, error) {
+	if s == "" {
+		return DefaultBaseURL, nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("openai: base URL %q is not an absolute http(s) URL such as %s or http://localhost:8000/v1", s, DefaultBaseURL)
+	}
+	return strings.TrimRight(s, "/"), nil
+}
+
+func isOpenAIHost(base string) bool {
+	u, err := url.Parse(base)
+	return err == nil && strings.EqualFold(u.Hostname(), "api.openai.com")
+}
+
+func newTransport() *http.Transport {
+	t, ok := http.DefaultTransport.(*http.Transport)
+	if !ok {
+		t = &http.Transport{Proxy: http.ProxyFromEnvironment}
+	} else {
+		t = t.Clone()
+	}
+	t.MaxIdleConns = 0 // no global cap; the per-host cap below bounds the pool
+	t.MaxIdleConnsPerHost = maxIdleConnsPerHost
+	t.IdleConnTimeout = 90 * time.Second
+	return t
+}
+
+// errNoChoices is the cause of the error for a 200 response without choices.
+var errNoChoices = errors.New("openai: response has no choices")

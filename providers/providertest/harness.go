@@ -1,0 +1,120 @@
+package providertest
+
+import (
+	"testing"
+
+	"github.com/deluge-go/deluge/conversation"
+	"github.com/deluge-go/deluge/llm"
+	"github.com/deluge-go/deluge/registry"
+)
+
+// Condition is the state a harness puts its backend in for one case.
+type Condition int
+
+// The conditions the suite asks for. Only Healthy is required; a harness
+// returns ok=false for the others it cannot produce, and the cases that
+// need them are skipped.
+const (
+	// Healthy: the backend answers every request normally and
+	// deterministically (the same request gets the same reply), with usage.
+	Healthy Condition = iota
+	// BadKey: the backend rejects the provider's credential with 401.
+	BadKey
+	// UnknownModel: the backend does not serve the target's model (404).
+	UnknownModel
+	// RateLimited: the backend answers 429 with a retry delay
+	// (retry-after-ms and/or retry-after), so Error.RetryAfter is > 0.
+	RateLimited
+	// Stalled: the backend accepts the request, then stops: a streaming
+	// request gets its first content chunk and then nothing; a
+	// non-streaming one gets no answer. It waits until the client goes
+	// away (or for a long time), and then ends the request.
+	Stalled
+	// CallsTool: like Healthy, and a request with ToolChoice "required"
+	// is answered with a call of the first tool (arguments: a JSON object)
+	// and finish reason "tool_calls", as real models do. A backend that
+	// honours tool_choice can return its Healthy target.
+	CallsTool
+)
+
+func (c Condition) String() string {
+	switch c {
+	case Healthy:
+		return "Healthy"
+	case BadKey:
+		return "BadKey"
+	case UnknownModel:
+		return "UnknownModel"
+	case RateLimited:
+		return "RateLimited"
+	case Stalled:
+		return "Stalled"
+	case CallsTool:
+		return "CallsTool"
+	}
+	return "Condition(?)"
+}
+
+// Target is a provider and a model wired to a backend in some condition.
+type Target struct {
+	// Provider is the provider under test.
+	Provider llm.Provider
+	// Model is what requests name; Model.ID is what errors and responses
+	// must report.
+	Model registry.Model
+	// Backend observes the backend serving this target; nil disables the
+	// cases that need it. It may also implement Recorder, Replier and
+	// InFlighter.
+	Backend Backend
+	// Secrets are strings (API keys) that must never appear in an error
+	// message.
+	Secrets []string
+}
+
+// Harness connects the suite to one provider and its backend.
+type Harness interface {
+	// Target returns a provider and model wired to a fresh backend in
+	// condition c, or ok=false when the harness cannot produce c (the
+	// cases needing it are skipped). It is called once per case, from the
+	// case's goroutine; use t.Cleanup to stop what it starts.
+	Target(t *testing.T, c Condition) (target Target, ok bool)
+}
+
+// HarnessFunc adapts a function to Harness.
+type HarnessFunc func(t *testing.T, c Condition) (Target, bool)
+
+// Target calls f.
+func (f HarnessFunc) Target(t *testing.T, c Condition) (Target, bool) { return f(t, c) }
+
+// Backend is what the suite can always ask a backend.
+// *llmtest.Provider satisfies it.
+type Backend interface {
+	// Calls returns how many requests the backend has received. The suite
+	// uses it to check that a provider sends one request per call
+	// (retrying is the llm.Client's job).
+	Calls() int
+}
+
+// Recorder is implemented by backends that can report what reached them.
+type Recorder interface {
+	// LastMessages returns the messages of the most recent request, in
+	// order, as the backend understood them (role and text are compared;
+	// tool calls and results too when present).
+	LastMessages() []conversation.Message
+}
+
+// Replier is implemented by backends whose reply is predictable.
+type Replier interface {
+	// ExpectedReply returns the text the backend answers to req in the
+	// Healthy condition.
+	ExpectedReply(req *llm.Request) string
+}
+
+// InFlighter is implemented by backends that can tell when a request is
+// over on their side.
+type InFlighter interface {
+	// InFlight returns the number of requests the backend is still
+	// serving (an open stream counts until the backend sees the client
+	// leave).
+	InFlight() int
+}

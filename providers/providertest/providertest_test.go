@@ -1,0 +1,197 @@
+package providertest_test
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/deluge-go/deluge/conversation"
+	"github.com/deluge-go/deluge/llm"
+	"github.com/deluge-go/deluge/llm/llmtest"
+	"github.com/deluge-go/deluge/providers/providertest"
+	"github.com/deluge-go/deluge/registry"
+)
+
+var testModel = registry.Model{ID: "fake-model", Provider: llmtest.ProviderName, Name: "fake-model"}
+
+// fakeBackend adapts an llmtest fake to the optional backend interfaces.
+type fakeBackend struct{ *llmtest.Provider }
+
+func (b fakeBackend) LastMessages() []conversation.Message {
+	if r := b.LastRequest(); r != nil {
+		return r.Messages
+	}
+	return nil
+}
+
+func (b fakeBackend) ExpectedReply(req *llm.Request) string {
+	return "echo: " + llmtest.LastUserText(req)
+}
+
+// callsTool honours tool_choice "required" with a call of the first tool.
+func callsTool(ctx context.Context, req *llm.Request, n int) (*llm.Response, error) {
+	if len(req.Tools) == 0 || req.ToolChoice != "required" {
+		return llmtest.Echo(ctx, req, n)
+	}
+	resp := llmtest.TextResponse(req, "")
+	resp.Message.Parts = []conversation.Part{conversation.Call("call_1", req.Tools[0].Name, `{"city":"Paris"}`)}
+	resp.FinishReason = "tool_calls"
+	resp.Usage.OutputTokens = 5
+	return resp, nil
+}
+
+// llmtestHarness wires the suite to the in-memory fake: no wire at all.
+func llmtestHarness(t *testing.T, c providertest.Condition) (providertest.Target, bool) {
+	fake := llmtest.New()
+	switch c {
+	case providertest.BadKey:
+		fake.Reply = func(_ context.Context, req *llm.Request, _ int) (*llm.Response, error) {
+			return nil, llmtest.Error(req, llm.CodeAuthentication, 401, 0)
+		}
+	case providertest.UnknownModel:
+		fake.Reply = func(_ context.Context, req *llm.Request, _ int) (*llm.Response, error) {
+			return nil, llmtest.Error(req, llm.CodeNotFound, 404, 0)
+		}
+	case providertest.RateLimited:
+		fake.Reply = func(_ context.Context, req *llm.Request, _ int) (*llm.Response, error) {
+			return nil, llmtest.Error(req, llm.CodeRateLimited, 429, 1500*time.Millisecond)
+		}
+	case providertest.Stalled:
+		fake.Latency = time.Hour
+	case providertest.CallsTool:
+		fake.Reply = callsTool
+	}
+	return providertest.Target{Provider: fake, Model: testModel, Backend: fakeBackend{fake}}, true
+}
+
+// TestLLMTestFake runs the suite against llmtest's in-memory fake: the
+// kit must fit a provider without any HTTP.
+func TestLLMTestFake(t *testing.T) {
+	providertest.Run(t, providertest.HarnessFunc(llmtestHarness))
+}
+
+// TestMinimalHarness shows that a harness offering only Healthy, with no
+// backend hooks, runs: everything else is skipped, nothing fails.
+func TestMinimalHarness(t *testing.T) {
+	providertest.Run(t, providertest.HarnessFunc(func(t *testing.T, c providertest.Condition) (providertest.Target, bool) {
+		if c != providertest.Healthy {
+			return providertest.Target{}, false
+		}
+		return providertest.Target{Provider: llmtest.GenerateOnly(llmtest.New()), Model: testModel}, true
+	}))
+}
+
+// Broken providers, each violating one promise. The suite must catch them.
+
+// mutating appends to the caller's messages.
+type mutating struct{ *llmtest.Provider }
+
+func (m mutating) Generate(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+	if len(req.Messages) > 0 {
+		req.Messages[0].Parts = append(req.Messages[0].Parts, conversation.Text(" (edited)"))
+	}
+	return m.Provider.Generate(ctx, req)
+}
+
+// retrying retries on its own, doubling the backend's load on a 429.
+type retrying struct{ *llmtest.Provider }
+
+func (r retrying) Generate(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+	resp, err := r.Provider.Generate(ctx, req)
+	if errors.Is(err, llm.ErrRateLimited) {
+		return r.Provider.Generate(ctx, req)
+	}
+	return resp, err
+}
+
+// lossyStream drops the last text chunk of every stream.
+type lossyStream struct{ *llmtest.Provider }
+
+func (l lossyStream) Stream(ctx context.Context, req *llm.Request) iter.Seq2[*llm.Chunk, error] {
+	return func(yield func(*llm.Chunk, error) bool) {
+		var pending *llm.Chunk
+		for c, err := range l.Provider.Stream(ctx, req) {
+			if err != nil || c.FinishReason != "" {
+				if !yield(c, err) {
+					return
+				}
+				continue
+			}
+			if pending != nil && !yield(pending, nil) {
+				return
+			}
+			pending = c
+		}
+	}
+}
+
+// plainErrors returns bare errors instead of *llm.Error.
+type plainErrors struct{ *llmtest.Provider }
+
+func (p plainErrors) Generate(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+	resp, err := p.Provider.Generate(ctx, req)
+	if err != nil {
+		return nil, errors.New("something failed")
+	}
+	return resp, nil
+}
+
+var broken = map[string]struct {
+	wrap func(*llmtest.Provider) llm.Provider
+	// failing is the case that must fail, shown with its explanation.
+	failing, explanation string
+}{
+	"mutating": {func(p *llmtest.Provider) llm.Provider { return mutating{p} },
+		"Generate/RequestNotMutated", "leave the Request exactly as they found it"},
+	"retrying": {func(p *llmtest.Provider) llm.Provider { return retrying{p} },
+		"Errors/RateLimited", "the provider does not retry on its own"},
+	"lossy-stream": {func(p *llmtest.Provider) llm.Provider { return lossyStream{p} },
+		"Stream/MatchesGenerate", "the streamed deltas concatenate"},
+	"plain-errors": {func(p *llmtest.Provider) llm.Provider { return plainErrors{p} },
+		"Errors/BadKey", "is an *llm.Error with CodeAuthentication"},
+}
+
+// TestBrokenProvider is the suite run against one broken provider, chosen by
+// PROVIDERTEST_BROKEN; TestSuiteCatchesBrokenProviders runs it in a child
+// process and expects it to fail.
+func TestBrokenProvider(t *testing.T) {
+	name := os.Getenv("PROVIDERTEST_BROKEN")
+	if name == "" {
+		t.Skip("run by TestSuiteCatchesBrokenProviders")
+	}
+	b := broken[name]
+	providertest.Run(t, providertest.HarnessFunc(func(t *testing.T, c providertest.Condition) (providertest.Target, bool) {
+		tg, ok := llmtestHarness(t, c)
+		tg.Provider = b.wrap(tg.Provider.(*llmtest.Provider))
+		return tg, ok
+	}))
+}
+
+func TestSuiteCatchesBrokenProviders(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs child test processes")
+	}
+	for name, b := range broken {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			cmd := exec.Command(os.Args[0], "-test.run=^TestBrokenProvider$", "-test.v")
+			cmd.Env = append(os.Environ(), "PROVIDERTEST_BROKEN="+name)
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("the suite passed a provider that should fail %s:\n%s", b.failing, out)
+			}
+			s := string(out)
+			if !strings.Contains(s, "--- FAIL: TestBrokenProvider/"+b.failing) {
+				t.Errorf("case %s did not fail:\n%s", b.failing, s)
+			}
+			if !strings.Contains(s, b.explanation) {
+				t.Errorf("failure output lacks the case's explanation %q:\n%s", b.explanation, s)
+			}
+		})
+	}
+}
