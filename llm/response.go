@@ -25,6 +25,9 @@ type Response struct {
 	Message    conversation.Message `json:"message"`
 	// FinishReason is "stop", "length", "tool_calls" or "content_filter".
 	FinishReason string `json:"finish_reason"`
+	// Refusal is the model's explanation when it declines to answer (set
+	// instead of, or beside, Completion).
+	Refusal string `json:"refusal,omitempty"`
 
 	Usage Usage `json:"usage"`
 	// Cost is the USD price of the call, from the model's catalog prices
@@ -102,6 +105,8 @@ type TopLogprob struct {
 type Chunk struct {
 	// Text is the new text since the previous chunk (the delta).
 	Text string
+	// Refusal is the new part of a refusal since the previous chunk.
+	Refusal string
 	// ToolCalls holds complete tool calls; providers assemble the wire's
 	// fragments and emit each call once, whole.
 	ToolCalls []conversation.ToolCall

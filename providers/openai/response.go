@@ -73,6 +73,7 @@ type wireResponse struct {
 		Index   int `json:"index"`
 		Message struct {
 			Content   wireContent    `json:"content"`
+			Refusal   string         `json:"refusal"`
 			ToolCalls []wireToolCall `json:"tool_calls"`
 		} `json:"message"`
 		// Text is the reply of the legacy completions shape, which some
@@ -157,6 +158,7 @@ func (p *Provider) toResponse(req *llm.Request, w *wireResponse, st *callState) 
 		Completion:    text,
 		Message:       assistantReply(text, ch.Message.ToolCalls),
 		FinishReason:  ch.FinishReason,
+		Refusal:       ch.Message.Refusal,
 		Usage:         usage(w.Usage),
 		ContentFilter: nonEmptyFilter(ch.ContentFilterResults),
 		PromptFilter:  promptFilters(w.PromptFilterResults, w.PromptAnnotations),

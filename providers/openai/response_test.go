@@ -112,3 +112,12 @@ func TestParseNotJSON(t *testing.T) {
 	assert.Equal(t, llm.CodeUnknown, le.Code)
 	assert.Contains(t, le.Message, "OpenAI-compatible")
 }
+
+func TestParseRefusal(t *testing.T) {
+	body := `{"id":"c","object":"chat.completion","created":1,"model":"gpt-4o",
+	"choices":[{"index":0,"message":{"role":"assistant","content":null,"refusal":"I can't help with that."},"finish_reason":"stop"}]}`
+	resp, err := generateWith(t, 200, nil, body)
+	require.NoError(t, err)
+	assert.Equal(t, "I can't help with that.", resp.Refusal)
+	assert.Empty(t, resp.Completion)
+}

@@ -105,6 +105,7 @@ type wireChunk struct {
 		Index int `json:"index"`
 		Delta struct {
 			Content   string         `json:"content"`
+			Refusal   string         `json:"refusal"`
 			ToolCalls []wireToolCall `json:"tool_calls"`
 		} `json:"delta"`
 		Logprobs *struct {
@@ -153,6 +154,10 @@ func (a *assembler) event(ev *wireChunk) *llm.Chunk {
 		}
 		if ch.Delta.Content != "" {
 			c.Text += ch.Delta.Content
+			has = true
+		}
+		if ch.Delta.Refusal != "" {
+			c.Refusal += ch.Delta.Refusal
 			has = true
 		}
 		for j := range ch.Delta.ToolCalls {
