@@ -48,13 +48,19 @@ var reasoningRejected = []struct {
 // the body's model names the deployment.
 func (h *Handler) chat(x *exchange, d *deployment) {
 	buf := getBuf()
-	defer putBuf(buf)
 	if _, err := buf.ReadFrom(http.MaxBytesReader(x.w, x.r.Body, maxBodyBytes)); err != nil {
+		putBuf(buf)
 		h.writeError(x, http.StatusBadRequest, bodyMalformedJSON)
 		return
 	}
 	var req chatRequest
-	if err := json.Unmarshal(buf.Bytes(), &req); err != nil {
+	err := json.Unmarshal(buf.Bytes(), &req) // copies what it keeps out of buf
+	deploymentName := x.arrival.Deployment
+	if d == nil {
+		deploymentName = req.Model
+	}
+	h.keepLast(x, buf, deploymentName, req.Stream) // buf now belongs to LastRequest
+	if err != nil {
 		h.writeError(x, http.StatusBadRequest, decodeErrorBody(err))
 		return
 	}
@@ -92,7 +98,7 @@ func (h *Handler) chat(x *exchange, d *deployment) {
 	}
 
 	faults := h.faults.Load()
-	kind, slow := h.drawFault(faults)
+	kind, slow, stall := h.drawFault(faults)
 	switch kind {
 	case fault429:
 		h.writeRateLimited(x, "token", cmpOr(faults.RetryAfter, time.Second))
@@ -134,6 +140,11 @@ func (h *Handler) chat(x *exchange, d *deployment) {
 		return
 	}
 
+	if stall && !req.Stream {
+		h.stall(x)
+		return
+	}
+
 	rep := h.generate(&req, d.reasoning)
 	meta := responseMeta{
 		id:          newCompletionID(),
@@ -143,7 +154,11 @@ func (h *Handler) chat(x *exchange, d *deployment) {
 		prompt:      req.promptTokens,
 	}
 	if req.Stream {
-		h.stream(x, &meta, &rep, req.StreamOptions != nil && req.StreamOptions.IncludeUsage)
+		stallAfter := -1
+		if stall {
+			stallAfter = max(faults.StallAfter, 0)
+		}
+		h.stream(x, &meta, &rep, req.StreamOptions != nil && req.StreamOptions.IncludeUsage, stallAfter)
 		return
 	}
 	out := getBuf()

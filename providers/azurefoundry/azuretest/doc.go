@@ -50,7 +50,8 @@
 // deployment, body syntax (400), validation (400: missing or empty messages,
 // wrong types, max_tokens or max_completion_tokens below 1, reasoning-model
 // parameters), daily quota (429), per-minute quota (429),
-// injected faults, latency, prompt filter (400), then the reply.
+// injected faults, latency, prompt filter (400), an injected stall, then the
+// reply. LastRequest records every request from the body syntax check on.
 //
 // # Reply generator
 //
@@ -152,15 +153,92 @@
 // # Faults and latency
 //
 // WithFaults / SetFaults inject 429, daily-quota 429, 500, 503, connection
-// resets (no response, TCP RST) and slow responses at given rates, drawn from
-// a generator seeded by WithSeed. WithLatency delays responses that reach
-// the model; delays end early when the client goes away or Close is called.
+// resets (no response, TCP RST), slow responses and stalls at given rates,
+// drawn from a generator seeded by WithSeed. WithLatency delays responses
+// that reach the model; delays end early when the client goes away or Close
+// is called.
 //
-// # Stats
+// A stalled request (Faults.RateStall) never completes: a non-stream request
+// gets no response at all; a stream gets its 200 headers, the
+// prompt-annotation event, the role chunk and Faults.StallAfter content
+// chunks (tool-argument chunks for a tool call), each flushed, then nothing.
+// It waits until the client goes away (recorded as StatusClientClosed) or
+// Close is called (the connection is then reset, StatusReset), so a test can
+// check that a client which stops reading early releases its connection:
+// watch InFlight drop to 0.
+//
+// # Observing requests
 //
 // Stats returns the number of requests, counts by deployment and status, the
 // number of 429s sent and the arrival time, deployment, status and announced
 // retry-after of the newest requests in arrival order (WithArrivalLog), so
 // tests can check a client's pacing and its compliance with retry-after-ms.
-// WithClock lets a test drive the quota with a fake clock.
+// WithClock lets a test drive the quota with a fake clock. Stats counts a
+// request when its handling ends; three cheap accessors complete it:
+//
+//   - Requests: requests arrived (any route, any outcome), counted on
+//     arrival, so exact as soon as a client has its response; one atomic load.
+//   - InFlight: requests whose handler has not returned yet, open and stalled
+//     streams included; it drops when the handler sees the client leave.
+//   - LastRequest: the newest chat request whose body was read — deployment,
+//     api-version, stream flag, the raw body and its Messages (role, text,
+//     content parts, tool calls, tool_call_id). The handler only keeps the
+//     body buffer it already has; the copy and the parsing happen in
+//     LastRequest. LastMessages is a shortcut.
+//
+// # Running a conformance suite
+//
+// The emulator can serve every condition of a provider conformance kit such
+// as providertest without importing it (azuretest depends on the standard
+// library only). A harness for a provider that speaks Azure OpenAI maps
+//
+//   - Healthy, CallsTool → NewServer(WithAPIKeys(key)): replies are
+//     deterministic (ExpectedReply, ExpectedToolResultReply) and
+//     tool_choice "required" calls the first tool;
+//   - BadKey → the same server, the provider configured with another key (401);
+//   - UnknownModel → a deployment name the server does not serve (404
+//     DeploymentNotFound);
+//   - RateLimited → WithFaults(Faults{Rate429: 1, RetryAfter: 2 * time.Second})
+//     (429 with retry-after-ms and retry-after);
+//   - Stalled → WithFaults(Faults{RateStall: 1, StallAfter: 1}): a stream
+//     yields its first content chunk, then stalls; a non-stream request
+//     gets no answer;
+//
+// and its backend adapter maps Calls to Requests, InFlight to InFlight,
+// LastMessages to LastMessages converted to the suite's message type, and
+// ExpectedReply to ExpectedReply / ExpectedToolResultReply of the request's
+// last message:
+//
+//	type backend struct{ srv *azuretest.Server }
+//
+//	func (b backend) Calls() int    { return b.srv.Requests() }
+//	func (b backend) InFlight() int { return b.srv.InFlight() }
+//	func (b backend) LastMessages() []conversation.Message {
+//		var out []conversation.Message
+//		for _, m := range b.srv.LastMessages() {
+//			msg := conversation.Message{Role: conversation.Role(m.Role), Name: m.Name}
+//			switch {
+//			case m.Role == "tool":
+//				msg.Parts = append(msg.Parts, conversation.Result(m.ToolCallID, m.Content))
+//			case m.Parts != nil:
+//				for _, p := range m.Parts {
+//					switch p.Type {
+//					case "text":
+//						msg.Parts = append(msg.Parts, conversation.Text(p.Text))
+//					case "image_url":
+//						msg.Parts = append(msg.Parts, conversation.ImageURL(p.ImageURL))
+//					}
+//				}
+//			case m.Content != "":
+//				msg.Parts = append(msg.Parts, conversation.Text(m.Content))
+//			}
+//			for _, c := range m.ToolCalls {
+//				msg.Parts = append(msg.Parts, conversation.Call(c.ID, c.Name, c.Arguments))
+//			}
+//			out = append(out, msg)
+//		}
+//		return out
+//	}
+//
+// docs/emulator.md has the whole harness.
 package azuretest

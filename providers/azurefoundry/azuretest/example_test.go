@@ -160,3 +160,55 @@ func Example_stream() {
 	// finish: stop
 	// [DONE]
 }
+
+func ExampleHandler_LastRequest() {
+	srv := azuretest.NewServer()
+	defer srv.Close()
+	body := `{"model":"gpt-4o","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"}]}`
+	resp, err := http.Post(srv.URL+"/openai/v1/chat/completions", "application/json", strings.NewReader(body))
+	if err != nil {
+		panic(err)
+	}
+	resp.Body.Close()
+
+	last, _ := srv.LastRequest()
+	fmt.Println(last.Deployment, last.APIVersion, srv.Requests())
+	for _, m := range last.Messages {
+		fmt.Printf("%s: %s\n", m.Role, m.Content)
+	}
+	// Output:
+	// gpt-4o v1 1
+	// system: Be brief.
+	// user: Hi
+}
+
+// A stalled stream sends its first content chunk, then waits for the client
+// to leave; InFlight shows when the emulator has seen it go.
+func ExampleFaults_stall() {
+	srv := azuretest.NewServer(azuretest.WithFaults(azuretest.Faults{RateStall: 1, StallAfter: 1}))
+	defer srv.Close()
+	resp, err := http.Post(srv.URL+"/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21",
+		"application/json", strings.NewReader(`{"stream":true,"messages":[{"role":"user","content":"Tell me a story"}]}`))
+	if err != nil {
+		panic(err)
+	}
+	rd := bufio.NewReader(resp.Body)
+	for {
+		line, err := rd.ReadString('\n')
+		if err != nil {
+			panic(err)
+		}
+		if strings.Contains(line, `"content":"Echo:"`) {
+			break // the first content chunk
+		}
+	}
+	fmt.Println("in flight:", srv.InFlight())
+	resp.Body.Close() // stop reading early
+	for srv.InFlight() > 0 {
+		time.Sleep(time.Millisecond)
+	}
+	fmt.Println("in flight:", srv.InFlight(), "closed by client:", srv.Stats().ByStatus[azuretest.StatusClientClosed])
+	// Output:
+	// in flight: 1
+	// in flight: 0 closed by client: 1
+}

@@ -12,8 +12,10 @@ import (
 // Faults are failure rates in [0, 1] applied independently to each chat
 // request that passed validation and the quota. Rate429, RateDailyQuota,
 // Rate500, Rate503 and RateReset are mutually exclusive (one uniform draw is
-// compared to their running sum, in that order); RateSlow is drawn
-// separately and only delays the response.
+// compared to their running sum, in that order); RateSlow and RateStall are
+// drawn separately (each only when non-zero, so adding one does not change
+// the other draws of a seeded run) and apply to requests the first draw
+// spared.
 type Faults struct {
 	Rate429        float64 // 429 "token rate limit", retry-after = RetryAfter
 	RateDailyQuota float64 // 429 with retry-after 86400 (daily quota exhausted)
@@ -21,6 +23,17 @@ type Faults struct {
 	Rate503        float64 // 503 "model overloaded"
 	RateReset      float64 // connection closed without a response
 	RateSlow       float64 // response delayed by SlowDelay
+	// RateStall is the rate of requests that stall: after latency and the
+	// prompt filter, a non-stream request gets no response at all; a stream
+	// gets its headers, the prompt-annotation event, the role chunk and
+	// StallAfter content chunks (tool-call argument chunks for a tool
+	// call), then nothing — no finish chunk, no [DONE]. A stalled request
+	// waits until the client goes away (recorded as StatusClientClosed) or
+	// Close is called (its connection is then reset: StatusReset).
+	RateStall float64
+	// StallAfter is the number of content chunks a stalled stream sends
+	// before stalling (0: none; more than the reply has: all of them).
+	StallAfter int
 	// SlowDelay is the extra delay of a slow response; 0 means 2s.
 	SlowDelay time.Duration
 	// RetryAfter is announced by injected 429s; 0 means 1s.
@@ -34,7 +47,7 @@ func FaultsForFailRate(rate float64) Faults {
 }
 
 func (f Faults) any() bool {
-	return f.Rate429 > 0 || f.RateDailyQuota > 0 || f.Rate500 > 0 || f.Rate503 > 0 || f.RateReset > 0 || f.RateSlow > 0
+	return f.Rate429 > 0 || f.RateDailyQuota > 0 || f.Rate500 > 0 || f.Rate503 > 0 || f.RateReset > 0 || f.RateSlow > 0 || f.RateStall > 0
 }
 
 type faultKind uint8
@@ -75,12 +88,12 @@ func (s *randSource) int64n(n int64) int64 {
 	return s.r.Int64N(n)
 }
 
-// drawFault decides the fault of one request and whether it is slow.
-func (h *Handler) drawFault(f *Faults) (faultKind, bool) {
+// drawFault decides the fault of one request and whether it is slow and
+// whether it stalls.
+func (h *Handler) drawFault(f *Faults) (kind faultKind, slow, stall bool) {
 	if !f.any() {
-		return faultNone, false
+		return faultNone, false, false
 	}
-	kind := faultNone
 	u := h.rng.float64()
 	acc := 0.0
 	for _, c := range [...]struct {
@@ -93,8 +106,22 @@ func (h *Handler) drawFault(f *Faults) (faultKind, bool) {
 			break
 		}
 	}
-	slow := f.RateSlow > 0 && h.rng.float64() < f.RateSlow
-	return kind, slow
+	slow = f.RateSlow > 0 && h.rng.float64() < f.RateSlow
+	stall = f.RateStall > 0 && h.rng.float64() < f.RateStall
+	return kind, slow, stall
+}
+
+// stall holds a request until its client goes away or the handler is
+// closed; on Close it resets the connection, so the client sees an error
+// rather than a truncated or empty response.
+func (h *Handler) stall(x *exchange) {
+	select {
+	case <-x.r.Context().Done():
+		x.arrival.Status = StatusClientClosed
+	case <-h.closed:
+		x.arrival.Status = StatusReset
+		resetConnection(x.w)
+	}
 }
 
 // resetConnection drops the connection without writing a response, as a

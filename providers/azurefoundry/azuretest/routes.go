@@ -20,9 +20,14 @@ type exchange struct {
 // ServeHTTP implements http.Handler: it routes, authenticates and answers
 // one request as Azure would, and records it for Stats.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.requests.Add(1)
+	h.inFlight.Add(1)
 	x := &exchange{w: w, r: r, requestID: newUUID()}
 	x.arrival = Arrival{Time: h.now(), Path: r.URL.Path}
-	defer func() { h.stats.record(x.arrival, h.arrivalLog) }()
+	defer func() {
+		h.stats.record(x.arrival, h.arrivalLog)
+		h.inFlight.Add(-1) // after record: once not in flight, Stats has it
+	}()
 
 	hdr := w.Header()
 	hdr[hdrApimRequestID] = []string{x.requestID}

@@ -38,6 +38,12 @@ type Handler struct {
 
 	closeOnce sync.Once
 	closed    chan struct{}
+
+	requests atomic.Int64 // arrivals since the last ResetStats
+	inFlight atomic.Int64 // requests whose handler has not returned
+
+	lastMu sync.Mutex
+	last   lastRecord // see LastRequest
 }
 
 type latencyConfig struct{ fixed, jitter time.Duration }
@@ -175,11 +181,18 @@ func (h *Handler) SetDailyQuotaExhausted(deployment string, exhausted bool) erro
 // Stats returns a snapshot of the requests received so far.
 func (h *Handler) Stats() Stats { return h.stats.snapshot() }
 
-// ResetStats forgets all recorded requests.
-func (h *Handler) ResetStats() { h.stats.reset() }
+// ResetStats forgets all recorded requests: Stats, Requests and LastRequest
+// start again from zero. InFlight is not affected.
+func (h *Handler) ResetStats() {
+	h.stats.reset()
+	h.requests.Store(0)
+	h.forgetLast()
+}
 
-// Close aborts pending latency and slow-fault delays so that a server can
-// shut down promptly. The handler keeps serving, without delays.
+// Close aborts pending latency and slow-fault delays and ends stalled
+// requests (resetting their connections) so that a server can shut down
+// promptly. The handler keeps serving, without delays; later stalls end at
+// once.
 func (h *Handler) Close() {
 	h.closeOnce.Do(func() { close(h.closed) })
 }
@@ -203,11 +216,18 @@ func NewServer(opts ...Option) *Server {
 // Client returns an HTTP client configured for the server.
 func (s *Server) Client() *http.Client { return s.ts.Client() }
 
-// Close aborts pending delays, then shuts the server down and waits for
-// outstanding requests.
+// Close aborts pending delays and stalls, then shuts the server down and
+// waits for outstanding requests, including those whose connection the
+// emulator reset (which httptest.Server.Close does not wait for): once Close
+// returns, InFlight is 0 and Stats is final.
 func (s *Server) Close() {
 	s.Handler.Close()
 	s.ts.Close()
+	// Handlers of hijacked (reset) connections only have their bookkeeping
+	// left to do; the bound is a safety net, never reached in practice.
+	for deadline := time.Now().Add(10 * time.Second); s.inFlight.Load() > 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // renderLists pre-renders the listing endpoints; the deployment set is fixed.

@@ -32,8 +32,10 @@ func SplitReply(text string) []string {
 }
 
 // stream writes rep as server-sent events and flushes after each one. It
-// stops early when the client goes away.
-func (h *Handler) stream(x *exchange, m *responseMeta, rep *reply, includeUsage bool) {
+// stops early when the client goes away. With stallAfter >= 0 it stalls
+// (see Faults.RateStall) after that many content or tool-argument chunks,
+// or before the finish chunk if the reply has fewer.
+func (h *Handler) stream(x *exchange, m *responseMeta, rep *reply, includeUsage bool, stallAfter int) {
 	hdr := x.w.Header()
 	hdr[hdrContentType] = []string{"text/event-stream"}
 	hdr[hdrCacheControl] = []string{"must-revalidate, no-cache"}
@@ -90,7 +92,11 @@ func (h *Handler) stream(x *exchange, m *responseMeta, rep *reply, includeUsage 
 		})) {
 			return
 		}
-		for _, piece := range splitFixed(rep.toolArgs, 8) {
+		for i, piece := range splitFixed(rep.toolArgs, 8) {
+			if i == stallAfter {
+				h.stall(x)
+				return
+			}
 			if !send(chunk(func(b []byte) []byte {
 				b = append(b, `{"content_filter_results":{},"delta":{"tool_calls":[{"function":{"arguments":`...)
 				b = appendJSONString(b, piece)
@@ -111,9 +117,13 @@ func (h *Handler) stream(x *exchange, m *responseMeta, rep *reply, includeUsage 
 			stopAt = strings.Index(rep.text, h.completionWord)
 		}
 		off := 0
-		for _, piece := range SplitReply(rep.text) {
+		for i, piece := range SplitReply(rep.text) {
 			if off += len(piece); off > stopAt {
 				break
+			}
+			if i == stallAfter {
+				h.stall(x)
+				return
 			}
 			if !send(chunk(func(b []byte) []byte {
 				b = append(b, `{"content_filter_results":`+chunkFilterResults+`,"delta":{"content":`...)
@@ -125,6 +135,10 @@ func (h *Handler) stream(x *exchange, m *responseMeta, rep *reply, includeUsage 
 		}
 	}
 
+	if stallAfter >= 0 { // fewer chunks than stallAfter
+		h.stall(x)
+		return
+	}
 	if !send(chunk(func(b []byte) []byte {
 		b = append(b, `{"content_filter_results":`...)
 		if rep.filtered {
