@@ -24,6 +24,14 @@ const (
 	DefaultMaxAttempts          = 5
 	DefaultRequestTimeout       = 30 * time.Second
 	DefaultMaxCooldown          = 120 * time.Second
+	// DefaultRetryBackoff and DefaultMaxRetryBackoff bound the exponential
+	// backoff between attempts: attempt n waits a random time in
+	// [0, min(DefaultMaxRetryBackoff, DefaultRetryBackoff·2^(n-1))).
+	DefaultRetryBackoff    = 500 * time.Millisecond
+	DefaultMaxRetryBackoff = 30 * time.Second
+	// DefaultOutputTokenEstimate is the completion size assumed when pacing
+	// a request without WithMaxNewTokens, until the real usage is known.
+	DefaultOutputTokenEstimate = 256
 )
 
 // Limits are the rate limits of one target (the whole client, or one model or
@@ -89,6 +97,9 @@ type options struct {
 	maxAttempts    int
 	requestTimeout time.Duration
 	maxCooldown    time.Duration
+	backoffBase    time.Duration
+	backoffMax     time.Duration
+	outputEstimate int
 
 	modelWeights     map[string]float64
 	provider         string
@@ -115,6 +126,9 @@ func defaultOptions() options {
 		maxAttempts:    DefaultMaxAttempts,
 		requestTimeout: DefaultRequestTimeout,
 		maxCooldown:    DefaultMaxCooldown,
+		backoffBase:    DefaultRetryBackoff,
+		backoffMax:     DefaultMaxRetryBackoff,
+		outputEstimate: DefaultOutputTokenEstimate,
 		progressTotal:  -1,
 	}
 }
@@ -229,6 +243,39 @@ func WithMaxCooldown(d time.Duration) Option {
 			return
 		}
 		o.maxCooldown = d
+	}
+}
+
+// WithRetryBackoff sets the exponential backoff between attempts: attempt n
+// waits a random time in [0, min(max, base·2^(n-1))) ("full jitter"), and
+// never less than the server's retry-after (default 500 ms and 30 s).
+func WithRetryBackoff(base, max time.Duration) Option {
+	return func(o *options) {
+		if !o.clientOnly("WithRetryBackoff") {
+			return
+		}
+		if base <= 0 || max < base {
+			o.fail("WithRetryBackoff(%v, %v): need 0 < base <= max", base, max)
+			return
+		}
+		o.backoffBase, o.backoffMax = base, max
+	}
+}
+
+// WithOutputTokenEstimate sets the completion size assumed when pacing a
+// request that has no WithMaxNewTokens (default 256): the token cost charged
+// against WithMaxTokensPerMinute before dispatch is the prompt estimate plus
+// this, reconciled with the real usage when the reply arrives.
+func WithOutputTokenEstimate(n int) Option {
+	return func(o *options) {
+		if !o.clientOnly("WithOutputTokenEstimate") {
+			return
+		}
+		if n < 0 {
+			o.fail("WithOutputTokenEstimate(%d): need a non-negative count", n)
+			return
+		}
+		o.outputEstimate = n
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -13,14 +14,19 @@ import (
 	"github.com/deluge-go/deluge/registry"
 )
 
+// runs numbers each run of a test so that IDs it must register itself stay
+// fresh under -count=N: registrations are global.
+var runs atomic.Int32
+
 func TestRegisterLookup(t *testing.T) {
-	m := registry.Model{ID: "reg-test-a", Provider: "openai", InputCost: 2.5, OutputCost: 10, Regions: map[string]float64{"eastus": 1}}
+	id := fmt.Sprintf("reg-test-a-%d", runs.Add(1))
+	m := registry.Model{ID: id, Provider: "openai", InputCost: 2.5, OutputCost: 10, Regions: map[string]float64{"eastus": 1}}
 	require.NoError(t, registry.Register(m))
-	got, err := registry.Lookup("reg-test-a")
+	got, err := registry.Lookup(id)
 	require.NoError(t, err)
-	assert.Equal(t, "reg-test-a", got.Name, "Name defaults to ID")
+	assert.Equal(t, id, got.Name, "Name defaults to ID")
 	got.Regions["eastus"] = 99
-	again, _ := registry.Lookup("reg-test-a")
+	again, _ := registry.Lookup(id)
 	assert.Equal(t, 1.0, again.Regions["eastus"], "Lookup returns a copy")
 
 	err = registry.Register(m)
@@ -57,9 +63,19 @@ func TestRegisterValidation(t *testing.T) {
 	}
 }
 
+// ensure registers m unless an earlier run of the test (under -count=N)
+// already did: registrations are global.
+func ensure(t *testing.T, m registry.Model) {
+	t.Helper()
+	if _, err := registry.Lookup(m.ID); err == nil {
+		return
+	}
+	require.NoError(t, registry.Register(m))
+}
+
 func TestLookupSuggests(t *testing.T) {
 	for _, id := range []string{"sugg-gpt-4o", "sugg-gpt-4o-mini", "sugg-o3"} {
-		registry.MustRegister(registry.Model{ID: id, Provider: "openai"})
+		ensure(t, registry.Model{ID: id, Provider: "openai"})
 	}
 	_, err := registry.Lookup("sugg-gpt4o")
 	require.Error(t, err)
@@ -71,8 +87,8 @@ func TestLookupSuggests(t *testing.T) {
 }
 
 func TestModelsSorted(t *testing.T) {
-	registry.MustRegister(registry.Model{ID: "sort-b", Provider: "openai"})
-	registry.MustRegister(registry.Model{ID: "sort-a", Provider: "openai"})
+	ensure(t, registry.Model{ID: "sort-b", Provider: "openai"})
+	ensure(t, registry.Model{ID: "sort-a", Provider: "openai"})
 	ms := registry.Models()
 	require.NotEmpty(t, ms)
 	for i := 1; i < len(ms); i++ {
@@ -81,9 +97,9 @@ func TestModelsSorted(t *testing.T) {
 }
 
 func TestForProvider(t *testing.T) {
-	registry.MustRegister(registry.Model{ID: "fp-base", Provider: "fp-one", BaseModel: "fp-base"})
-	registry.MustRegister(registry.Model{ID: "fp-two-base", Provider: "fp-two", BaseModel: "fp-base"})
-	registry.MustRegister(registry.Model{ID: "fp-two-base-2024", Provider: "fp-two", BaseModel: "fp-base"})
+	ensure(t, registry.Model{ID: "fp-base", Provider: "fp-one", BaseModel: "fp-base"})
+	ensure(t, registry.Model{ID: "fp-two-base", Provider: "fp-two", BaseModel: "fp-base"})
+	ensure(t, registry.Model{ID: "fp-two-base-2024", Provider: "fp-two", BaseModel: "fp-base"})
 	m, ok := registry.ForProvider("fp-two", "fp-base")
 	require.True(t, ok)
 	assert.Equal(t, "fp-two-base", m.ID, "shortest ID wins")
@@ -102,22 +118,23 @@ func TestCost(t *testing.T) {
 }
 
 func TestConcurrentRegisterAndLookup(t *testing.T) {
+	prefix := fmt.Sprintf("conc-%d-", runs.Add(1))
 	var wg sync.WaitGroup
 	for i := range 50 {
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
-			assert.NoError(t, registry.Register(registry.Model{ID: fmt.Sprintf("conc-%d", i), Provider: "openai"}))
+			assert.NoError(t, registry.Register(registry.Model{ID: fmt.Sprintf("%s%d", prefix, i), Provider: "openai"}))
 		}()
 		go func() {
 			defer wg.Done()
 			_ = registry.Models()
-			_, _ = registry.Lookup("conc-0")
+			_, _ = registry.Lookup(prefix + "0")
 		}()
 	}
 	wg.Wait()
 	for i := range 50 {
-		_, err := registry.Lookup(fmt.Sprintf("conc-%d", i))
+		_, err := registry.Lookup(fmt.Sprintf("%s%d", prefix, i))
 		assert.NoError(t, err)
 	}
 }

@@ -1,0 +1,296 @@
+package llm
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/deluge-go/deluge/conversation"
+	"github.com/deluge-go/deluge/internal/ratelimit"
+	"github.com/deluge-go/deluge/registry"
+)
+
+// ErrClosed is returned by calls on a Client after Close.
+var ErrClosed = errors.New("llm: client is closed")
+
+// A Client sends conversations to a model (or spreads them over several) and
+// owns everything between the caller and the provider: rate limits,
+// concurrency, retries, cooldowns, failover, caching and accounting. It is
+// safe for concurrent use; create one per configuration and share it, since
+// its limits only hold for the calls it makes.
+type Client struct {
+	model registry.Model
+	opts  options
+
+	// targets is the routing set, sorted by descending weight then ID; byID
+	// indexes it. Both are immutable after NewClient. extra holds targets
+	// resolved later for Job.Model overrides.
+	targets []*target
+	byID    map[string]*target
+	extraMu sync.Mutex
+	extra   map[string]*target
+
+	// Client-wide limits; every target has its own as well.
+	rpm, tpm *ratelimit.Bucket
+	sem      chan struct{}
+
+	stats       counters
+	flights     flightGroup
+	closed      atomic.Bool
+	cacheWarned atomic.Bool
+}
+
+// NewClient returns a Client for the model registered under modelID (see
+// package registry), configured by opts. It does no network I/O: the
+// provider is opened on first use.
+//
+// With WithProvider, the model is swapped for its twin served by that
+// provider (same BaseModel). With WithModelWeights, every weighted model is
+// resolved up front and modelID is only the primary model reported by
+// Model (it is ignored when absent from the map). With WithProviderInstance,
+// an ID that is not in the registry is accepted and sent as the wire name.
+func NewClient(modelID string, opts ...Option) (*Client, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	if o.err != nil {
+		return nil, o.err
+	}
+	if o.limits.RequestsPerMinute == 0 {
+		o.limits.RequestsPerMinute = DefaultMaxRequestsPerMinute
+	}
+	if o.limits.TokensPerMinute == 0 {
+		o.limits.TokensPerMinute = DefaultMaxTokensPerMinute
+	}
+	c := &Client{
+		opts:  o,
+		byID:  map[string]*target{},
+		extra: map[string]*target{},
+		rpm:   ratelimit.New(float64(max(o.limits.RequestsPerMinute, 0)), burstFor(o.limits.RequestsPerMinute), nil),
+		tpm:   ratelimit.New(float64(max(o.limits.TokensPerMinute, 0)), burstFor(o.limits.TokensPerMinute), nil),
+		sem:   make(chan struct{}, o.limits.MaxConcurrency),
+	}
+	c.flights.m = map[string]*flight{}
+
+	weights := o.modelWeights
+	if weights == nil {
+		weights = map[string]float64{modelID: 1}
+	}
+	total := 0.0
+	for _, id := range slices.Sorted(maps.Keys(weights)) {
+		m, err := c.resolveModel(id)
+		if err != nil {
+			return nil, err
+		}
+		t, err := c.newTarget(m, weights[id])
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := c.byID[t.model.ID]; dup {
+			return nil, fmt.Errorf("llm: WithModelWeights: %q and another entry resolve to the same model %q", id, t.model.ID)
+		}
+		c.byID[t.model.ID] = t
+		c.byID[id] = t
+		c.targets = append(c.targets, t)
+		total += t.weight
+	}
+	if total <= 0 {
+		return nil, errors.New("llm: WithModelWeights: every weight is 0; give at least one model a positive weight")
+	}
+	slices.SortStableFunc(c.targets, func(a, b *target) int {
+		return cmp.Or(cmp.Compare(b.weight, a.weight), cmp.Compare(a.model.ID, b.model.ID))
+	})
+	if t, ok := c.byID[modelID]; ok {
+		c.model = t.model
+	} else {
+		c.model = c.targets[0].model
+	}
+	return c, nil
+}
+
+// burstFor returns the burst of a per-minute quota: one second's worth.
+// Azure evaluates quotas over 10-second and 1-second windows, so sending
+// more at once than a second's share risks a 429 even under the minute's
+// limit; pacing evenly from there on reaches the full rate.
+func burstFor(perMinute int) float64 {
+	return max(1, float64(perMinute)/60)
+}
+
+// resolveModel looks id up in the registry and applies WithProvider.
+func (c *Client) resolveModel(id string) (registry.Model, error) {
+	m, err := registry.Lookup(id)
+	if err != nil {
+		if c.opts.providerInstance == nil || id == "" {
+			return registry.Model{}, fmt.Errorf("llm: NewClient: %w", err)
+		}
+		// A configured provider instance may serve models the registry
+		// does not know (a private deployment, a test fake).
+		m = registry.Model{ID: id, Name: id, BaseModel: id}
+	}
+	if p := c.opts.provider; p != "" && m.Provider != p {
+		base := cmp.Or(m.BaseModel, m.ID)
+		twin, ok := registry.ForProvider(p, base)
+		if !ok {
+			return registry.Model{}, fmt.Errorf("llm: model %q (base model %q) has no twin served by provider %q; register one with registry.Register (Provider %q, BaseModel %q) or pick another provider", m.ID, base, p, p, base)
+		}
+		m = twin
+	}
+	return m, nil
+}
+
+// newTarget builds the routing entry of a model: its provider opener and
+// its limits (WithModelLimits over the client's).
+func (c *Client) newTarget(m registry.Model, weight float64) (*target, error) {
+	t := &target{model: m, weight: weight}
+	if p := c.opts.providerInstance; p != nil {
+		t.open = func() (Provider, error) { return p, nil }
+	} else {
+		if !slices.Contains(Providers(), m.Provider) {
+			// OpenProvider explains: "forgotten import of …?"
+			_, err := OpenProvider(m.Provider)
+			return nil, fmt.Errorf("llm: model %q: %w", m.ID, err)
+		}
+		name := m.Provider
+		t.open = sync.OnceValues(func() (Provider, error) { return OpenProvider(name) })
+	}
+	l := c.opts.limits
+	if ml, ok := c.opts.modelLimits[m.ID]; ok {
+		l = inherit(ml, l)
+	}
+	t.limits = l
+	t.rpm = ratelimit.New(float64(max(l.RequestsPerMinute, 0)), burstFor(l.RequestsPerMinute), nil)
+	t.tpm = ratelimit.New(float64(max(l.TokensPerMinute, 0)), burstFor(l.TokensPerMinute), nil)
+	if l.MaxConcurrency > 0 && l.MaxConcurrency < c.opts.limits.MaxConcurrency {
+		t.sem = make(chan struct{}, l.MaxConcurrency)
+	}
+	// A request must fit under every token limit on its path.
+	t.maxTokens = minLimit(c.opts.limits.TokensPerMinute, l.TokensPerMinute)
+	t.factor = 1
+	return t, nil
+}
+
+// inherit fills the zero fields of a model's limits from the client's.
+func inherit(model, client Limits) Limits {
+	if model.RequestsPerMinute == 0 {
+		model.RequestsPerMinute = client.RequestsPerMinute
+	}
+	if model.TokensPerMinute == 0 {
+		model.TokensPerMinute = client.TokensPerMinute
+	}
+	if model.MaxConcurrency == 0 {
+		model.MaxConcurrency = client.MaxConcurrency
+	}
+	return model
+}
+
+// minLimit returns the smaller positive limit, or 0 when neither is set.
+func minLimit(a, b int) int {
+	switch {
+	case a <= 0:
+		return max(b, 0)
+	case b <= 0:
+		return a
+	}
+	return min(a, b)
+}
+
+// targetFor returns the target of a Job's model override, resolving and
+// remembering models outside the routing set.
+func (c *Client) targetFor(id string) (*target, error) {
+	if t, ok := c.byID[id]; ok {
+		return t, nil
+	}
+	c.extraMu.Lock()
+	defer c.extraMu.Unlock()
+	if t, ok := c.extra[id]; ok {
+		return t, nil
+	}
+	m, err := c.resolveModel(id)
+	if err != nil {
+		return nil, err
+	}
+	if t, ok := c.byID[m.ID]; ok {
+		c.extra[id] = t
+		return t, nil
+	}
+	t, err := c.newTarget(m, 0)
+	if err != nil {
+		return nil, err
+	}
+	c.extra[id] = t
+	return t, nil
+}
+
+// Model returns the client's primary model: the one given to NewClient
+// (after WithProvider), or the heaviest of WithModelWeights.
+func (c *Client) Model() registry.Model {
+	m := c.model
+	m.Regions = maps.Clone(m.Regions)
+	return m
+}
+
+// Models returns the models the client routes to, heaviest first.
+func (c *Client) Models() []registry.Model {
+	out := make([]registry.Model, len(c.targets))
+	for i, t := range c.targets {
+		out[i] = t.model
+		out[i].Regions = maps.Clone(t.model.Regions)
+	}
+	return out
+}
+
+// Close marks the client closed: later calls fail with ErrClosed, calls in
+// progress finish. Providers are not closed: registered providers are
+// shared by every client of the process, and an instance passed with
+// WithProviderInstance belongs to the caller, who closes it (see Closer).
+func (c *Client) Close() error {
+	c.closed.Store(true)
+	return nil
+}
+
+// callOptions applies a call's options over a copy of the client's.
+func (c *Client) callOptions(base *options, opts []Option) (*options, error) {
+	if len(opts) == 0 {
+		return base, nil
+	}
+	o := *base
+	o.scope, o.err = scopeCall, nil
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	if o.err != nil {
+		return nil, o.err
+	}
+	return &o, nil
+}
+
+func (c *Client) logger() *slog.Logger {
+	if l := c.opts.logger; l != nil {
+		return l
+	}
+	return slog.Default()
+}
+
+// Generate sends conv and returns the model's reply, retrying, cooling down
+// and failing over as configured. opts override the client's sampling
+// options for this call.
+func (c *Client) Generate(ctx context.Context, conv *conversation.Conversation, opts ...Option) (*Response, error) {
+	o, err := c.callOptions(&c.opts, opts)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.run(ctx, o, conv, nil)
+	c.stats.finish(err)
+	return resp, err
+}

@@ -1,0 +1,257 @@
+package llm_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/deluge-go/deluge/conversation"
+	"github.com/deluge-go/deluge/llm"
+	"github.com/deluge-go/deluge/llm/llmtest"
+)
+
+func TestProcessReturnsResultsInInputOrder(t *testing.T) {
+	fake := llmtest.New()
+	// Random-ish latency so completion order differs from input order.
+	fake.Reply = func(ctx context.Context, req *llm.Request, n int) (*llm.Response, error) {
+		time.Sleep(time.Duration(n%7) * 100 * time.Microsecond)
+		return llmtest.Echo(ctx, req, n)
+	}
+	c := newClient(t, fake, llm.WithMaxConcurrency(16))
+	const n = 500
+	results := c.Process(context.Background(), prompts(n))
+	require.Len(t, results, n)
+	for i, r := range results {
+		require.NoError(t, r.Err)
+		assert.Equal(t, i, r.Index)
+		assert.Equal(t, fmt.Sprintf("echo: prompt %d", i), r.Response.Completion)
+	}
+	s := c.Stats()
+	assert.EqualValues(t, n, s.Successes)
+	assert.EqualValues(t, n, s.Requests)
+	assert.Zero(t, s.InFlight)
+}
+
+func TestProcessEmpty(t *testing.T) {
+	c := newClient(t, llmtest.New())
+	assert.Empty(t, c.Process(context.Background(), nil))
+}
+
+func TestProcessRespectsConcurrency(t *testing.T) {
+	fake := llmtest.New()
+	fake.Latency = 5 * time.Millisecond
+	c := newClient(t, fake, llm.WithMaxConcurrency(4))
+	for _, r := range c.Process(context.Background(), prompts(60)) {
+		require.NoError(t, r.Err)
+	}
+	assert.LessOrEqual(t, fake.MaxInFlight(), 4)
+	assert.GreaterOrEqual(t, fake.MaxInFlight(), 2, "the slots are used")
+}
+
+func TestProcessRespectsModelConcurrency(t *testing.T) {
+	fake := llmtest.New()
+	fake.Latency = 5 * time.Millisecond
+	c := newClient(t, fake, llm.WithMaxConcurrency(10), llm.WithModelLimits("test-model", llm.Limits{MaxConcurrency: 2}))
+	for _, r := range c.Process(context.Background(), prompts(30)) {
+		require.NoError(t, r.Err)
+	}
+	assert.LessOrEqual(t, fake.MaxInFlight(), 2)
+}
+
+func TestProcessOneResultPerInputUnderFailures(t *testing.T) {
+	// Every third prompt fails for good, the rest after one retry.
+	fake := llmtest.New(func(ctx context.Context, req *llm.Request, n int) (*llm.Response, error) {
+		var i int
+		fmt.Sscanf(llmtest.LastUserText(req), "prompt %d", &i)
+		if i%3 == 0 {
+			return nil, llmtest.Error(req, llm.CodeInvalidRequest, 400, 0)
+		}
+		if n%2 == 0 {
+			return nil, llmtest.Error(req, llm.CodeUnavailable, 503, 0)
+		}
+		return llmtest.Echo(ctx, req, n)
+	})
+	c := newClient(t, fake, llm.WithMaxConcurrency(8), llm.WithMaxAttempts(10))
+	results := c.Process(context.Background(), prompts(300))
+	failed := 0
+	for i, r := range results {
+		assert.Equal(t, i, r.Index)
+		assert.True(t, (r.Err == nil) != (r.Response == nil), "exactly one of Response and Err")
+		if i%3 == 0 {
+			assert.ErrorIs(t, r.Err, llm.ErrInvalidRequest)
+			failed++
+		} else {
+			assert.NoError(t, r.Err)
+		}
+	}
+	s := c.Stats()
+	assert.EqualValues(t, failed, s.FailuresByCode[llm.CodeInvalidRequest])
+	assert.EqualValues(t, 300-failed, s.Successes)
+	assert.Positive(t, s.Retries)
+}
+
+func TestProcessCancel(t *testing.T) {
+	fake := llmtest.New()
+	fake.Latency = 2 * time.Millisecond
+	c := newClient(t, fake, llm.WithMaxConcurrency(2))
+	ctx, cancel := context.WithCancel(context.Background())
+	var once sync.Once
+	fake.Reply = func(ctx2 context.Context, req *llm.Request, n int) (*llm.Response, error) {
+		if n == 20 {
+			once.Do(cancel)
+		}
+		return llmtest.Echo(ctx2, req, n)
+	}
+	const n = 1000
+	results := c.Process(ctx, prompts(n))
+	require.Len(t, results, n)
+	ok, canceled := 0, 0
+	for i, r := range results {
+		assert.Equal(t, i, r.Index)
+		switch {
+		case r.Err == nil:
+			ok++
+		case assert.ErrorIs(t, r.Err, context.Canceled) && assert.ErrorIs(t, r.Err, llm.ErrCanceled):
+			canceled++
+		}
+	}
+	assert.Equal(t, n, ok+canceled, "one result per input, always")
+	assert.GreaterOrEqual(t, ok, 19)
+	assert.Less(t, fake.Calls(), 40, "dispatching stopped at once")
+}
+
+func TestProcessSeqPullsLazily(t *testing.T) {
+	fake := llmtest.New()
+	fake.Latency = time.Millisecond
+	const conc = 3
+	c := newClient(t, fake, llm.WithMaxConcurrency(conc))
+	var pulled, yielded, maxAhead atomic.Int64
+	seq := func(yield func(int, *conversation.Conversation) bool) {
+		for i := range 300 {
+			if ahead := pulled.Add(1) - yielded.Load(); ahead > maxAhead.Load() {
+				maxAhead.Store(ahead)
+			}
+			if !yield(i, user(fmt.Sprint(i))) {
+				return
+			}
+		}
+	}
+	seen := map[int]bool{}
+	for i, r := range c.ProcessSeq(context.Background(), seq) {
+		yielded.Add(1)
+		require.NoError(t, r.Err)
+		assert.Equal(t, "echo: "+fmt.Sprint(i), r.Response.Completion)
+		seen[i] = true
+	}
+	assert.Len(t, seen, 300)
+	// Prompts held at once: the workers (concurrency plus a quarter), as
+	// many buffered results, and one in the feeder's hands.
+	pool := int64(conc + conc/4)
+	assert.LessOrEqual(t, maxAhead.Load(), 2*pool+2, "memory grows with concurrency, not with the input")
+}
+
+func TestProcessSeqBreakStopsEverything(t *testing.T) {
+	fake := llmtest.New()
+	fake.Latency = time.Millisecond
+	c := newClient(t, fake, llm.WithMaxConcurrency(4))
+	var pulled atomic.Int64
+	seq := func(yield func(int, *conversation.Conversation) bool) {
+		for i := 0; ; i++ { // endless input
+			pulled.Add(1)
+			if !yield(i, user("x")) {
+				return
+			}
+		}
+	}
+	got := 0
+	for range c.ProcessSeq(context.Background(), seq) {
+		if got++; got == 10 {
+			break
+		}
+	}
+	assert.Less(t, pulled.Load(), int64(100))
+	assert.Eventually(t, func() bool { return clientGoroutines() == 0 }, 5*time.Second, 5*time.Millisecond, "no goroutine left behind")
+	assert.Zero(t, c.Stats().InFlight)
+}
+
+func TestProcessSeqKeepsCallerIndices(t *testing.T) {
+	c := newClient(t, llmtest.New())
+	seq := func(yield func(int, *conversation.Conversation) bool) {
+		_ = yield(100, user("a")) && yield(-5, user("b"))
+	}
+	got := map[int]string{}
+	for i, r := range c.ProcessSeq(context.Background(), seq) {
+		require.NoError(t, r.Err)
+		assert.Equal(t, i, r.Index)
+		got[i] = r.Response.Completion
+	}
+	assert.Equal(t, map[int]string{100: "echo: a", -5: "echo: b"}, got)
+}
+
+func TestProcessCallOptionErrorFailsEveryPrompt(t *testing.T) {
+	fake := llmtest.New()
+	c := newClient(t, fake)
+	results := c.Process(context.Background(), prompts(3), llm.WithMaxConcurrency(3))
+	require.Len(t, results, 3)
+	for i, r := range results {
+		assert.Equal(t, i, r.Index)
+		assert.ErrorContains(t, r.Err, "pass it to NewClient")
+	}
+	assert.Zero(t, fake.Calls())
+}
+
+func TestProcessCallSamplingOptions(t *testing.T) {
+	fake := llmtest.New()
+	c := newClient(t, fake)
+	for _, r := range c.Process(context.Background(), prompts(5), llm.WithMaxNewTokens(7)) {
+		require.NoError(t, r.Err)
+	}
+	for _, req := range fake.Requests() {
+		assert.Equal(t, 7, req.MaxNewTokens)
+	}
+}
+
+func TestProcessProgressFunc(t *testing.T) {
+	fake := llmtest.New()
+	var (
+		mu    sync.Mutex
+		infos []llm.ProgressInfo
+	)
+	c := newClient(t, fake, llm.WithProgressFunc(func(p llm.ProgressInfo) {
+		mu.Lock()
+		infos = append(infos, p)
+		mu.Unlock()
+	}))
+	for _, r := range c.Process(context.Background(), prompts(20)) {
+		require.NoError(t, r.Err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	require.NotEmpty(t, infos, "called at least once, at the end")
+	last := infos[len(infos)-1]
+	assert.Equal(t, 20, last.Total)
+	assert.Equal(t, 20, last.Done)
+	assert.Equal(t, 20, last.Succeeded)
+	assert.Positive(t, last.Usage.InputTokens)
+}
+
+// clientGoroutines counts the goroutines running the Client's code.
+func clientGoroutines() int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	n := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "deluge/llm.(*Client)") {
+			n++
+		}
+	}
+	return n
+}
