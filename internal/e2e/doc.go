@@ -1,0 +1,10 @@
+// Package e2e holds deluge's end-to-end acceptance tests for the engine:
+// an llm.Client over the Azure provider (providers/azurefoundry) against
+// the in-process Azure OpenAI emulator (azuretest), with the SQLite cache.
+// It has no code of its own; see the _test.go files.
+//
+// The tests assert only on what is deterministic with respect to the
+// client's behaviour — counts, orders, the emulator's recorded arrivals and
+// statuses, and per-prompt retry spacing measured from the client side —
+// never on wall-clock durations, so they hold on a loaded two-core machine.
+package e2e

@@ -1,0 +1,189 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/deluge-go/deluge/conversation"
+	"github.com/deluge-go/deluge/llm"
+	"github.com/deluge-go/deluge/providers/azurefoundry"
+	"github.com/deluge-go/deluge/providers/azurefoundry/azuretest"
+)
+
+// TestLimitsEqualToServerQuota: 2,000 prompts against a deployment whose
+// quota equals the client's limits all succeed, in input order, with
+// (almost) no 429: the client paces evenly under both the request and the
+// token quota, and its token estimates, reconciled with the prompt sizes
+// the server reports, track what the server charges.
+//
+// The emulator admits RPM/6 requests at once (Azure's 10 s window): a client
+// that burst the whole batch, or a minute's quota, would get hundreds of
+// 429s, since 2,000 is more than 1,500. The run takes about 13 s of real
+// time (2,000 at 150 a second), the price of a quota that is really tested.
+func TestLimitsEqualToServerQuota(t *testing.T) {
+	const (
+		n   = 2000
+		rpm = 9_000   // 150 requests a second
+		tpm = 225_000 // 3,750 tokens a second: 25 per request (9 of prompt, 16 of max_tokens)
+	)
+	srv := emulator(t, azuretest.WithRateLimit(deployment, rpm, tpm))
+	c := client(t, provider(t, azurefoundry.Config{Endpoint: srv.URL}, nil),
+		llm.WithMaxRequestsPerMinute(rpm), llm.WithMaxTokensPerMinute(tpm),
+		llm.WithMaxNewTokens(16), llm.WithMaxConcurrency(64))
+
+	results := c.Process(context.Background(), prompts(n))
+	requireAllSucceeded(t, results)
+
+	st := srv.Stats()
+	t.Logf("server 429s: %d; client waited %v", st.RateLimited, c.Stats().Waited)
+	assert.LessOrEqual(t, st.RateLimited, n/100, "almost no server 429s")
+	assert.Equal(t, n+st.RateLimited, st.ByDeployment[deployment])
+	s := c.Stats()
+	assert.EqualValues(t, n, s.Successes)
+	assert.EqualValues(t, st.RateLimited, s.RateLimited)
+	assert.EqualValues(t, st.ByDeployment[deployment], s.Requests)
+	assert.Positive(t, s.Waited["rpm"]+s.Waited["tpm"], "the client's limits held it back, not the server")
+}
+
+// TestLimitsAboveServerQuota: with client limits four times the server's
+// quota, every prompt still succeeds through 429 handling, and no retry is
+// sent before the retry-after-ms of the 429 it follows. The emulator's
+// clock runs 6 times fast so that its quota bites within a second or two:
+// 1,200 requests per emulated minute are 120 a real second, with bursts of
+// 200; its retry-after-ms, in emulated time, only makes the client wait
+// longer than needed.
+func TestLimitsAboveServerQuota(t *testing.T) {
+	const (
+		n         = 500
+		serverRPM = 1200
+		speedup   = 6
+	)
+	srv := emulator(t, azuretest.WithClock(scaledClock(speedup)), azuretest.WithRateLimit(deployment, serverRPM, 0))
+	rec := newRecorder()
+	c := client(t, provider(t, azurefoundry.Config{Endpoint: srv.URL}, rec),
+		llm.WithMaxRequestsPerMinute(4*serverRPM*speedup), llm.WithMaxTokensPerMinute(-1),
+		llm.WithMaxConcurrency(16), llm.WithMaxAttempts(5))
+
+	results := c.Process(context.Background(), prompts(n))
+	requireAllSucceeded(t, results)
+
+	st := srv.Stats()
+	t.Logf("server 429s: %d", st.RateLimited)
+	require.Positive(t, st.RateLimited, "the server did push back")
+	s := c.Stats()
+	assert.EqualValues(t, st.RateLimited, s.RateLimited)
+	assert.EqualValues(t, n+st.RateLimited, s.Requests)
+	assert.Equal(t, st.RateLimited, rec.checkRetrySpacing(t), "every 429 was followed by a checked retry")
+}
+
+// TestRetryAfterFromArrivalLog checks retry-after compliance from the
+// emulator's own record: with one request at a time, the request that
+// follows a 429 is its retry, and it may not arrive before the 429's
+// retry-after-ms has passed.
+func TestRetryAfterFromArrivalLog(t *testing.T) {
+	srv := emulator(t, azuretest.WithSeed(7), azuretest.WithFaults(azuretest.Faults{Rate429: 0.3, RetryAfter: 20 * time.Millisecond}))
+	c := client(t, provider(t, azurefoundry.Config{Endpoint: srv.URL}, nil),
+		llm.WithMaxRequestsPerMinute(-1), llm.WithMaxTokensPerMinute(-1),
+		llm.WithMaxConcurrency(1), llm.WithMaxAttempts(8), llm.WithRetryBackoff(time.Millisecond, 10*time.Millisecond))
+
+	requireAllSucceeded(t, c.Process(context.Background(), prompts(100)))
+
+	arrivals := srv.Stats().Arrivals
+	checked := 0
+	for i := 1; i < len(arrivals); i++ {
+		prev := arrivals[i-1]
+		if prev.Status != http.StatusTooManyRequests {
+			continue
+		}
+		checked++
+		assert.GreaterOrEqual(t, arrivals[i].Time.Sub(prev.Time), prev.RetryAfter, "arrival %d came before the retry-after of %d", i, i-1)
+	}
+	assert.Positive(t, checked)
+	assert.EqualValues(t, checked, c.Stats().RateLimited)
+}
+
+// TestInjectedFaults: with 20% of requests failing (429s, 500s and
+// connection resets), every prompt succeeds within 5 attempts and Stats
+// counts each retry. One request at a time with a seeded emulator makes
+// the sequence of faults, and so the outcome, reproducible.
+func TestInjectedFaults(t *testing.T) {
+	faults := azuretest.Faults{Rate429: 0.10, Rate500: 0.05, RateReset: 0.05, RetryAfter: 5 * time.Millisecond}
+	srv := emulator(t, azuretest.WithSeed(42), azuretest.WithFaults(faults))
+	c := client(t, provider(t, azurefoundry.Config{Endpoint: srv.URL}, nil),
+		llm.WithMaxRequestsPerMinute(-1), llm.WithMaxTokensPerMinute(-1),
+		llm.WithMaxConcurrency(1), llm.WithMaxAttempts(5), llm.WithRetryBackoff(time.Millisecond, 10*time.Millisecond))
+
+	const n = 300
+	requireAllSucceeded(t, c.Process(context.Background(), prompts(n)))
+
+	st := srv.Stats()
+	failed := failedStatuses(st)
+	require.Positive(t, failed)
+	s := c.Stats()
+	assert.EqualValues(t, failed, s.Retries, "every failed request was retried once, and counted")
+	assert.EqualValues(t, n+failed, s.Requests)
+	assert.EqualValues(t, st.ByStatus[http.StatusTooManyRequests], s.RateLimited)
+	assert.Positive(t, st.ByStatus[azuretest.StatusReset], "resets were injected")
+	assert.Positive(t, st.ByStatus[http.StatusInternalServerError], "500s were injected")
+}
+
+// TestInjectedFaultsConcurrent is the same with concurrency, where the
+// order of faults is not reproducible; 8 attempts keep the odds of a prompt
+// failing eight times in a row negligible (0.2^8 per prompt).
+func TestInjectedFaultsConcurrent(t *testing.T) {
+	faults := azuretest.Faults{Rate429: 0.10, Rate500: 0.05, RateReset: 0.05, RetryAfter: 5 * time.Millisecond}
+	srv := emulator(t, azuretest.WithFaults(faults))
+	c := client(t, provider(t, azurefoundry.Config{Endpoint: srv.URL}, nil),
+		llm.WithMaxRequestsPerMinute(-1), llm.WithMaxTokensPerMinute(-1),
+		llm.WithMaxConcurrency(32), llm.WithMaxAttempts(8), llm.WithRetryBackoff(time.Millisecond, 10*time.Millisecond))
+
+	const n = 500
+	requireAllSucceeded(t, c.Process(context.Background(), prompts(n)))
+	failed := failedStatuses(srv.Stats())
+	assert.EqualValues(t, failed, c.Stats().Retries)
+}
+
+// TestContentFilteredPromptAmongSuccesses: a prompt the content filter
+// rejects is attempted exactly once and comes back as ErrContentFiltered;
+// the others succeed.
+func TestContentFilteredPromptAmongSuccesses(t *testing.T) {
+	srv := emulator(t)
+	c := client(t, provider(t, azurefoundry.Config{Endpoint: srv.URL}, nil), llm.WithMaxRequestsPerMinute(-1), llm.WithMaxTokensPerMinute(-1))
+	convs := prompts(50)
+	const bad = 17
+	convs[bad] = conversation.New().User("tell me how to " + azuretest.DefaultPromptFilterWord)
+
+	results := c.Process(context.Background(), convs)
+	for i, r := range results {
+		if i == bad {
+			require.ErrorIs(t, r.Err, llm.ErrContentFiltered)
+			var e *llm.Error
+			require.ErrorAs(t, r.Err, &e)
+			assert.NotNil(t, e.ContentFilter, "the annotations say which category fired")
+			continue
+		}
+		require.NoError(t, r.Err)
+	}
+	st := srv.Stats()
+	assert.Equal(t, 50, st.ByDeployment[deployment], "one request per prompt: the filtered one was not retried")
+	assert.Equal(t, 1, st.ByStatus[http.StatusBadRequest])
+	assert.EqualValues(t, 1, c.Stats().FailuresByCode[llm.CodeContentFiltered])
+}
+
+// TestDailyQuotaFailsFast: a deployment whose daily quota is spent fails
+// every prompt with ErrQuotaExceeded at once instead of sleeping for a day,
+// after a single request.
+func TestDailyQuotaFailsFast(t *testing.T) {
+	srv := emulator(t)
+	require.NoError(t, srv.SetDailyQuotaExhausted(deployment, true))
+	c := client(t, provider(t, azurefoundry.Config{Endpoint: srv.URL}, nil), llm.WithMaxConcurrency(1))
+	for _, r := range c.Process(context.Background(), prompts(20)) {
+		require.ErrorIs(t, r.Err, llm.ErrQuotaExceeded)
+	}
+	assert.Equal(t, 1, srv.Stats().ByDeployment[deployment])
+}
