@@ -18,7 +18,7 @@ import (
 // emulatorBackend adapts the Azure emulator to the suite's backend hooks.
 type emulatorBackend struct{ *azuretest.Server }
 
-func (b emulatorBackend) Calls() int { return b.Stats().Requests }
+func (b emulatorBackend) Calls() int { return b.Requests() }
 
 func (b emulatorBackend) ExpectedReply(req *llm.Request) string {
 	return azuretest.ExpectedReply(llmtest.LastUserText(req))
@@ -36,7 +36,7 @@ func azureHarness(classic bool) providertest.HarnessFunc {
 		case providertest.RateLimited:
 			opts = append(opts, azuretest.WithFaults(azuretest.Faults{Rate429: 1, RetryAfter: 1500 * time.Millisecond}))
 		case providertest.Stalled:
-			opts = append(opts, azuretest.WithLatency(time.Hour, 0))
+			opts = append(opts, azuretest.WithFaults(azuretest.Faults{RateStall: 1, StallAfter: 1}))
 		}
 		srv := azuretest.NewServer(opts...)
 		t.Cleanup(srv.Close)

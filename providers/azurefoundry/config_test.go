@@ -1,0 +1,356 @@
+package azurefoundry
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/deluge-go/deluge/llm"
+)
+
+// clearAzureEnv unsets every variable the package reads, so tests do not
+// depend on the developer's environment.
+func clearAzureEnv(t *testing.T) {
+	t.Helper()
+	for _, v := range []string{EnvEndpoint, EnvResource, EnvAPIKey, EnvADToken, EnvUseEntraID, EnvTokenScope, EnvAPIVersion,
+		"AZURE_OPENAI_API_VERSION", "OPENAI_API_VERSION", EnvDeploymentType, EnvRegions, EnvRegionWeights, EnvAllowCustomEndpoint} {
+		t.Setenv(v, "")
+	}
+}
+
+func TestParseEndpoint(t *testing.T) {
+	for _, tc := range []struct {
+		in, wantBase, wantResource string
+		custom                     bool
+		wantErr                    string
+	}{
+		{in: "https://my-resource.openai.azure.com", wantBase: "https://my-resource.openai.azure.com", wantResource: "my-resource"},
+		{in: "https://my-resource.openai.azure.com/", wantBase: "https://my-resource.openai.azure.com", wantResource: "my-resource"},
+		{in: "https://my-resource.openai.azure.com/openai", wantBase: "https://my-resource.openai.azure.com", wantResource: "my-resource"},
+		{in: "https://my-resource.openai.azure.com/openai/v1/", wantBase: "https://my-resource.openai.azure.com", wantResource: "my-resource"},
+		{in: "https://Res.CognitiveServices.Azure.com", wantBase: "https://Res.CognitiveServices.Azure.com", wantResource: "res"},
+		{in: "https://proj.services.ai.azure.com", wantBase: "https://proj.services.ai.azure.com", wantResource: "proj"},
+		{in: "http://127.0.0.1:8080", wantBase: "http://127.0.0.1:8080", wantResource: "127.0.0.1"},
+		{in: "http://localhost:8080/", wantBase: "http://localhost:8080", wantResource: "localhost"},
+		{in: "http://[::1]:9000", wantBase: "http://[::1]:9000", wantResource: "::1"},
+		{in: "https://apim.contoso.com/aoai", custom: true, wantBase: "https://apim.contoso.com/aoai", wantResource: "apim.contoso.com"},
+		{in: "https://apim.contoso.com/aoai", wantErr: "AZURE_OPENAI_ALLOW_CUSTOM_ENDPOINT"},
+		{in: "https://openai.azure.com.evil.com", wantErr: "not an Azure OpenAI host"},
+		{in: "https://.openai.azure.com", wantErr: "not an Azure OpenAI host"},
+		{in: "http://my-resource.openai.azure.com", wantErr: "must use https"},
+		{in: "http://apim.contoso.com", custom: true, wantErr: "must use https"},
+		{in: "https://user:pw@my-resource.openai.azure.com", wantErr: "must not contain credentials"},
+		{in: "https://my-resource.openai.azure.com?api-version=2024-10-21", wantErr: "query"},
+		{in: "my-resource.openai.azure.com", wantErr: "not an absolute URL"},
+		{in: "", wantErr: "empty"},
+	} {
+		ep, err := parseEndpoint(tc.in, tc.custom)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("parseEndpoint(%q) err = %v, want %q", tc.in, err, tc.wantErr)
+			}
+			if err != nil && strings.Contains(err.Error(), "pw") {
+				t.Errorf("error reveals the URL password: %v", err)
+			}
+			continue
+		}
+		if err != nil || ep.base != tc.wantBase || ep.resource != tc.wantResource {
+			t.Errorf("parseEndpoint(%q) = %+v, %v; want base %q resource %q", tc.in, ep, err, tc.wantBase, tc.wantResource)
+		}
+	}
+}
+
+func TestParseAPIVersion(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		mode    apiMode
+		query   string
+		wantErr bool
+	}{
+		{"", modeV1, "", false},
+		{"v1", modeV1, "", false},
+		{"preview", modeV1, "preview", false},
+		{"2024-10-21", modeClassic, "2024-10-21", false},
+		{"2025-04-01-preview", modeClassic, "2025-04-01-preview", false},
+		{" 2024-10-21 ", modeClassic, "2024-10-21", false},
+		{"2024-13-01", 0, "", true},
+		{"2024-10-21-beta", 0, "", true},
+		{"latest", 0, "", true},
+		{"2024/10/21", 0, "", true},
+	} {
+		mode, q, err := parseAPIVersion(tc.in)
+		if (err != nil) != tc.wantErr || (!tc.wantErr && (mode != tc.mode || q != tc.query)) {
+			t.Errorf("parseAPIVersion(%q) = %v, %q, %v", tc.in, mode, q, err)
+		}
+	}
+}
+
+func TestConfigFromEnv(t *testing.T) {
+	clearAzureEnv(t)
+	t.Setenv(EnvEndpoint, "https://full.openai.azure.com")
+	t.Setenv(EnvResource, "shorthand")
+	t.Setenv(EnvAPIKey, "env-key-123456")
+	t.Setenv("OPENAI_API_VERSION", "2024-10-21")
+	t.Setenv("AZURE_OPENAI_API_VERSION", "2025-04-01-preview")
+	t.Setenv(EnvDeploymentType, "DataZone")
+	t.Setenv("AZURE_DEPLOYMENT_AZURE_GPT_4O", "prod-4o")
+	cfg, err := ConfigFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.APIVersion != "2025-04-01-preview" {
+		t.Errorf("APIVersion = %q: AZURE_OPENAI_API_VERSION must win over OPENAI_API_VERSION", cfg.APIVersion)
+	}
+	if cfg.DeploymentType != DataZone || cfg.APIKey != "env-key-123456" {
+		t.Errorf("cfg = %v", cfg)
+	}
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.def.ep.base != "https://full.openai.azure.com" {
+		t.Errorf("endpoint = %q: AZURE_OPENAI_ENDPOINT must win over AZURE_OPENAI_RESOURCE", p.def.ep.base)
+	}
+	if got := p.Deployment(lookup(t, "azure-gpt-4o")); got != "prod-4o" {
+		t.Errorf("deployment = %q", got)
+	}
+	if !strings.Contains(p.def.authMessage(), EnvAPIKey) {
+		t.Errorf("401 message does not name %s: %s", EnvAPIKey, p.def.authMessage())
+	}
+
+	t.Setenv(EnvAPIVersion, "v1")
+	t.Setenv(EnvEndpoint, "")
+	cfg, err = ConfigFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err = New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.def.ep.base != "https://shorthand.openai.azure.com" || p.mode != modeV1 {
+		t.Errorf("resource shorthand: %q mode %v", p.def.ep.base, p.mode)
+	}
+}
+
+func TestConfigFromEnvRegions(t *testing.T) {
+	clearAzureEnv(t)
+	t.Setenv(EnvAPIKey, "shared")
+	t.Setenv(EnvRegions, "eastus, west-us")
+	t.Setenv(EnvRegionWeights, "0.7,0.3")
+	t.Setenv("AZURE_OPENAI_ENDPOINT_EASTUS", "https://east.openai.azure.com")
+	t.Setenv("AZURE_OPENAI_API_KEY_EASTUS", "east-key")
+	t.Setenv("AZURE_OPENAI_RESOURCE_WEST_US", "west")
+	cfg, err := ConfigFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Regions) != 2 {
+		t.Fatalf("regions = %v", cfg.Regions)
+	}
+	e, w := cfg.Regions[0], cfg.Regions[1]
+	if e.Name != "eastus" || e.Endpoint != "https://east.openai.azure.com" || e.APIKey != "east-key" || e.Weight != 0.7 {
+		t.Errorf("eastus = %+v", e)
+	}
+	if w.Name != "west-us" || w.Endpoint != "https://west.openai.azure.com" || w.APIKey != "" || w.Weight != 0.3 {
+		t.Errorf("west-us = %+v", w)
+	}
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.regions[1].auth.key != "shared" || p.regions[0].auth.source != "AZURE_OPENAI_API_KEY_EASTUS" {
+		t.Errorf("region auth: %+v / %+v", p.regions[0].auth.source, p.regions[1].auth.key)
+	}
+
+	for _, tc := range []struct{ regions, weights, want string }{
+		{"eastus", "0.5,0.5", "one weight per region"},
+		{"eastus,westus", "1,x", "not a non-negative number"},
+		{"", "1", "AZURE_OPENAI_REGIONS"},
+		{"northeurope", "", "AZURE_OPENAI_ENDPOINT_NORTHEUROPE"},
+		{"eastus", "0", "weight 0"},
+	} {
+		t.Setenv(EnvRegions, tc.regions)
+		t.Setenv(EnvRegionWeights, tc.weights)
+		if _, err := ConfigFromEnv(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("regions %q weights %q: err = %v, want %q", tc.regions, tc.weights, err, tc.want)
+		}
+	}
+}
+
+func TestConfigFromEnvErrors(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{EnvAPIKey: "k", EnvADToken: "t"}, "more than one credential"},
+		{map[string]string{EnvAPIKey: "k", EnvUseEntraID: "1"}, "not both"},
+		{map[string]string{EnvADToken: "t", EnvUseEntraID: "true"}, "unset one"},
+		{map[string]string{EnvUseEntraID: "maybe"}, "not a boolean"},
+		{map[string]string{EnvAllowCustomEndpoint: "sure"}, "not a boolean"},
+		{map[string]string{EnvAPIVersion: "2024-10"}, "AZURE_API_VERSION"},
+		{map[string]string{"OPENAI_API_VERSION": "latest"}, "OPENAI_API_VERSION"},
+		{map[string]string{EnvDeploymentType: "provisioned"}, "unknown deployment type"},
+	} {
+		clearAzureEnv(t)
+		for k, v := range tc.env {
+			t.Setenv(k, v)
+		}
+		_, err := ConfigFromEnv()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("env %v: err = %v, want %q", tc.env, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "=k") {
+			t.Errorf("error reveals a key: %v", err)
+		}
+	}
+}
+
+func TestConfigFromEnvEntraID(t *testing.T) {
+	clearAzureEnv(t)
+	t.Setenv(EnvEndpoint, testEndpoint)
+	t.Setenv(EnvUseEntraID, "1")
+	cfg, err := ConfigFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := cfg.Credential.(*azidentity.DefaultAzureCredential); !ok {
+		t.Fatalf("Credential = %T, want *azidentity.DefaultAzureCredential", cfg.Credential)
+	}
+
+	// A credential that cannot be built is a configuration error.
+	defer func(f func() (*azidentity.DefaultAzureCredential, error)) { newDefaultCredential = f }(newDefaultCredential)
+	newDefaultCredential = func() (*azidentity.DefaultAzureCredential, error) { return nil, errors.New("no tenant") }
+	if _, err := ConfigFromEnv(); err == nil || !strings.Contains(err.Error(), "no tenant") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestNewErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"no endpoint", Config{APIKey: "k"}, "AZURE_OPENAI_ENDPOINT"},
+		{"no credentials", Config{Endpoint: testEndpoint}, "no credentials"},
+		{"key and credential", Config{Endpoint: testEndpoint, APIKey: "k", Credential: &fakeCredential{clock: newFakeClock()}}, "more than one credential"},
+		{"bad version", Config{Endpoint: testEndpoint, APIKey: "k", APIVersion: "2024"}, "not valid"},
+		{"bad resource", Config{Resource: "my-resource.openai.azure.com", APIKey: "k"}, "bare Azure resource name"},
+		{"custom host", Config{Endpoint: "https://gateway.example.com", APIKey: "k"}, "AllowCustomEndpoint"},
+		{"plain http", Config{Endpoint: "http://my-resource.openai.azure.com", APIKey: "k"}, "https"},
+		{"deployment type", Config{Endpoint: testEndpoint, APIKey: "k", DeploymentType: "ptu"}, "DeploymentType"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := New(tc.cfg)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+	// Loopback needs no credentials (the emulator), and a custom host is
+	// accepted when allowed.
+	if _, err := New(Config{Endpoint: "http://127.0.0.1:1"}); err != nil {
+		t.Errorf("loopback without credentials: %v", err)
+	}
+	if _, err := New(Config{Endpoint: "https://gateway.example.com", APIKey: "k", AllowCustomEndpoint: true}); err != nil {
+		t.Errorf("allowed custom host: %v", err)
+	}
+}
+
+// TestNewFromEnvLenient: the registered opener does not fail without an
+// endpoint; calls say what to set.
+func TestNewFromEnvLenient(t *testing.T) {
+	clearAzureEnv(t)
+	p, err := NewFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Generate(context.Background(), hello(lookup(t, "azure-gpt-4o")))
+	if e := asLLMError(t, err); e.Code != llm.CodeInvalidRequest || !strings.Contains(e.Message, EnvEndpoint) {
+		t.Errorf("err = %v", err)
+	}
+	t.Setenv(EnvEndpoint, testEndpoint)
+	p, err = NewFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Generate(context.Background(), hello(lookup(t, "azure-gpt-4o")))
+	if e := asLLMError(t, err); !errors.Is(err, llm.ErrAuthentication) || !strings.Contains(e.Message, EnvAPIKey) {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// TestConfigRedaction: no way of printing or logging a Config reveals a
+// secret.
+func TestConfigRedaction(t *testing.T) {
+	cfg := Config{
+		Endpoint: testEndpoint, APIKey: "super-secret-key", APIVersion: "2024-10-21",
+		Deployments: map[string]string{"azure-gpt-4o": "d"},
+		Regions: []Region{
+			{Name: "eastus", Endpoint: "https://e.openai.azure.com", APIKey: "region-secret-key", Weight: 2},
+			{Name: "westus", Endpoint: "https://w.openai.azure.com", ADToken: "region-secret-token"},
+		},
+		DeploymentType: DataZone,
+	}
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "cfg", cfg, "region", cfg.Regions[0])
+	outputs := []string{
+		cfg.String(), cfg.GoString(), fmt.Sprint(cfg), fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), fmt.Sprintf("%s", cfg),
+		fmt.Sprintf("%v", &cfg), fmt.Sprintf("%+v", cfg.Regions), fmt.Sprintf("%#v", cfg.Regions[1]), logged.String(),
+	}
+	for _, out := range outputs {
+		for _, secret := range []string{"super-secret-key", "region-secret-key", "region-secret-token"} {
+			if strings.Contains(out, secret) {
+				t.Errorf("output reveals %q: %s", secret, out)
+			}
+		}
+	}
+	s := cfg.String()
+	for _, want := range []string{testEndpoint, "2024-10-21", "api-key [REDACTED]", "eastus", "data-zone", "Entra ID token [REDACTED]"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("String() lacks %q: %s", want, s)
+		}
+	}
+}
+
+// TestErrorsNeverRevealKey: a server echoing the key does not get it into
+// the error.
+func TestErrorsNeverRevealKey(t *testing.T) {
+	const key = "echoed-secret-key-42"
+	m := newMock(t, func(*http.Request) *http.Response {
+		return jsonResponse(401, `{"error":{"code":"401","message":"bad key `+key+`"}}`, nil)
+	})
+	p := newTestProvider(t, Config{Endpoint: testEndpoint, APIKey: key}, m)
+	_, err := p.Generate(context.Background(), hello(lookup(t, "azure-gpt-4o")))
+	if err == nil || strings.Contains(err.Error(), key) || strings.Contains(fmt.Sprintf("%+v", err), key) {
+		t.Errorf("err = %v", err)
+	}
+	var e *llm.Error
+	if errors.As(err, &e) && e.Err != nil && strings.Contains(e.Err.Error(), key) {
+		t.Errorf("wrapped error reveals the key: %v", e.Err)
+	}
+}
+
+func TestDeploymentTypes(t *testing.T) {
+	for in, want := range map[string]DeploymentType{
+		"": GlobalStandard, "Global Standard": GlobalStandard, "GlobalStandard": GlobalStandard, "data_zone": DataZone,
+		"DataZoneStandard": DataZone, "regional": Standard, "batch": GlobalBatch, "Global-Batch": GlobalBatch, "datazone batch": DataZoneBatch,
+	} {
+		if got, err := ParseDeploymentType(in); err != nil || got != want {
+			t.Errorf("ParseDeploymentType(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for typ, mult := range map[DeploymentType]float64{"": 1, GlobalStandard: 1, DataZone: 1.1, Standard: 1.1, GlobalBatch: 0.5, DataZoneBatch: 0.55} {
+		if got := typ.Multiplier(); got != mult {
+			t.Errorf("%s.Multiplier() = %v, want %v", typ, got, mult)
+		}
+	}
+}

@@ -1,0 +1,90 @@
+// Package azurefoundry is deluge's provider for Azure OpenAI and Azure AI
+// Foundry: the OpenAI models of an Azure resource and the Foundry models
+// (DeepSeek, Llama, Mistral, Grok, Phi, gpt-oss) served by the same v1 chat
+// completions route.
+//
+// Import it for its side effects, as with a database/sql driver:
+//
+//	import _ "github.com/deluge-go/deluge/providers/azurefoundry"
+//
+// Its init registers the provider "azure-foundry" and a catalog of models
+// with Azure prices ("azure-gpt-4o", "azure-gpt-4.1-mini", "azure-o3",
+// "azure-deepseek-r1", …; see Models). The provider reads its configuration
+// from the environment the first time a client uses it (ConfigFromEnv):
+//
+//	export AZURE_OPENAI_ENDPOINT=https://my-resource.openai.azure.com
+//	export AZURE_OPENAI_API_KEY=...
+//
+//	client, err := llm.NewClient("azure-gpt-4o")
+//	resp, err := client.Generate(ctx, conversation.New().User("Hello!"))
+//
+// To configure it in code instead, build a Config, call New and pass the
+// provider with llm.WithProviderInstance.
+//
+// # Wire
+//
+// The provider has no serializer of its own. Each endpoint is an
+// openai.Provider (the go-openai based serializer and parser of
+// providers/openai) built once from a go-openai ClientConfig:
+//
+//   - API version "v1" (the default): base URL {endpoint}/openai/v1, no
+//     api-version, the deployment name as the body's "model".
+//   - A dated API version (2024-10-21, 2025-04-01-preview, …): go-openai's
+//     Azure API type, {endpoint}/openai/deployments/{deployment}/chat/completions?api-version=…,
+//     the deployment name path-escaped.
+//
+// Under go-openai sits an HTTP doer chain: the openai provider's capture
+// doer (status, headers, error bodies, content-filter annotations), then
+// this package's auth doer, which sets either "api-key" or "Authorization:
+// Bearer <token>" (never both, whatever go-openai set), then the endpoint's
+// own http.Transport.
+//
+// # Deployments
+//
+// A model's deployment is, in order: the region's override
+// (Region.Deployments), Config.Deployments[modelID], the variable
+// AZURE_DEPLOYMENT_<ID> (EnvKey), and the model's Name, which for the
+// catalog is the model name the Azure portal proposes. Names are never
+// rewritten. A model registered with an APIBase (and optionally an
+// APIKeyEnvVar) is served from that endpoint:
+//
+//	registry.MustRegister(registry.Model{
+//		ID: "my-gpt4o", Provider: "azure-foundry", Name: "my-deployment",
+//		APIBase: "https://my-resource.openai.azure.com",
+//		InputCost: 2.5, OutputCost: 10,
+//	})
+//
+// # Authentication
+//
+// An API key (AZURE_OPENAI_API_KEY), a fixed Entra ID token
+// (AZURE_OPENAI_AD_TOKEN), or any azcore.TokenCredential (Config.Credential;
+// AZURE_OPENAI_USE_ENTRA_ID=1 selects azidentity.DefaultAzureCredential).
+// Tokens are cached and refreshed ahead of expiry, once for all concurrent
+// calls. A key together with a token is a configuration error. Keys and
+// tokens never appear in errors, logs or Config.String.
+//
+// # Regions
+//
+// Config.Regions (or AZURE_OPENAI_REGIONS) spreads calls over several
+// resources by weight. A region answering 429, 5xx or not at all rests for
+// its retry-after (at most two minutes, or until a spent daily quota
+// resets) and the call moves to another region at once; Response.Region
+// says which served and Response.Attempts counts the HTTP requests.
+//
+// # Errors and content filtering
+//
+// Errors are *llm.Error with the sentinel of their code and a message in
+// Azure's terms: an invalid key names the variable to check, a missing
+// deployment names the deployment and the resource, a prompt rejected by
+// the content filter lists the categories that fired ("Content filtered by
+// Azure: violence (medium)"). A completion cut by the filter is a response
+// with FinishReason "content_filter" and its annotations in
+// Response.ContentFilter (llm.WithStrictContentFilter makes it an error).
+//
+// # Prices
+//
+// The catalog holds Global Standard prices. Config.DeploymentType
+// (AZURE_OPENAI_DEPLOYMENT_TYPE) scales them for Data Zone, regional
+// Standard and Batch deployments, and the provider sets Response.Cost
+// accordingly.
+package azurefoundry

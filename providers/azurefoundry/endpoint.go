@@ -1,0 +1,164 @@
+package azurefoundry
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// Host suffixes of Azure OpenAI and Azure AI Foundry resources. Any other
+// host needs Config.AllowCustomEndpoint, because the provider sends an API
+// key or an Entra ID token to it.
+var azureHostSuffixes = [...]string{
+	".openai.azure.com",
+	".cognitiveservices.azure.com",
+	".services.ai.azure.com",
+}
+
+// APIVersionV1 selects the v1 API (GA since August 2025):
+// {endpoint}/openai/v1/chat/completions with the deployment name as "model"
+// and no api-version. It is the default.
+const APIVersionV1 = "v1"
+
+// APIVersionPreview selects the v1 API with ?api-version=preview, which
+// enables preview features on the v1 route.
+const APIVersionPreview = "preview"
+
+// endpoint is a validated resource endpoint.
+type endpoint struct {
+	// base is the URL without a trailing slash or /openai suffix, e.g.
+	// "https://my-resource.openai.azure.com" or an APIM gateway prefix.
+	base string
+	// resource names the resource in messages: the first label of an Azure
+	// host ("my-resource"), or the whole host of any other endpoint.
+	resource string
+	// loopback is set for 127.0.0.0/8, ::1 and localhost (the emulator).
+	loopback bool
+}
+
+// parseEndpoint checks raw against the security rules: HTTPS, and a host
+// under one of the Azure suffixes, except that loopback hosts may use plain
+// HTTP and any host is accepted with allowCustom. It tolerates a pasted
+// "/openai" or "/openai/v1" suffix and trailing slashes.
+func parseEndpoint(raw string, allowCustom bool) (endpoint, error) {
+	s := strings.TrimSpace(raw)
+	if s == "" {
+		return endpoint{}, errors.New("empty endpoint")
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return endpoint{}, fmt.Errorf("endpoint %q is not an absolute URL such as https://my-resource.openai.azure.com", raw)
+	}
+	if u.User != nil {
+		// A key in the URL would end up in logs and error messages.
+		return endpoint{}, fmt.Errorf("endpoint %q must not contain credentials; set AZURE_OPENAI_API_KEY instead", redactURL(u))
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return endpoint{}, fmt.Errorf("endpoint %q must not have a query or fragment; set the api-version with AZURE_API_VERSION", redactURL(u))
+	}
+	host := strings.ToLower(u.Hostname())
+	loop := isLoopback(host)
+	if u.Scheme != "https" && !loop {
+		return endpoint{}, fmt.Errorf("endpoint %q must use https (plain http is allowed only for loopback addresses such as the azuretest emulator)", s)
+	}
+	if !loop && !allowCustom && !isAzureHost(host) {
+		return endpoint{}, fmt.Errorf("endpoint host %q is not an Azure OpenAI host (*.openai.azure.com, *.cognitiveservices.azure.com, *.services.ai.azure.com); "+
+			"to send your credentials to another host such as an API Management gateway, set AZURE_OPENAI_ALLOW_CUSTOM_ENDPOINT=1 (Config.AllowCustomEndpoint)", host)
+	}
+	path := strings.TrimRight(u.EscapedPath(), "/")
+	for _, suffix := range [...]string{"/openai/v1", "/openai"} {
+		if strings.HasSuffix(path, suffix) {
+			path = strings.TrimSuffix(path, suffix)
+			break
+		}
+	}
+	ep := endpoint{
+		base:     u.Scheme + "://" + u.Host + path,
+		resource: host,
+		loopback: loop,
+	}
+	if isAzureHost(host) {
+		ep.resource, _, _ = strings.Cut(host, ".")
+	}
+	return ep, nil
+}
+
+// resourceEndpoint expands a resource name into its endpoint.
+func resourceEndpoint(resource string) (string, error) {
+	r := strings.TrimSpace(resource)
+	if r == "" || strings.ContainsAny(r, "./:@ ") {
+		return "", fmt.Errorf("resource name %q is not a bare Azure resource name such as \"my-resource\" (set AZURE_OPENAI_ENDPOINT for a full URL)", resource)
+	}
+	return "https://" + r + ".openai.azure.com", nil
+}
+
+func isAzureHost(host string) bool {
+	for _, s := range azureHostSuffixes {
+		if strings.HasSuffix(host, s) && len(host) > len(s) {
+			return true
+		}
+	}
+	return false
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func redactURL(u *url.URL) string {
+	c := *u
+	if c.User != nil {
+		c.User = url.User("REDACTED")
+	}
+	c.RawQuery = ""
+	return c.String()
+}
+
+// apiMode is the URL family chosen by the API version.
+type apiMode int
+
+const (
+	modeV1      apiMode = iota // {endpoint}/openai/v1/…, deployment in the body
+	modeClassic                // {endpoint}/openai/deployments/{d}/…?api-version=X
+)
+
+// parseAPIVersion validates v and returns the URL family and the
+// api-version query value ("" for none). "" means v1.
+func parseAPIVersion(v string) (apiMode, string, error) {
+	switch v = strings.TrimSpace(v); v {
+	case "", APIVersionV1:
+		return modeV1, "", nil
+	case APIVersionPreview:
+		return modeV1, APIVersionPreview, nil
+	}
+	if isDatedVersion(v) {
+		return modeClassic, v, nil
+	}
+	return 0, "", fmt.Errorf("API version %q is not valid: use %q (the default), %q, or a dated version such as 2024-10-21 or 2025-04-01-preview", v, APIVersionV1, APIVersionPreview)
+}
+
+// isDatedVersion reports whether v is YYYY-MM-DD with an optional
+// "-preview" suffix.
+func isDatedVersion(v string) bool {
+	date, _ := strings.CutSuffix(v, "-preview")
+	if len(date) != 10 || date[4] != '-' || date[7] != '-' {
+		return false
+	}
+	for i, c := range date {
+		if i == 4 || i == 7 {
+			continue
+		}
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	month := (date[5]-'0')*10 + date[6] - '0'
+	day := (date[8]-'0')*10 + date[9] - '0'
+	return month >= 1 && month <= 12 && day >= 1 && day <= 31
+}
