@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestDemo(t *testing.T) {
+	// The demo must not depend on the user's Azure settings.
+	t.Setenv("AZURE_OPENAI_ENDPOINT", "https://wrong.invalid")
+	t.Setenv("AZURE_OPENAI_API_KEY", "wrong")
+	t.Chdir(t.TempDir())
+	start := time.Now()
+	r := cli{ctx: context.Background()}.run(t, "demo", "--latency", "2ms")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Less(t, time.Since(start), time.Minute)
+	assert.Empty(t, r.stdout)
+	assert.Regexp(t, `succeeded\s+200`, r.stderr)
+	assert.Contains(t, r.stderr, "What just happened")
+	assert.Contains(t, r.stderr, "export AZURE_OPENAI_ENDPOINT=https://<resource>.openai.azure.com")
+	rs := readResults(t, "demo-results.jsonl")
+	requireEachOnce(t, rs)
+	assert.Equal(t, "azure-foundry", rs[0].Provider)
+
+	// A second demo replaces the file rather than resuming it.
+	r = cli{}.run(t, "demo", "--latency", "1ms", "--fail-rate", "0", "-q")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Empty(t, r.stderr, "--quiet")
+	requireEachOnce(t, readResults(t, "demo-results.jsonl"))
+	assert.Len(t, readResults(t, "demo-results.jsonl"), 200)
+}
+
+func TestDemoOutputFallsBackToTempDir(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root can write anywhere")
+	}
+	dir := t.TempDir()
+	require.NoError(t, os.Chmod(dir, 0o555))
+	t.Chdir(dir)
+	p, err := demoOutput("demo-results.jsonl", false)
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(os.TempDir(), "demo-results.jsonl"), p)
+	_, err = demoOutput("demo-results.jsonl", true)
+	assert.ErrorContains(t, err, "cannot write output")
+}

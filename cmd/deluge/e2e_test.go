@@ -1,0 +1,210 @@
+//go:build unix
+
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/deluge-go/deluge/examples"
+	"github.com/deluge-go/deluge/providers/azurefoundry/azuretest"
+)
+
+// End-to-end tests: the deluge command as a separate process (this test
+// binary re-executed, see TestMain) against the Azure emulator.
+
+const emulatorKey = "e2e-key"
+
+// child is a deluge process.
+type child struct {
+	cmd            *exec.Cmd
+	stdout, stderr bytes.Buffer
+}
+
+// startDeluge starts deluge with args, pointed at the emulator at url, with
+// a clean environment (none of the user's AZURE_* variables, a private
+// cache directory).
+func startDeluge(t *testing.T, url string, args ...string) *child {
+	t.Helper()
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	home := t.TempDir()
+	c := &child{cmd: exec.Command(exe, args...)}
+	c.cmd.Env = []string{
+		"DELUGE_CLI_SUBPROCESS=1",
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + home,
+		"XDG_CACHE_HOME=" + home,
+		"NO_COLOR=1",
+		"AZURE_OPENAI_ENDPOINT=" + url,
+		"AZURE_OPENAI_API_KEY=" + emulatorKey,
+	}
+	c.cmd.Stdout = &c.stdout
+	c.cmd.Stderr = &c.stderr
+	require.NoError(t, c.cmd.Start())
+	t.Cleanup(func() { c.cmd.Process.Kill() })
+	return c
+}
+
+// wait waits for the process and returns its exit code.
+func (c *child) wait(t *testing.T) int {
+	t.Helper()
+	err := c.cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); ok {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal())
+		}
+		return ee.ExitCode()
+	}
+	require.NoError(t, err)
+	return 0
+}
+
+// runDeluge runs deluge to completion.
+func runDeluge(t *testing.T, url string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	c := startDeluge(t, url, args...)
+	code = c.wait(t)
+	return code, c.stdout.String(), c.stderr.String()
+}
+
+// waitLines waits until path has at least n lines.
+func waitLines(t *testing.T, path string, n int) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		data, _ := os.ReadFile(path)
+		return bytes.Count(data, []byte("\n")) >= n
+	}, 30*time.Second, 2*time.Millisecond, "waiting for %d result lines", n)
+}
+
+func TestE2ERunAgainstEmulator(t *testing.T) {
+	srv := azuretest.NewServer(azuretest.WithAPIKeys(emulatorKey), azuretest.WithLatency(2*time.Millisecond, 3*time.Millisecond),
+		azuretest.WithFaults(azuretest.Faults{Rate500: 0.03, Rate503: 0.03}))
+	defer srv.Close()
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.jsonl")
+	writeTo(t, in, string(examples.Prompts)+
+		"{\"id\":\"broken\",\"prompt\":\n"+
+		`{"id":"filtered","prompt":"please FILTER_PROMPT this"}`+"\n")
+	out := filepath.Join(dir, "out.jsonl")
+
+	code, stdout, stderr := runDeluge(t, srv.URL, "run", "-m", "azure-gpt-4o-mini", "-i", in, "-o", out,
+		"--rpm", "60000", "--tpm", "100000000", "--cache", filepath.Join(dir, "cache.db"))
+	assert.Equal(t, exitFailures, code, "a malformed line and a filtered prompt fail: exit 1\n%s", stderr)
+	assert.Empty(t, stdout)
+	assert.Contains(t, stderr, "line 201: invalid JSON")
+	assert.Regexp(t, `succeeded\s+200`, stderr)
+	assert.Regexp(t, `failed\s+2\s+\(content_filtered 1, invalid_input 1\)`, stderr)
+
+	rs := readResults(t, out)
+	require.Len(t, rs, 202, "one line per input line")
+	requireEachOnce(t, rs)
+	byID := map[string]result{}
+	for _, r := range rs {
+		byID[r.ID] = r
+	}
+	p1 := byID["p001"]
+	assert.Equal(t, azuretest.ExpectedReply("Explain photosynthesis to a curious twelve-year-old in three sentences."), p1.Completion)
+	assert.Equal(t, "azure-foundry", p1.Provider)
+	assert.Equal(t, azuretest.DefaultRegion, p1.Region)
+	assert.Positive(t, p1.Cost)
+	assert.NotNil(t, p1.Filter, "Azure's content-filter annotations are kept")
+	f := byID["filtered"]
+	require.NotNil(t, f.Error)
+	assert.Equal(t, "content_filtered", f.Error.Code)
+	assert.Equal(t, 400, f.Error.Status)
+	require.NotNil(t, f.Filter)
+	assert.True(t, f.Filter.Filtered())
+	require.NotNil(t, byID["201"].Error)
+	assert.Equal(t, "invalid_input", byID["201"].Error.Code)
+	assert.NotContains(t, stderr, emulatorKey, "secrets are never printed")
+
+	// Rerun: nothing left but the two failures, which fail again. Without
+	// injected 5xx faults, so that no retry blurs the request count.
+	srv.SetFaults(azuretest.Faults{})
+	srv.ResetStats()
+	code, _, stderr = runDeluge(t, srv.URL, "run", "-m", "azure-gpt-4o-mini", "-i", in, "-o", out, "--cache", filepath.Join(dir, "cache.db"))
+	assert.Equal(t, exitFailures, code)
+	assert.Regexp(t, `skipped\s+200 already done`, stderr)
+	assert.Equal(t, 1, srv.Stats().Requests, "only the filtered prompt is sent again")
+	requireEachOnce(t, readResults(t, out))
+}
+
+func TestE2EResumeAfterSIGKILL(t *testing.T) {
+	srv := azuretest.NewServer(azuretest.WithAPIKeys(emulatorKey), azuretest.WithLatency(20*time.Millisecond, 10*time.Millisecond))
+	defer srv.Close()
+	dir := t.TempDir()
+	in := examplesFile(t)
+	out := filepath.Join(dir, "out.jsonl")
+	cacheFile := filepath.Join(dir, "cache.db")
+	args := []string{"run", "-m", "azure-gpt-4o-mini", "-i", in, "-o", out, "--cache", cacheFile,
+		"--rpm", "60000", "--tpm", "100000000", "--concurrency", "4"}
+
+	c := startDeluge(t, srv.URL, args...)
+	waitLines(t, out, 40)
+	require.NoError(t, c.cmd.Process.Signal(syscall.SIGKILL))
+	assert.Equal(t, 128+int(syscall.SIGKILL), c.wait(t))
+
+	first := readResults(t, out) // every line whole
+	require.Less(t, len(first), 200, "killed midway")
+	done := len(successCounts(first))
+	// A crash in the middle of a write would leave a torn last line: add
+	// one, as the worst case, to check that the rerun repairs it.
+	torn, err := os.OpenFile(out, os.O_WRONLY|os.O_APPEND, 0)
+	require.NoError(t, err)
+	_, err = torn.WriteString(`{"id":"p200","line":200,"model":"azure-gpt-4o-mini","compl`)
+	require.NoError(t, err)
+	require.NoError(t, torn.Close())
+
+	srv.ResetStats()
+	code, _, stderr := runDeluge(t, srv.URL, args...)
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stderr, "removed a partial last line")
+	assert.Regexp(t, fmt.Sprintf(`skipped\s+%d already done`, done), stderr)
+	requireEachOnce(t, readResults(t, out))
+	// Nothing done before the kill was paid again: at most the prompts not
+	// yet written were sent (fewer when the cache had their replies).
+	assert.LessOrEqual(t, srv.Stats().ByStatus[200], 200-done)
+}
+
+func TestE2ESIGINTFinishesInFlightThenResumes(t *testing.T) {
+	srv := azuretest.NewServer(azuretest.WithAPIKeys(emulatorKey), azuretest.WithLatency(80*time.Millisecond, 0))
+	defer srv.Close()
+	dir := t.TempDir()
+	in := examplesFile(t)
+	out := filepath.Join(dir, "out.jsonl")
+	args := []string{"run", "-m", "azure-gpt-4o-mini", "-i", in, "-o", out, "--no-cache",
+		"--rpm", "60000", "--tpm", "100000000", "--concurrency", "5"}
+
+	c := startDeluge(t, srv.URL, args...)
+	waitLines(t, out, 10)
+	require.NoError(t, c.cmd.Process.Signal(syscall.SIGINT))
+	code := c.wait(t)
+	stderr := c.stderr.String()
+	require.Equal(t, exitInterrupted, code, stderr)
+	assert.Contains(t, stderr, "finishing the requests in flight")
+	assert.Contains(t, stderr, "deluge: interrupted in")
+	first := readResults(t, out)
+	require.Less(t, len(first), 200)
+	st := srv.Stats()
+	assert.Equal(t, st.ByStatus[200], len(first), "every request answered before exiting was written")
+
+	code, _, stderr = runDeluge(t, srv.URL, args...)
+	require.Equal(t, exitOK, code, stderr)
+	requireEachOnce(t, readResults(t, out))
+}
+
+func TestE2ENoCredentials(t *testing.T) {
+	code, _, stderr := runDeluge(t, "", "run", "-m", "azure-gpt-4o-mini", "-i", examplesFile(t), "-o", filepath.Join(t.TempDir(), "o.jsonl"))
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "Set AZURE_OPENAI_API_KEY and AZURE_OPENAI_ENDPOINT")
+}

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/deluge-go/deluge/llm"
+)
+
+// These tests run "deluge run" through the real llm.Client, against the
+// echoing fake provider registered as "clitest".
+
+func TestRunThroughEngineWithCache(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.jsonl")
+	writeTo(t, in, prompts(30))
+	cacheFile := filepath.Join(dir, "cache.db")
+
+	out1 := filepath.Join(dir, "out1.jsonl")
+	r := runCLI(t, "run", "-m", "clitest-small", "-i", in, "-o", out1, "--cache", cacheFile, "--rpm", "100000", "--tpm", "10000000")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	rs := readResults(t, out1)
+	require.Len(t, rs, 30)
+	for _, res := range rs {
+		require.Nil(t, res.Error, "%+v", res.Error)
+		assert.Equal(t, fmt.Sprintf("echo: question %d", res.Line), res.Completion)
+		assert.Equal(t, "clitest-small", res.Model)
+		assert.False(t, res.Cached)
+		assert.Positive(t, res.Cost, "priced from the catalog")
+		assert.Equal(t, 1, res.Attempts)
+	}
+	assert.Regexp(t, `cache hits\s+0`, r.stderr)
+
+	// The same prompts into a new file: all served by the cache, for free.
+	out2 := filepath.Join(dir, "out2.jsonl")
+	r = runCLI(t, "run", "-m", "clitest-small", "-i", in, "-o", out2, "--cache", cacheFile)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	rs = readResults(t, out2)
+	require.Len(t, rs, 30)
+	for _, res := range rs {
+		assert.True(t, res.Cached)
+		assert.Zero(t, res.Cost)
+	}
+	assert.Regexp(t, `cache hits\s+30`, r.stderr)
+	assert.Contains(t, r.stderr, "cost            $0.00")
+}
+
+func TestRunThroughEnginePerLineOverrides(t *testing.T) {
+	before := len(testProvider.Requests())
+	r := cli{stdin: `{"id":"a","prompt":"x","model":"clitest-big","max_tokens":9,"temperature":0.25}` + "\n" +
+		`{"id":"b","prompt":"y"}` + "\n"}.run(t, "run", "-m", "clitest-small", "--no-cache", "--max-tokens", "42", "--temperature", "1", "--json", "-q")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	reqs := testProvider.Requests()[before:]
+	require.Len(t, reqs, 2)
+	byModel := map[string]llm.Request{}
+	for _, q := range reqs {
+		byModel[q.Model.ID] = q
+	}
+	a, b := byModel["clitest-big"], byModel["clitest-small"]
+	assert.Equal(t, 9, a.MaxNewTokens, "the line's max_tokens wins over --max-tokens")
+	require.NotNil(t, a.Temperature)
+	assert.Equal(t, 0.25, *a.Temperature)
+	assert.Equal(t, 42, b.MaxNewTokens)
+	require.NotNil(t, b.Temperature)
+	assert.Equal(t, 1.0, *b.Temperature)
+	require.NotNil(t, b.ResponseFormat, "--json asks for JSON mode")
+	assert.Equal(t, llm.FormatJSONObject, b.ResponseFormat.Type)
+}
+
+func TestRunThroughEngineBadExplicitCache(t *testing.T) {
+	dir := t.TempDir()
+	r := cli{stdin: prompts(1)}.run(t, "run", "-m", "clitest-small", "--cache", dir) // a directory
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "--cache "+dir)
+}

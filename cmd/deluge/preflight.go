@@ -1,0 +1,94 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/deluge-go/deluge/llm"
+	"github.com/deluge-go/deluge/providers/azurefoundry"
+	"github.com/deluge-go/deluge/providers/openai"
+	"github.com/deluge-go/deluge/registry"
+)
+
+// checkProviders makes sure, without any network I/O, that the providers
+// of models are registered and configured, so that a run without
+// credentials stops before reading its input instead of writing one error
+// per prompt.
+func checkProviders(models []registry.Model) error {
+	for _, m := range models {
+		if !slices.Contains(llm.Providers(), m.Provider) {
+			_, err := llm.OpenProvider(m.Provider) // explains: "forgotten import?"
+			return fmt.Errorf("model %q: %w", m.ID, err)
+		}
+		if err := preflight(m); err != nil {
+			return fmt.Errorf("model %q: %v\n%s", m.ID, err, credentialsHint(m.Provider))
+		}
+		if _, err := llm.OpenProvider(m.Provider); err != nil {
+			return fmt.Errorf("%v\n%s", err, credentialsHint(m.Provider))
+		}
+	}
+	return nil
+}
+
+// preflight applies the strict configuration checks of the providers the
+// CLI knows. The registered providers are lenient (a missing endpoint is
+// reported by each call, so that models with their own APIBase work); a
+// model without an APIBase needs the provider's own endpoint and
+// credentials.
+func preflight(m registry.Model) error {
+	if m.APIBase != "" {
+		return nil
+	}
+	switch m.Provider {
+	case azurefoundry.ProviderName:
+		cfg, err := azurefoundry.ConfigFromEnv()
+		if err != nil {
+			return err
+		}
+		p, err := azurefoundry.New(cfg)
+		if err != nil {
+			return err
+		}
+		return p.Close()
+	case openai.ProviderName:
+		cfg := openai.ConfigFromEnv()
+		if cfg.APIKey == "" && (cfg.BaseURL == "" || cfg.BaseURL == openai.DefaultBaseURL) {
+			return errors.New("no OpenAI API key: " + openai.EnvAPIKey + " is not set")
+		}
+	}
+	return nil
+}
+
+// credentialsHint says how to configure a provider.
+func credentialsHint(provider string) string {
+	switch provider {
+	case azurefoundry.ProviderName:
+		return "Set AZURE_OPENAI_API_KEY and AZURE_OPENAI_ENDPOINT (e.g. https://my-resource.openai.azure.com), " +
+			"or use --provider openai with OPENAI_API_KEY. 'deluge demo' shows deluge at work without credentials."
+	case openai.ProviderName:
+		return "Set OPENAI_API_KEY, or use --provider azure-foundry with AZURE_OPENAI_API_KEY and AZURE_OPENAI_ENDPOINT."
+	case "":
+		return "Check the provider's credentials and endpoint."
+	}
+	return fmt.Sprintf("Check the credentials and endpoint of provider %q, or choose another with --provider.", provider)
+}
+
+// notFoundHint says what to do when a model or deployment does not exist.
+func notFoundHint(err error) string {
+	var le *llm.Error
+	if errors.As(err, &le) && le.Provider == azurefoundry.ProviderName && le.Model != "" {
+		return fmt.Sprintf("The Azure deployment does not exist. Deployments are assumed to be named like the model "+
+			"(%q for %s); for another name set %s%s=<deployment name>.",
+			wireName(le.Model), le.Model, azurefoundry.EnvDeploymentPrefix, azurefoundry.EnvKey(le.Model))
+	}
+	return "Check the model ID ('deluge models') and that your account can use it."
+}
+
+// wireName is the registered wire name of a model ID, or the ID.
+func wireName(id string) string {
+	if m, err := registry.Lookup(id); err == nil {
+		return m.Name
+	}
+	return id
+}

@@ -1,0 +1,669 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/deluge-go/deluge/cache"
+	"github.com/deluge-go/deluge/llm"
+	"github.com/deluge-go/deluge/registry"
+)
+
+// runFlags are the flags of "deluge run".
+type runFlags struct {
+	model       string
+	input       string
+	output      string
+	rpm         int
+	tpm         int
+	concurrency int
+	maxAttempts int
+	timeout     time.Duration
+	maxTokens   int
+	temperature float64
+	jsonMode    bool
+	system      string
+	cachePath   string
+	noCache     bool
+	provider    string
+	weights     string
+}
+
+const runLong = `Send every prompt of a JSONL file to a model and write one result line per
+prompt, as results complete (not in input order).
+
+Input lines (one JSON object per line; blank lines are skipped):
+
+  {"id": "q1", "prompt": "Translate 'hello' into French."}
+  {"id": "q2", "messages": [{"role": "system", "content": "Be brief."},
+                            {"role": "user", "content": "Why is the sky blue?"}]}
+
+  A line may also set "model", "max_tokens" and "temperature" for itself.
+  A line without "id" gets its line number as ID. A malformed line is
+  reported on stderr with its line number and written as an error result
+  (code "invalid_input"); the run goes on. A line repeating an ID seen
+  earlier in the same input is reported and skipped.
+
+Output lines:
+
+  {"id", "line", "model", "provider", "region", "completion", "finish_reason",
+   "usage": {"input_tokens", "output_tokens", ...}, "cost", "attempts",
+   "latency_ms", "cached", "error": {"code", "message"} | null,
+   "content_filter": {...} | null}
+
+Resuming: the output file is opened for appending. IDs that already have a
+successful line there are skipped, so rerunning the same command after an
+interruption (Ctrl-C, SIGTERM, even SIGKILL or a crash) sends only what is
+left; failed IDs are sent again. The first Ctrl-C stops sending new prompts
+and waits for those in flight; a second one abandons them.
+
+Responses are cached on disk (see --cache): an identical request sent again,
+by this run or a later one, is answered from the cache and costs nothing.`
+
+const runExample = `  deluge run -m azure-gpt-4o-mini -i prompts.jsonl -o results.jsonl
+  deluge run -m azure-gpt-4o -i prompts.jsonl -o results.jsonl --rpm 300 --tpm 50000 --max-tokens 200
+  cat prompts.jsonl | deluge run -m gpt-4o-mini --system "Answer in French." > results.jsonl
+  deluge run --weights azure-gpt-4o=0.7,gpt-4o=0.3 -i prompts.jsonl -o results.jsonl
+  deluge run -m gpt-4o --provider azure-foundry -i prompts.jsonl -o results.jsonl`
+
+func newRunCmd(a *app) *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:     "run -m MODEL [-i prompts.jsonl|-] [-o results.jsonl|-]",
+		Short:   "Send a JSONL file of prompts to a model, resumably",
+		Long:    runLong,
+		Example: runExample,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.config(cmd)
+			if err != nil {
+				return err
+			}
+			return runPrompts(cmd.Context(), a, cfg)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.model, "model", "m", "", "model ID (see 'deluge models'); input lines may override it with \"model\"")
+	fl.StringVarP(&f.input, "input", "i", "-", `input JSONL file, or "-" for stdin`)
+	fl.StringVarP(&f.output, "output", "o", "-", `output JSONL file (appended to; resumable), or "-" for stdout`)
+	fl.IntVar(&f.rpm, "rpm", llm.DefaultMaxRequestsPerMinute, "maximum requests per minute (your deployment's quota)")
+	fl.IntVar(&f.tpm, "tpm", llm.DefaultMaxTokensPerMinute, "maximum tokens per minute (prompt + max completion, estimated)")
+	fl.IntVarP(&f.concurrency, "concurrency", "c", llm.DefaultMaxConcurrency, "maximum requests in flight")
+	fl.IntVar(&f.maxAttempts, "max-attempts", llm.DefaultMaxAttempts, "attempts per prompt, retries included (1 disables retries)")
+	fl.DurationVar(&f.timeout, "timeout", llm.DefaultRequestTimeout, "timeout of each attempt")
+	fl.IntVar(&f.maxTokens, "max-tokens", 0, "maximum completion tokens per prompt (default: the model's)")
+	fl.Float64Var(&f.temperature, "temperature", 0, "sampling temperature, 0 to 2 (default: the model's)")
+	fl.BoolVar(&f.jsonMode, "json", false, "ask the model for a JSON object (JSON mode)")
+	fl.StringVar(&f.system, "system", "", "system message prepended to every prompt that has none")
+	fl.StringVar(&f.cachePath, "cache", "", "response cache file; the cache is on by default, in "+defaultCacheDisplay())
+	fl.BoolVar(&f.noCache, "no-cache", false, "do not read or write the response cache")
+	fl.StringVar(&f.provider, "provider", "", "serve the model through another provider (e.g. azure-foundry): same base model")
+	fl.StringVar(&f.weights, "weights", "", "spread prompts over models by weight, e.g. azure-gpt-4o=0.7,gpt-4o=0.3")
+	cmd.MarkFlagsMutuallyExclusive("cache", "no-cache")
+	return cmd
+}
+
+// runConfig is a validated run.
+type runConfig struct {
+	runFlags
+	// set reports whether a flag was given explicitly, so that the
+	// engine's own defaults apply otherwise.
+	set func(name string) bool
+	// models are the models the run may use, the default first.
+	models  []registry.Model
+	weights map[string]float64
+	// The demo's settings: client options added to the run's (the
+	// provider instance, which also skips the credentials check), input
+	// bytes instead of -i, and a fresh output file instead of resuming.
+	extraOptions   []llm.Option
+	providerGiven  bool
+	inputData      []byte
+	truncateOutput bool
+}
+
+func (f *runFlags) config(cmd *cobra.Command) (*runConfig, error) {
+	cfg := &runConfig{runFlags: *f, set: cmd.Flags().Changed}
+	for _, c := range []struct {
+		name string
+		v    int
+	}{{"rpm", f.rpm}, {"tpm", f.tpm}, {"concurrency", f.concurrency}, {"max-attempts", f.maxAttempts}} {
+		if c.v < 1 {
+			return nil, usageErrorf("--%s %d: must be at least 1", c.name, c.v)
+		}
+	}
+	if cfg.set("max-tokens") && f.maxTokens < 1 {
+		return nil, usageErrorf("--max-tokens %d: must be at least 1", f.maxTokens)
+	}
+	if f.timeout <= 0 {
+		return nil, usageErrorf("--timeout %v: must be positive", f.timeout)
+	}
+	if cfg.set("temperature") && (f.temperature < 0 || f.temperature > 2 || math.IsNaN(f.temperature)) {
+		return nil, usageErrorf("--temperature %v: must be from 0 to 2", f.temperature)
+	}
+	if f.weights != "" {
+		w, order, err := parseWeights(f.weights)
+		if err != nil {
+			return nil, usageError(err)
+		}
+		cfg.weights = w
+		if f.model == "" {
+			f.model = order[0]
+			cfg.model = order[0]
+		}
+		for _, id := range order {
+			m, err := lookupModel(id, f.provider)
+			if err != nil {
+				return nil, usageErrorf("--weights: %v", err)
+			}
+			cfg.models = append(cfg.models, m)
+		}
+	}
+	if f.model == "" {
+		return nil, usageErrorf("run needs a model: -m MODEL (see 'deluge models'), or --weights")
+	}
+	m, err := lookupModel(f.model, f.provider)
+	if err != nil {
+		return nil, usageError(err)
+	}
+	if !slices.ContainsFunc(cfg.models, func(x registry.Model) bool { return x.ID == m.ID }) {
+		cfg.models = append([]registry.Model{m}, cfg.models...)
+	}
+	return cfg, nil
+}
+
+// defaultCacheDisplay names the default cache file for --help.
+func defaultCacheDisplay() string {
+	if p, err := cache.DefaultPath(); err == nil {
+		return p
+	}
+	return "the user cache directory (deluge/cache.db)"
+}
+
+// parseWeights parses "m1=0.7,m2=0.3"; order keeps the models as given.
+func parseWeights(s string) (map[string]float64, []string, error) {
+	w := map[string]float64{}
+	var order []string
+	for item := range strings.SplitSeq(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		id, val, ok := strings.Cut(item, "=")
+		id = strings.TrimSpace(id)
+		if !ok || id == "" {
+			return nil, nil, fmt.Errorf("--weights: %q is not MODEL=WEIGHT (e.g. azure-gpt-4o=0.7)", item)
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		if err != nil || v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, nil, fmt.Errorf("--weights: weight of %s is %q; want a non-negative number", id, val)
+		}
+		if _, dup := w[id]; dup {
+			return nil, nil, fmt.Errorf("--weights: %s is listed twice", id)
+		}
+		w[id] = v
+		order = append(order, id)
+	}
+	if len(w) == 0 {
+		return nil, nil, errors.New("--weights: no models given")
+	}
+	total := 0.0
+	for _, v := range w {
+		total += v
+	}
+	if total == 0 {
+		return nil, nil, errors.New("--weights: all weights are 0")
+	}
+	return w, order, nil
+}
+
+// job is one prompt sent to the engine.
+type job struct {
+	prompt prompt
+	// model is the model ID the prompt is for ("" means the client's
+	// default or weighted choice); opts its per-line options.
+	model string
+	opts  []llm.Option
+	// sent is when the job was handed to the engine: the latency of a
+	// failed prompt is measured from there.
+	sent time.Time
+}
+
+// outcome is the engine's answer to a job.
+type outcome struct {
+	job  *job
+	resp *llm.Response
+	err  error
+}
+
+// engine is what a run needs from the llm.Client: send jobs as they come
+// and report each outcome as it completes.
+type engine interface {
+	process(ctx context.Context, jobs iter.Seq[*job]) iter.Seq[outcome]
+	stats() engineStats
+	close() error
+}
+
+// engineStats are the engine's counters the summary shows.
+type engineStats struct {
+	Retries       int
+	RateLimitHits int
+}
+
+// configFailureLimit is how many consecutive authentication, permission or
+// not-found failures, with no success before them, stop a run: the setup
+// is wrong and every further prompt would fail the same way.
+const configFailureLimit = 8
+
+// runPrompts is "deluge run".
+func runPrompts(ctx context.Context, a *app, cfg *runConfig) error {
+	u := a.ui
+	if !cfg.providerGiven {
+		if err := checkProviders(cfg.models); err != nil {
+			return usageError(err)
+		}
+	}
+	if err := checkNotSameFile(cfg.input, cfg.output); err != nil {
+		return usageError(err)
+	}
+	var (
+		in    io.Reader
+		total = -1
+	)
+	if cfg.inputData != nil {
+		in = bytes.NewReader(cfg.inputData)
+		total = countLines(bytes.NewReader(cfg.inputData))
+	} else {
+		r, closeIn, err := openInput(a, cfg.input)
+		if err != nil {
+			return err
+		}
+		defer closeIn()
+		in = r
+		if f, ok := r.(*os.File); ok {
+			total = countFileLines(f)
+		}
+	}
+
+	// Output: a file is resumable; stdout is not.
+	var (
+		out  *resultWriter
+		done *resumeIndex
+	)
+	if cfg.output == "-" || cfg.output == "" {
+		out = newResultWriter(u.stdout, nil, 0)
+	} else {
+		if cfg.truncateOutput {
+			if err := os.Truncate(cfg.output, 0); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return usageErrorf("cannot write output %s: %v", cfg.output, unwrapPathError(err))
+			}
+		}
+		f, ix, err := openOutput(cfg.output)
+		if err != nil {
+			return usageError(err)
+		}
+		done = ix
+		out = newResultWriter(f, f, ix.size)
+		if ix.repaired != "" {
+			u.warnf("%s: %s", cfg.output, ix.repaired)
+		}
+		if len(ix.bad) > 0 {
+			u.warnf("%s: ignoring %d lines that are not results (first: line %d)", cfg.output, len(ix.bad), ix.bad[0])
+		}
+		if len(ix.done) > 0 {
+			u.infof("resuming: %s IDs already done in %s will be skipped", groupDigits(len(ix.done)), cfg.output)
+		}
+	}
+	defer out.Close()
+
+	eng, err := a.engineFor(cfg)
+	if err != nil {
+		return err
+	}
+	defer eng.close()
+
+	s := newSummary()
+	s.Output = cfg.output
+	bar := newProgress(u, a.env.stderrTTY, total)
+
+	in2 := watchInterrupts(ctx, a.env, func(n int, sig os.Signal) {
+		if n == 1 {
+			u.warnf("%v: finishing the requests in flight, then stopping (interrupt again to abandon them)", sig)
+		} else {
+			u.warnf("%v: abandoning the requests in flight", sig)
+		}
+	})
+	defer in2.stop()
+
+	start := time.Now()
+	r := &runner{a: a, cfg: cfg, out: out, sum: s, bar: bar, in: in2}
+	src := newPromptSource(in, cfg.system, done)
+	for o := range eng.process(in2.work, r.jobs(src)) {
+		r.handle(&o)
+	}
+	s.Elapsed = time.Since(start)
+	st := eng.stats()
+	s.Retries, s.RateLimitHits = st.Retries, st.RateLimitHits
+	s.Interrupted = in2.interrupted()
+	bar.finish()
+	closeErr := out.Close()
+
+	if r.readErr != nil {
+		u.warnf("reading %s stopped at line %d: %v", inputName(cfg.input), r.lastLine, r.readErr)
+	}
+	if !u.quiet {
+		s.render(u.console, u)
+	}
+	r.mu.Lock()
+	fatal := r.fatal
+	r.mu.Unlock()
+	switch {
+	case fatal != nil:
+		return fatal
+	case closeErr != nil:
+		return usageError(closeErr)
+	case r.readErr != nil:
+		return usageError(fmt.Errorf("input %s could not be read to the end; rerun to finish", inputName(cfg.input)))
+	}
+	if code := s.exitCode(); code != exitOK {
+		return silentExit(code)
+	}
+	return nil
+}
+
+// runner holds the state of one run shared by the job producer and the
+// outcome consumer.
+type runner struct {
+	a   *app
+	cfg *runConfig
+	out *resultWriter
+	sum *summary
+	bar *progress
+	in  *interrupts
+
+	// Set by the producer (the engine's goroutine reading jobs); read
+	// after the outcomes end.
+	readErr  error
+	lastLine int
+
+	// mu guards sum, the bar and fatal, which the producer and the
+	// consumer both update.
+	mu    sync.Mutex
+	fatal error
+
+	// Consumer state.
+	configFails int
+	// models caches per-line model lookups (producer only).
+	models map[string]error
+}
+
+// jobs yields the prompts to send, handling the others on the way:
+// skipped (done), reported (duplicates), written as errors (malformed).
+// It stops when the run is interrupted.
+func (r *runner) jobs(src *promptSource) iter.Seq[*job] {
+	u := r.a.ui
+	return func(yield func(*job) bool) {
+		items := feed(r.in.dispatch, src)
+		for r.in.dispatch.Err() == nil {
+			var it feedItem
+			select {
+			case it = <-items:
+			case <-r.in.dispatch.Done():
+				return
+			}
+			p, disp, first, err := it.p, it.disp, it.first, it.err
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if err != nil {
+				r.readErr = err
+				return
+			}
+			r.lastLine = p.Line
+			switch disp {
+			case dispDone:
+				r.count(func(s *summary) { s.Skipped++ })
+				continue
+			case dispDuplicate:
+				u.warnf("line %d: id %q already appeared on line %d: skipped", p.Line, p.ID, first)
+				r.count(func(s *summary) { s.Duplicates++ })
+				continue
+			case dispMalformed:
+				u.warnf("line %d: %v", p.Line, p.Err)
+				if !r.write(errorResult(&p, r.cfg.model, providerOf(r.cfg.model), nil)) {
+					return
+				}
+				continue
+			}
+			j := &job{prompt: p, model: p.Model}
+			if p.Model != "" {
+				if err := r.checkModel(p.Model); err != nil {
+					p.Err = err
+					u.warnf("line %d: %v", p.Line, err)
+					if !r.write(errorResult(&p, p.Model, "", nil)) {
+						return
+					}
+					continue
+				}
+			}
+			if p.MaxTokens > 0 {
+				j.opts = append(j.opts, llm.WithMaxNewTokens(p.MaxTokens))
+			}
+			if p.Temperature != nil {
+				j.opts = append(j.opts, llm.WithTemperature(*p.Temperature))
+			}
+			j.sent = time.Now()
+			if !yield(j) {
+				return
+			}
+		}
+	}
+}
+
+// feedItem is one result of promptSource.Next.
+type feedItem struct {
+	p     prompt
+	disp  disposition
+	first int
+	err   error
+}
+
+// feed reads src on a goroutine of its own, a few lines ahead, so that an
+// interrupt stops dispatching even while a read blocks (a pipe on stdin
+// that has gone quiet). The channel ends with an item holding io.EOF or
+// the read error, or when ctx is done.
+func feed(ctx context.Context, src *promptSource) <-chan feedItem {
+	ch := make(chan feedItem, 16)
+	go func() {
+		for {
+			p, d, first, err := src.Next()
+			select {
+			case ch <- feedItem{p, d, first, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return ch
+}
+
+// checkModel validates a per-line model once per distinct ID.
+func (r *runner) checkModel(id string) error {
+	if r.models == nil {
+		r.models = map[string]error{}
+	}
+	if err, ok := r.models[id]; ok {
+		return err
+	}
+	m, err := lookupModel(id, r.cfg.provider)
+	if err == nil {
+		err = checkProviders([]registry.Model{m})
+	}
+	r.models[id] = err
+	return err
+}
+
+// handle writes the result of one outcome and counts it.
+func (r *runner) handle(o *outcome) {
+	p := &o.job.prompt
+	if o.err != nil && r.in.interrupted() && llm.CodeOf(o.err) == llm.CodeCanceled {
+		// Abandoned by a second interrupt: not written, so a rerun sends it.
+		r.count(func(s *summary) { s.NotRun++ })
+		return
+	}
+	var res *result
+	if o.err != nil {
+		model := o.job.model
+		if model == "" {
+			model = r.cfg.models[0].ID
+		}
+		res = errorResult(p, model, providerOf(model), o.err)
+		if !o.job.sent.IsZero() {
+			res.LatencyMS = time.Since(o.job.sent).Milliseconds()
+		}
+		r.noteConfigFailure(o.err)
+	} else {
+		res = successResult(p, o.resp)
+		r.configFails = -1 // a success proves the setup works
+	}
+	r.write(res)
+}
+
+// noteConfigFailure stops the run when the first results all fail in a way
+// no retry can fix.
+func (r *runner) noteConfigFailure(err error) {
+	if r.configFails < 0 {
+		return
+	}
+	switch llm.CodeOf(err) {
+	case llm.CodeAuthentication, llm.CodePermissionDenied, llm.CodeNotFound:
+		r.configFails++
+	default:
+		r.configFails = -1
+		return
+	}
+	if r.configFails == configFailureLimit {
+		hint := credentialsHint(providerOfErr(err))
+		if llm.CodeOf(err) == llm.CodeNotFound {
+			hint = notFoundHint(err)
+		}
+		r.setFatal(usageErrorf("stopped: the first %d requests all failed with %q: %v\n%s",
+			r.configFails, llm.CodeOf(err), err, hint), false)
+	}
+}
+
+// setFatal ends the run: no new prompt is sent, and with abandon the
+// requests in flight are abandoned too (their results could not be
+// written). The first fatal error is the one reported.
+func (r *runner) setFatal(err error, abandon bool) {
+	r.mu.Lock()
+	if r.fatal == nil {
+		r.fatal = err
+	}
+	r.mu.Unlock()
+	r.in.cancelDispatch()
+	if abandon {
+		r.in.cancelWork()
+	}
+}
+
+// write writes a result and counts it; a write failure is fatal.
+func (r *runner) write(res *result) bool {
+	if err := r.out.Write(res); err != nil {
+		r.setFatal(usageError(err), true)
+		return false
+	}
+	r.count(func(s *summary) { s.addResult(res) })
+	return true
+}
+
+// count updates the summary and advances the bar by one line.
+func (r *runner) count(f func(*summary)) {
+	r.mu.Lock()
+	f(r.sum)
+	r.bar.update(1, r.sum)
+	r.mu.Unlock()
+}
+
+// providerOf returns the provider of a model ID, or "".
+func providerOf(id string) string {
+	if m, err := registry.Lookup(id); err == nil {
+		return m.Provider
+	}
+	return ""
+}
+
+func providerOfErr(err error) string {
+	var le *llm.Error
+	if errors.As(err, &le) {
+		return le.Provider
+	}
+	return ""
+}
+
+// checkNotSameFile refuses to write results over the input.
+func checkNotSameFile(input, output string) error {
+	if input == "-" || output == "-" || input == "" || output == "" {
+		return nil
+	}
+	fi, err1 := os.Stat(input)
+	fo, err2 := os.Stat(output)
+	if err1 == nil && err2 == nil && os.SameFile(fi, fo) {
+		return fmt.Errorf("-o %s is the input file; write results to another file", output)
+	}
+	return nil
+}
+
+// maxCountBytes bounds the input that is read twice to size the progress
+// bar; a larger input gets a bar without a total.
+const maxCountBytes = 1 << 30
+
+// countFileLines counts the non-blank lines of f for the progress bar,
+// then rewinds it. It returns -1 if f is not a regular file (a pipe) or is
+// too large to read twice.
+func countFileLines(f *os.File) int {
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() > maxCountBytes {
+		return -1
+	}
+	defer f.Seek(0, io.SeekStart)
+	return countLines(f)
+}
+
+// countLines counts the non-blank lines of r.
+func countLines(r io.Reader) int {
+	br := bufio.NewReaderSize(r, 256<<10)
+	n := 0
+	blank := true
+	for {
+		b, err := br.ReadSlice('\n')
+		if len(bytes.TrimSpace(b)) > 0 {
+			blank = false
+		}
+		if err == nil || (err == io.EOF && len(b) > 0) {
+			if !blank {
+				n++
+			}
+			blank = true
+		}
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+			return n
+		}
+	}
+}

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/deluge-go/deluge/llm"
+)
+
+// summary counts what a run did. The run command fills it from the results
+// it writes and from the engine's Stats.
+type summary struct {
+	// Read counts the input lines read (blank lines excluded).
+	Read int
+	// Skipped counts lines whose ID was already done in the output file.
+	Skipped int
+	// Duplicates counts lines whose ID appeared earlier in the same input.
+	Duplicates int
+	Succeeded  int
+	// Failed counts failed lines by error code.
+	Failed map[string]int
+	// NotRun counts lines read but never sent because the run was
+	// interrupted; a rerun sends them.
+	NotRun int
+
+	Retries       int
+	RateLimitHits int
+	CacheHits     int
+	Usage         llm.Usage
+	Cost          float64
+	Elapsed       time.Duration
+	Interrupted   bool
+	Output        string
+}
+
+func newSummary() *summary { return &summary{Failed: map[string]int{}} }
+
+// addResult counts one written result.
+func (s *summary) addResult(r *result) {
+	if r.Error != nil {
+		s.Failed[r.Error.Code]++
+		return
+	}
+	s.Succeeded++
+	s.Usage = s.Usage.Add(r.Usage)
+	s.Cost += r.Cost
+	if r.Cached {
+		s.CacheHits++
+	}
+}
+
+// failedTotal is the number of failed lines, duplicates included.
+func (s *summary) failedTotal() int {
+	n := s.Duplicates
+	for _, c := range s.Failed {
+		n += c
+	}
+	return n
+}
+
+// requestsPerSecond is the rate of completed prompts.
+func (s *summary) requestsPerSecond() float64 {
+	if s.Elapsed <= 0 {
+		return 0
+	}
+	return float64(s.Succeeded+s.failedTotal()-s.Duplicates) / s.Elapsed.Seconds()
+}
+
+// exitCode is the run's exit code.
+func (s *summary) exitCode() int {
+	switch {
+	case s.Interrupted:
+		return exitInterrupted
+	case s.failedTotal() > 0:
+		return exitFailures
+	}
+	return exitOK
+}
+
+// render writes the summary for a human.
+func (s *summary) render(w io.Writer, u *ui) {
+	var b strings.Builder
+	title := "done"
+	if s.Interrupted {
+		title = u.paint(colorYellow, "interrupted")
+	}
+	fmt.Fprintf(&b, "%s %s in %s (%.1f req/s)\n", u.paint(colorBold, "deluge:"), title,
+		s.Elapsed.Round(time.Millisecond), s.requestsPerSecond())
+	row := func(name, format string, args ...any) {
+		fmt.Fprintf(&b, "  %-15s %s\n", name, fmt.Sprintf(format, args...))
+	}
+	row("succeeded", "%s", u.paint(colorGreen, groupDigits(s.Succeeded)))
+	if n := s.failedTotal(); n > 0 {
+		codes := maps.Clone(s.Failed)
+		if s.Duplicates > 0 {
+			codes["duplicate_id"] = s.Duplicates
+		}
+		row("failed", "%s  (%s)", u.paint(colorRed, groupDigits(n)), byCode(codes))
+	} else {
+		row("failed", "0")
+	}
+	if s.Skipped > 0 {
+		row("skipped", "%s already done in %s", groupDigits(s.Skipped), s.Output)
+	}
+	if s.NotRun > 0 {
+		row("not run", "%s (abandoned in flight)", groupDigits(s.NotRun))
+	}
+	row("retries", "%s  (rate-limit hits %s)", groupDigits(s.Retries), groupDigits(s.RateLimitHits))
+	row("cache hits", "%s", groupDigits(s.CacheHits))
+	row("tokens", "in %s (cached %s), out %s", groupDigits(s.Usage.InputTokens),
+		groupDigits(s.Usage.CachedInputTokens), groupDigits(s.Usage.OutputTokens))
+	row("cost", "%s", formatUSD(s.Cost))
+	if s.Output != "" && s.Output != "-" {
+		row("results", "%s", s.Output)
+		if s.Interrupted {
+			row("to finish", "rerun the same command: done IDs are skipped")
+		}
+	}
+	io.WriteString(w, b.String())
+}
+
+// byCode formats counts per error code, most frequent first.
+func byCode(m map[string]int) string {
+	codes := slices.Collect(maps.Keys(m))
+	slices.SortFunc(codes, func(a, b string) int {
+		if m[a] != m[b] {
+			return m[b] - m[a]
+		}
+		return strings.Compare(a, b)
+	})
+	parts := make([]string, len(codes))
+	for i, c := range codes {
+		parts[i] = fmt.Sprintf("%s %d", c, m[c])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// groupDigits writes n with thousands separators: 1234567 → "1,234,567".
+func groupDigits(n int) string {
+	s := fmt.Sprint(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// formatUSD formats a cost with enough digits to be useful for small sums.
+func formatUSD(v float64) string {
+	switch {
+	case v == 0:
+		return "$0.00"
+	case v < 0.01:
+		return fmt.Sprintf("$%.6f", v)
+	case v < 100:
+		return fmt.Sprintf("$%.4f", v)
+	}
+	return fmt.Sprintf("$%.2f", v)
+}
