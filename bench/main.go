@@ -1,0 +1,287 @@
+// Command bench measures deluge against hand-written baselines, in one run
+// on one machine, and prints every figure (with its baseline) as one JSON
+// object:
+//
+//	go run ./bench -json          # the full run (a few minutes)
+//	go run ./bench -json -quick   # CI-sized: fewer rounds and prompts
+//	go run ./bench -only overhead,stream
+//
+// The figures (see docs/benchmarks.md for method and meaning):
+//
+//   - overhead: one chat completion through llm.Client.Generate
+//     (azure-foundry) against raw go-openai with an Azure ClientConfig and
+//     openai-go with its azure options, through an in-memory HTTP doer
+//     returning canned Azure bodies (1.4 KB and 10 KB), then over loopback
+//     against the emulator.
+//   - throughput: Process of 20,000 prompts at high concurrency against the
+//     zero-latency emulator, against an errgroup + go-openai loop.
+//   - scheduling: 5,000 prompts against the emulator with 50 ms latency and
+//     server-side RPM/TPM quotas, the client configured with the same
+//     limits; wall time against work/quota, and server 429s; the baseline
+//     is an errgroup loop paced with x/time/rate.
+//   - memory: peak RSS and heap of ProcessSeq from a JSONL file to a JSONL
+//     file, for 10,000 and 100,000 prompts, each count in a fresh process.
+//   - stream: time to first token and per-chunk cost against raw go-openai
+//     streaming.
+//
+// The machine may be shared and noisy, so contenders are measured side by
+// side: per-call figures in rounds of millisecond slices that rotate
+// between the contenders, batch figures in alternating rounds. Figures are
+// medians over rounds; ratios are medians of per-round (paired) ratios.
+// Nothing here asserts a timing: the targets are reported, never enforced.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"time"
+)
+
+var figureNames = []string{"overhead", "throughput", "scheduling", "memory", "stream"}
+
+// report is the runner's JSON output.
+type report struct {
+	Machine    machine            `json:"machine"`
+	Quick      bool               `json:"quick"`
+	Overhead   *overheadResult    `json:"overhead,omitempty"`
+	Throughput *throughputResult  `json:"throughput,omitempty"`
+	Scheduling *schedulingResult  `json:"scheduling,omitempty"`
+	Memory     *memoryResult      `json:"memory,omitempty"`
+	Stream     *streamResult      `json:"stream,omitempty"`
+	Targets    map[string]target  `json:"targets"`
+	Errors     map[string]string  `json:"errors,omitempty"`
+	DurationS  float64            `json:"duration_s"`
+	Durations  map[string]float64 `json:"figure_duration_s"`
+	Params     map[string]any     `json:"params"`
+}
+
+// target is one goal of issue 7, as the runner evaluates it.
+type target struct {
+	Goal  string  `json:"goal"`
+	Value float64 `json:"value"`
+	Met   bool    `json:"met"`
+}
+
+func main() {
+	var (
+		asJSON     = flag.Bool("json", false, "print one JSON object (default: a table followed by the JSON)")
+		quick      = flag.Bool("quick", false, "CI-sized run: fewer rounds and prompts")
+		only       = flag.String("only", "", "comma-separated figures to run (default all): "+strings.Join(figureNames, ","))
+		cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+		memChild   = flag.Int("memory-child", 0, "internal: run the memory figure's child for this many prompts")
+		memIn      = flag.String("memory-in", "", "internal: the child's input JSONL file")
+		memOut     = flag.String("memory-out", "", "internal: the child's output JSONL file")
+		memURL     = flag.String("memory-endpoint", "", "internal: the emulator the child sends to")
+	)
+	flag.Parse()
+	if *memChild > 0 {
+		if err := memoryChild(*memChild, *memIn, *memOut, *memURL); err != nil {
+			fmt.Fprintln(os.Stderr, "bench memory child:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	figures := figureNames
+	if *only != "" {
+		figures = nil
+		for f := range strings.SplitSeq(*only, ",") {
+			f = strings.TrimSpace(f)
+			if !slices.Contains(figureNames, f) {
+				fmt.Fprintf(os.Stderr, "bench: unknown figure %q (want %s)\n", f, strings.Join(figureNames, ", "))
+				os.Exit(2)
+			}
+			figures = append(figures, f)
+		}
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	rep := run(ctx, figures, paramsFor(*quick), *quick)
+	out, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	if !*asJSON {
+		printTable(os.Stdout, rep)
+		fmt.Println()
+	}
+	fmt.Println(string(out))
+	if len(rep.Errors) > 0 {
+		pprof.StopCPUProfile()
+		os.Exit(1)
+	}
+}
+
+// params are the sizes of a run.
+type params struct {
+	overhead   overheadParams
+	throughput throughputParams
+	scheduling schedulingParams
+	memory     memoryParams
+	stream     streamParams
+}
+
+func paramsFor(quick bool) params {
+	if quick {
+		return params{
+			overhead:   overheadParams{rounds: 9, slices: 40, slice: 2 * time.Millisecond},
+			throughput: throughputParams{prompts: 4_000, concurrency: 256, rounds: 7},
+			scheduling: schedulingParams{prompts: 600, rpm: 5_000, latency: 50 * time.Millisecond},
+			memory:     memoryParams{small: 2_000, large: 20_000},
+			stream:     streamParams{rounds: 9, slices: 20, slice: 3 * time.Millisecond},
+		}
+	}
+	return params{
+		overhead:   overheadParams{rounds: 15, slices: 50, slice: 2 * time.Millisecond},
+		throughput: throughputParams{prompts: 20_000, concurrency: 256, rounds: 7},
+		scheduling: schedulingParams{prompts: 5_000, rpm: 5_000, latency: 50 * time.Millisecond},
+		memory:     memoryParams{small: 10_000, large: 100_000},
+		stream:     streamParams{rounds: 15, slices: 25, slice: 3 * time.Millisecond},
+	}
+}
+
+func run(ctx context.Context, figures []string, p params, quick bool) *report {
+	rep := &report{
+		Machine:   describeMachine(),
+		Quick:     quick,
+		Errors:    map[string]string{},
+		Durations: map[string]float64{},
+		Params:    map[string]any{},
+	}
+	start := time.Now()
+	for _, f := range figures {
+		if ctx.Err() != nil {
+			rep.Errors[f] = ctx.Err().Error()
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "bench: %s…\n", f)
+		t0 := time.Now()
+		var err error
+		switch f {
+		case "overhead":
+			rep.Overhead, err = runOverhead(ctx, p.overhead)
+			rep.Params[f] = map[string]any{"rounds": p.overhead.rounds, "slices_per_round": p.overhead.slices, "slice_ms": p.overhead.slice.Milliseconds()}
+		case "throughput":
+			rep.Throughput, err = runThroughput(ctx, p.throughput)
+			rep.Params[f] = map[string]any{"prompts": p.throughput.prompts, "concurrency": p.throughput.concurrency, "rounds": p.throughput.rounds}
+		case "scheduling":
+			rep.Scheduling, err = runScheduling(ctx, p.scheduling)
+			rep.Params[f] = map[string]any{"prompts": p.scheduling.prompts, "rpm": p.scheduling.rpm, "latency_ms": p.scheduling.latency.Milliseconds()}
+		case "memory":
+			rep.Memory, err = runMemory(ctx, p.memory)
+			rep.Params[f] = map[string]any{"small": p.memory.small, "large": p.memory.large}
+		case "stream":
+			rep.Stream, err = runStream(ctx, p.stream)
+			rep.Params[f] = map[string]any{"rounds": p.stream.rounds, "slices_per_round": p.stream.slices, "slice_ms": p.stream.slice.Milliseconds()}
+		}
+		rep.Durations[f] = round2(time.Since(t0).Seconds())
+		if err != nil {
+			rep.Errors[f] = err.Error()
+			fmt.Fprintf(os.Stderr, "bench: %s: %v\n", f, err)
+		}
+	}
+	rep.DurationS = round2(time.Since(start).Seconds())
+	rep.Machine.LoadEnd = loadAvg()
+	rep.Targets = evaluateTargets(rep)
+	return rep
+}
+
+// evaluateTargets reports issue 7's goals against the figures measured.
+func evaluateTargets(r *report) map[string]target {
+	t := map[string]target{}
+	if o := r.Overhead; o != nil {
+		t["overhead_ratio"] = target{"deluge / go-openai ≤ 1.10 (in-memory doer, 1.4 KB)", o.RatioVsGoopenai, o.RatioVsGoopenai <= 1.10}
+		t["loopback_added_us"] = target{"added loopback latency ≤ 50 µs", o.LoopbackAddedUs, o.LoopbackAddedUs <= 50}
+	}
+	if x := r.Throughput; x != nil {
+		t["throughput_ratio"] = target{"throughput ≥ 0.95 × errgroup + go-openai", x.Ratio, x.Ratio >= 0.95}
+	}
+	if s := r.Scheduling; s != nil {
+		t["scheduling_ratio"] = target{"wall time ≤ 1.05 × work/quota", s.Ratio, s.Ratio <= 1.05}
+		t["scheduling_429"] = target{"0 server 429s when limits match", float64(s.Server429), s.Server429 == 0}
+	}
+	if m := r.Memory; m != nil {
+		t["memory_ratio"] = target{"RSS(100k) ≤ 1.2 × RSS(10k)", m.Ratio, m.Ratio <= 1.2}
+		t["memory_rss_mb"] = target{"RSS(100k) < 150 MB", m.RSSMB100k, m.RSSMB100k < 150}
+	}
+	return t
+}
+
+// machine describes where the figures were measured.
+type machine struct {
+	GOOS       string `json:"goos"`
+	GOARCH     string `json:"goarch"`
+	CPU        string `json:"cpu"`
+	NumCPU     int    `json:"num_cpu"`
+	GOMAXPROCS int    `json:"gomaxprocs"`
+	GoVersion  string `json:"go_version"`
+	GOGC       string `json:"gogc"`
+	MemTotal   string `json:"mem_total"`
+	Time       string `json:"time"`
+	// Load averages (1, 5, 15 min) before and after the run: the machine
+	// is shared, and a busy neighbour shows here.
+	LoadStart string `json:"loadavg_start"`
+	LoadEnd   string `json:"loadavg_end"`
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func describeMachine() machine {
+	m := machine{
+		GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, NumCPU: runtime.NumCPU(),
+		GOMAXPROCS: runtime.GOMAXPROCS(0), GoVersion: runtime.Version(),
+		GOGC: os.Getenv("GOGC"), Time: time.Now().UTC().Format(time.RFC3339),
+	}
+	m.LoadStart = loadAvg()
+	if m.GOGC == "" {
+		m.GOGC = "default (100)"
+	}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && k == "MemTotal" {
+				m.MemTotal = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return m
+}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"text/tabwriter"
+)
+
+// printTable writes the headline figures as a table for people; the JSON
+// that follows it has everything.
+func printTable(w io.Writer, r *report) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "figure\tdeluge\tbaseline\tratio / added\ttarget")
+	if o := r.Overhead; o != nil {
+		fmt.Fprintf(tw, "overhead, in-memory %.1f KB (ns/op)\t%.0f\tgo-openai %.0f, openai-go %.0f\t%.3f× go-openai\t≤ 1.10×\n",
+			float64(o.BodyBytes)/1024, o.DelugeNsPerOp, o.GoopenaiNsPerOp, o.OpenaigoNsPerOp, o.RatioVsGoopenai)
+		fmt.Fprintf(tw, "  allocs/op, B/op\t%.0f, %.0f\tgo-openai %.0f, %.0f; openai-go %.0f, %.0f\t\t\n",
+			o.DelugeAllocsPerOp, o.DelugeBytesPerOp, o.GoopenaiAllocs, o.GoopenaiBytes, o.OpenaigoAllocs, o.OpenaigoBytes)
+		if l := o.Large; l != nil {
+			fmt.Fprintf(tw, "overhead, in-memory %.1f KB (ns/op)\t%.0f\tgo-openai %.0f, openai-go %.0f\t%.3f× go-openai\t\n",
+				float64(l.BodyBytes)/1024, l.DelugeNsPerOp, l.GoopenaiNsPerOp, l.OpenaigoNsPerOp, l.RatioVsGoopenai)
+		}
+		if l := o.Loopback; l != nil {
+			fmt.Fprintf(tw, "overhead, loopback emulator (µs/op)\t%.1f\tgo-openai %.1f, openai-go %.1f\t+%.1f µs\t≤ 50 µs\n",
+				l.DelugeNsPerOp/1e3, l.GoopenaiNsPerOp/1e3, l.OpenaigoNsPerOp/1e3, o.LoopbackAddedUs)
+		}
+	}
+	if t := r.Throughput; t != nil {
+		fmt.Fprintf(tw, "throughput, %d prompts × c=%d (req/s)\t%.0f\terrgroup %.0f\t%.3f×\t≥ 0.95×\n", t.Prompts, t.Concurrency, t.DelugeRPS, t.BaselineRPS, t.Ratio)
+		fmt.Fprintf(tw, "  latency p50 / p99 (ms)\t%.2f / %.2f\t%.2f / %.2f\t\t\n", t.P50Ms, t.P99Ms, t.BaselineP50Ms, t.BaselineP99Ms)
+	}
+	if s := r.Scheduling; s != nil {
+		fmt.Fprintf(tw, "scheduling, %d prompts, RPM %d TPM %d (s)\t%.2f (429s: %d)\tx/time/rate %.2f (429s: %d)\t%.3f× ideal %.2f s (baseline %.3f×)\t≤ 1.05×, 0 429s\n",
+			s.Prompts, s.RPM, s.TPM, s.WallS, s.Server429, s.BaselineWallS, s.BaselineServer429, s.Ratio, s.IdealS, s.BaselineRatio)
+	}
+	if m := r.Memory; m != nil {
+		fmt.Fprintf(tw, "memory, ProcessSeq JSONL→JSONL (peak RSS MB)\t%d: %.1f, %d: %.1f\t\t%.3f×\t≤ 1.2×, < 150 MB\n",
+			m.Small.Prompts, m.RSSMB10k, m.Large.Prompts, m.RSSMB100k, m.Ratio)
+		fmt.Fprintf(tw, "  peak heap (MB)\t%.1f, %.1f\t\t%.3f×\t\n", m.HeapPeakMB10k, m.HeapPeakMB100k, m.HeapRatio)
+	}
+	if s := r.Stream; s != nil {
+		fmt.Fprintf(tw, "stream, time to first token (µs)\t%.1f\tgo-openai %.1f\t+%.1f µs\t\n", s.DelugeTTFTUs, s.GoopenaiTTFTUs, s.TTFTAddedUs)
+		fmt.Fprintf(tw, "stream, per chunk (ns)\t%.0f\tgo-openai %.0f\t+%.0f ns (%.3f×)\t\n", s.DelugeChunkNs, s.GoopenaiChunkNs, s.ChunkOverheadNs, s.ChunkRatio)
+		fmt.Fprintf(tw, "stream, loopback time to first token (µs)\t%.1f\tgo-openai %.1f\t+%.1f µs\t\n", s.LoopbackDelugeTTFTUs, s.LoopbackGoopenaiTTFTs, s.LoopbackTTFTAddedUs)
+	}
+	tw.Flush()
+	for _, k := range slices.Sorted(maps.Keys(r.Targets)) {
+		t := r.Targets[k]
+		mark := "MET"
+		if !t.Met {
+			mark = "MISSED"
+		}
+		fmt.Fprintf(w, "target %-18s %-7s %v  (%s)\n", k, mark, t.Value, t.Goal)
+	}
+	for k, e := range r.Errors {
+		fmt.Fprintf(w, "error in %s: %s\n", k, e)
+	}
+}
