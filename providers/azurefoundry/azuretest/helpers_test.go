@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -16,20 +14,15 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/deluge-go/deluge/internal/fixture"
 )
 
-// fixturesDir is /work/shared/fixtures/azure relative to this package
-// (repo/providers/azurefoundry/azuretest).
-var fixturesDir = filepath.Join("..", "..", "..", "..", "shared", "fixtures", "azure")
-
+// readFixture returns a recorded Azure response from the repository's
+// fixtures/azure.
 func readFixture(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(fixturesDir, name))
-	if os.IsNotExist(err) {
-		t.Skipf("fixture %s not found under %s (the shared fixtures live beside the repository)", name, fixturesDir)
-	}
-	require.NoError(t, err)
-	return b
+	return fixture.Azure(t, name)
 }
 
 // recording is the first entry of an Azure SDK test-proxy recording.
