@@ -26,6 +26,10 @@ type Provider struct {
 	Reply ReplyFunc
 	// Latency delays each answer (honouring the context).
 	Latency time.Duration
+	// MaxRecorded bounds how many of the most recent requests the fake
+	// keeps for Requests and LastRequest; 0 keeps them all, which a batch
+	// of millions of prompts may not want.
+	MaxRecorded int
 
 	calls    atomic.Int64
 	inFlight atomic.Int64
@@ -139,6 +143,10 @@ func (p *Provider) record(req *llm.Request) {
 	cp.Messages = append([]conversation.Message(nil), req.Messages...)
 	p.mu.Lock()
 	p.requests = append(p.requests, cp)
+	if n := p.MaxRecorded; n > 0 && len(p.requests) > 2*n {
+		// Trim in bulk so that recording stays amortised O(1).
+		p.requests = append(p.requests[:0], p.requests[len(p.requests)-n:]...)
+	}
 	p.mu.Unlock()
 }
 
@@ -148,11 +156,16 @@ func (p *Provider) Calls() int { return int(p.calls.Load()) }
 // MaxInFlight returns the largest number of concurrent calls seen.
 func (p *Provider) MaxInFlight() int { return int(p.maxSeen.Load()) }
 
-// Requests returns a copy of every request received, in arrival order.
+// Requests returns a copy of every request received (the last MaxRecorded
+// with a bound), in arrival order.
 func (p *Provider) Requests() []llm.Request {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]llm.Request(nil), p.requests...)
+	rs := p.requests
+	if n := p.MaxRecorded; n > 0 && len(rs) > n {
+		rs = rs[len(rs)-n:]
+	}
+	return append([]llm.Request(nil), rs...)
 }
 
 // LastRequest returns the most recent request, or nil.
