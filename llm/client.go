@@ -290,7 +290,7 @@ func (c *Client) Generate(ctx context.Context, conv *conversation.Conversation, 
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.run(ctx, o, conv, nil)
+	resp, _, err := c.run(ctx, o, conv, nil)
 	c.stats.finish(err)
 	return resp, err
 }

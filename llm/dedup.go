@@ -12,11 +12,11 @@ import (
 // successful reply. Both need a fingerprint, so they only run with
 // WithCache: without a cache, repeating a prompt is how callers sample
 // several completions, and the client must not collapse them.
-func (c *Client) cachedRun(ctx context.Context, o *options, req *Request, t *target, outages int64, pinned *target) (*Response, error) {
+func (c *Client) cachedRun(ctx context.Context, o *options, req *Request, t *target, outages int64, pinned *target) (*Response, effort, error) {
 	start := time.Now()
 	key := req.Fingerprint()
 	if resp, ok := c.cacheGet(ctx, o, key, start); ok {
-		return resp, nil
+		return resp, effort{latency: resp.Latency}, nil
 	}
 	// With several models, a reply from any of them will do: a previous run
 	// may have been routed elsewhere.
@@ -33,13 +33,15 @@ func (c *Client) cachedRun(ctx context.Context, o *options, req *Request, t *tar
 				dedupKey = k // identical prompts share one key whatever the pick
 			}
 			if resp, ok := c.cacheGet(ctx, o, k, start); ok {
-				return resp, nil
+				return resp, effort{latency: resp.Latency}, nil
 			}
 		}
 	}
 
+	var eff effort
 	resp, shared, err := c.flights.do(ctx, dedupKey, func() (*Response, error) {
-		resp, served, err := c.attempts(ctx, o, req, t, outages, pinned, nil)
+		resp, served, e, err := c.attempts(ctx, o, req, t, outages, pinned, nil)
+		eff = e
 		if err == nil && resp.FinishReason != FinishContentFilter {
 			k := key
 			if served != t {
@@ -52,19 +54,22 @@ func (c *Client) cachedRun(ctx context.Context, o *options, req *Request, t *tar
 		return resp, err
 	})
 	if shared {
+		// This call sent nothing: it waited for another.
+		waited := effort{latency: time.Since(start)}
 		if err != nil {
-			return nil, err
+			return nil, waited, err
 		}
 		if o.strictContentFilter && resp.FinishReason == FinishContentFilter {
 			// The leader may not have asked for strictness (it is not part
 			// of the fingerprint); this caller did.
-			return nil, &Error{Code: CodeContentFiltered, Provider: resp.Provider, Model: resp.Model, RequestID: resp.RequestID,
+			return nil, waited, &Error{Code: CodeContentFiltered, Provider: resp.Provider, Model: resp.Model, RequestID: resp.RequestID,
 				Message: "the completion was stopped by the content filter (finish reason content_filter)", ContentFilter: resp.ContentFilter}
 		}
 		c.stats.deduplicated.Add(1)
-		return reused(resp, start), nil
+		r := reused(resp, start)
+		return r, effort{latency: r.Latency}, nil
 	}
-	return resp, err
+	return resp, eff, err
 }
 
 // reused returns a copy of a reply served from the cache or shared with an

@@ -13,27 +13,37 @@ import (
 
 // run executes one conversation: validation, routing, cache and
 // deduplication, then the attempts. The caller records the outcome in the
-// totals (once per call).
-func (c *Client) run(ctx context.Context, o *options, conv *conversation.Conversation, pinned *target) (*Response, error) {
+// totals (once per call). The effort is what the call spent, success or
+// not.
+func (c *Client) run(ctx context.Context, o *options, conv *conversation.Conversation, pinned *target) (*Response, effort, error) {
 	if c.closed.Load() {
-		return nil, ErrClosed
+		return nil, effort{}, ErrClosed
 	}
 	if ctx.Err() != nil {
-		return nil, canceledError(ctx, nil)
+		return nil, effort{}, canceledError(ctx, nil)
 	}
 	if err := conv.Validate(); err != nil {
-		return nil, &Error{Code: CodeInvalidRequest, Model: c.model.ID, Message: "invalid conversation: " + err.Error(), Err: err}
+		return nil, effort{}, &Error{Code: CodeInvalidRequest, Model: c.model.ID, Message: "invalid conversation: " + err.Error(), Err: err}
 	}
 	t, outages, err := c.pick(pinned, nil)
 	if err != nil {
-		return nil, err
+		return nil, effort{}, err
 	}
 	req := &Request{Model: t.model, Messages: conv.Messages(), Sampling: o.sampling}
 	if o.cache != nil {
 		return c.cachedRun(ctx, o, req, t, outages, pinned)
 	}
-	resp, _, err := c.attempts(ctx, o, req, t, outages, pinned, nil)
-	return resp, err
+	resp, _, eff, err := c.attempts(ctx, o, req, t, outages, pinned, nil)
+	return resp, eff, err
+}
+
+// effort is what a call spent, whether it succeeded or not: the attempts
+// sent to providers (plus, for a response, the failovers the provider made
+// itself) and the wall time from the first dispatch to the outcome. A call
+// that sent nothing spent nothing.
+type effort struct {
+	attempts int
+	latency  time.Duration
 }
 
 // sendFunc makes one attempt. committed reports that part of the reply
@@ -53,20 +63,28 @@ func tokenCost(o *options, req *Request) int {
 
 // attempts sends req until it succeeds, fails for good or runs out of
 // attempts, moving between targets as they cool down or drop out of
-// rotation. It returns the target that served the response. send makes each
-// attempt; nil means Generate.
-func (c *Client) attempts(ctx context.Context, o *options, req *Request, t *target, outages int64, pinned *target, send sendFunc) (*Response, *target, error) {
+// rotation. It returns the target that served the response and what the
+// call spent. send makes each attempt; nil means Generate.
+func (c *Client) attempts(ctx context.Context, o *options, req *Request, t *target, outages int64, pinned *target, send sendFunc) (*Response, *target, effort, error) {
 	cost := tokenCost(o, req)
 	var (
 		lastErr    error
 		dispatched time.Duration // ratelimit.Now() of the first dispatch
+		sent       int           // attempts sent
 	)
+	// spent is the effort of a call that ends without a response.
+	spent := func() effort {
+		if sent == 0 {
+			return effort{}
+		}
+		return effort{attempts: sent, latency: ratelimit.Now() - dispatched}
+	}
 	repick := false
 	for attempt := 1; ; attempt++ {
 		if attempt > 1 || repick {
 			next, n, err := c.pick(pinned, t)
 			if err != nil {
-				return nil, t, err
+				return nil, t, spent(), err
 			}
 			outages = n
 			if next != t {
@@ -84,7 +102,7 @@ func (c *Client) attempts(ctx context.Context, o *options, req *Request, t *targ
 			repick = false
 		}
 		if t.maxTokens > 0 && cost > t.maxTokens {
-			return nil, t, &Error{
+			return nil, t, spent(), &Error{
 				Code: CodeInvalidRequest, Provider: t.model.Provider, Model: t.model.ID,
 				Message: fmt.Sprintf("request needs about %d tokens (prompt plus max new tokens) but the tokens-per-minute limit is %d, so it can never be sent: shorten the prompt, lower WithMaxNewTokens or raise WithMaxTokensPerMinute", cost, t.maxTokens),
 			}
@@ -97,11 +115,12 @@ func (c *Client) attempts(ctx context.Context, o *options, req *Request, t *targ
 			continue
 		}
 		if err != nil {
-			return nil, t, canceledError(ctx, lastErr)
+			return nil, t, spent(), canceledError(ctx, lastErr)
 		}
 		if dispatched == 0 {
 			dispatched = sentAt
 		}
+		sent++
 		if attempt > 1 {
 			c.stats.retries.Add(1)
 		}
@@ -117,12 +136,15 @@ func (c *Client) attempts(ctx context.Context, o *options, req *Request, t *targ
 		now := ratelimit.Now()
 		if err == nil {
 			c.release(t)
-			return c.succeeded(o, t, req, resp, cost, attempt, dispatched, now)
+			out, served, err := c.succeeded(o, t, req, resp, cost, attempt, dispatched, now)
+			// succeeded set resp's Attempts and Latency, also when it turns
+			// the response into an error (the strict content filter).
+			return out, served, effort{attempts: resp.Attempts, latency: resp.Latency}, err
 		}
 		lastErr = err
 		if ctx.Err() != nil {
 			c.release(t)
-			return nil, t, canceledError(ctx, err)
+			return nil, t, spent(), canceledError(ctx, err)
 		}
 		// Update the target's health before freeing the slot, so requests
 		// queued for it see the cooldown or the outage.
@@ -136,10 +158,10 @@ func (c *Client) attempts(ctx context.Context, o *options, req *Request, t *targ
 			err = final
 		}
 		if next == stop || committed {
-			return nil, t, err
+			return nil, t, spent(), err
 		}
 		if attempt >= o.maxAttempts {
-			return nil, t, c.giveUp(ctx, t, attempt, err)
+			return nil, t, spent(), c.giveUp(ctx, t, attempt, err)
 		}
 		if next == failover {
 			continue // another target is ready: no backoff
@@ -152,7 +174,7 @@ func (c *Client) attempts(ctx context.Context, o *options, req *Request, t *targ
 			slog.String("model", t.model.ID), slog.Int("attempt", attempt), slog.String("code", string(e.Code)),
 			slog.Int("status", e.StatusCode), slog.Duration("backoff", d), slog.Duration("retry_after", e.RetryAfter))
 		if err := sleep(ctx, d); err != nil {
-			return nil, t, canceledError(ctx, lastErr)
+			return nil, t, spent(), canceledError(ctx, lastErr)
 		}
 	}
 }

@@ -187,7 +187,13 @@ func (c *Client) processOne(ctx context.Context, o *options, idx int, job Job, b
 	if err != nil {
 		r.Err = err
 	} else {
-		r.Response, r.Err = c.run(ctx, jo, job.Conversation, pinned)
+		var eff effort
+		r.Response, eff, r.Err = c.run(ctx, jo, job.Conversation, pinned)
+		if r.Response != nil {
+			r.Attempts, r.Latency = r.Response.Attempts, r.Response.Latency
+		} else {
+			r.Attempts, r.Latency = eff.attempts, eff.latency
+		}
 	}
 	c.stats.finish(r.Err)
 	b.record(r)

@@ -255,3 +255,83 @@ func clientGoroutines() int {
 	}
 	return n
 }
+
+// TestProcessResultAttemptsAndLatency: every result says how many attempts
+// it took and how long, failed or not; for a response the figures are the
+// response's.
+func TestProcessResultAttemptsAndLatency(t *testing.T) {
+	var flaky atomic.Int32
+	fake := llmtest.New(func(ctx context.Context, req *llm.Request, n int) (*llm.Response, error) {
+		switch llmtest.LastUserText(req) {
+		case "down":
+			return nil, llmtest.Error(req, llm.CodeUnavailable, 500, 0)
+		case "flaky":
+			if flaky.Add(1) == 1 {
+				return nil, llmtest.Error(req, llm.CodeUnavailable, 503, 0)
+			}
+		case "bad":
+			return nil, llmtest.Error(req, llm.CodeInvalidRequest, 400, 0)
+		}
+		return llmtest.Echo(ctx, req, n)
+	})
+	fake.Latency = time.Millisecond
+	const maxAttempts = 3
+	c := newClient(t, fake, llm.WithMaxAttempts(maxAttempts))
+	results := c.Process(context.Background(), []*conversation.Conversation{
+		user("ok"), user("flaky"), user("down"), user("bad"), conversation.New(),
+	})
+	require.Len(t, results, 5)
+
+	ok, flakyRes, down, bad, empty := results[0], results[1], results[2], results[3], results[4]
+	require.NoError(t, ok.Err)
+	assert.Equal(t, 1, ok.Attempts)
+	assert.Equal(t, ok.Response.Attempts, ok.Attempts)
+	assert.Equal(t, ok.Response.Latency, ok.Latency)
+
+	require.NoError(t, flakyRes.Err)
+	assert.Equal(t, 2, flakyRes.Attempts, "one retry")
+	assert.Equal(t, flakyRes.Response.Attempts, flakyRes.Attempts)
+	assert.Equal(t, flakyRes.Response.Latency, flakyRes.Latency)
+
+	require.ErrorIs(t, down.Err, llm.ErrUnavailable)
+	assert.Nil(t, down.Response)
+	assert.Equal(t, maxAttempts, down.Attempts, "a failure after the last attempt reports them all")
+	assert.GreaterOrEqual(t, down.Latency, maxAttempts*fake.Latency, "from the first dispatch to the final error")
+
+	require.ErrorIs(t, bad.Err, llm.ErrInvalidRequest)
+	assert.Equal(t, 1, bad.Attempts, "not retried")
+	assert.GreaterOrEqual(t, bad.Latency, fake.Latency)
+
+	require.ErrorIs(t, empty.Err, llm.ErrInvalidRequest)
+	assert.Zero(t, empty.Attempts, "nothing sent")
+	assert.Zero(t, empty.Latency)
+
+	assert.EqualValues(t, 1+2+maxAttempts+1, fake.Calls())
+}
+
+// TestProcessJobsResultAttempts: ProcessSeq/ProcessJobs results carry the
+// same figures, and a cache hit took no attempt.
+func TestProcessJobsResultAttempts(t *testing.T) {
+	fake := llmtest.New(func(ctx context.Context, req *llm.Request, n int) (*llm.Response, error) {
+		if llmtest.LastUserText(req) == "down" {
+			return nil, llmtest.Error(req, llm.CodeTimeout, 504, 0)
+		}
+		return llmtest.Echo(ctx, req, n)
+	})
+	c := newClient(t, fake, llm.WithMaxAttempts(4), llm.WithCache(newMapCache()))
+	_, err := c.Generate(context.Background(), user("cached"))
+	require.NoError(t, err)
+	seq := func(yield func(int, *conversation.Conversation) bool) {
+		_ = yield(0, user("down")) && yield(1, user("cached"))
+	}
+	got := map[int]llm.Result{}
+	for i, r := range c.ProcessSeq(context.Background(), seq) {
+		got[i] = r
+	}
+	require.ErrorIs(t, got[0].Err, llm.ErrTimeout)
+	assert.Equal(t, 4, got[0].Attempts)
+	assert.Positive(t, got[0].Latency)
+	require.NoError(t, got[1].Err)
+	assert.True(t, got[1].Response.Cached)
+	assert.Zero(t, got[1].Attempts, "served from the cache")
+}

@@ -30,8 +30,9 @@ type Response struct {
 	Refusal string `json:"refusal,omitempty"`
 
 	Usage Usage `json:"usage"`
-	// Cost is the USD price of the call, from the model's catalog prices
-	// (0 when served from cache).
+	// Cost is the USD price of the call: the provider's when it prices
+	// calls itself (Azure's deployment types), else the usage at the
+	// model's catalog prices (0 when served from cache).
 	Cost float64 `json:"cost"`
 
 	// ContentFilter holds the completion's content-filter annotations and
@@ -115,6 +116,13 @@ type Chunk struct {
 	// Usage is set on the chunk that carries the call's usage (usually the
 	// last).
 	Usage *Usage
+	// Cost is the USD price of the call, on the chunk that carries Usage.
+	// A provider that prices calls itself (Azure's deployment types) sets
+	// it there, as it sets Response.Cost; 0 means "price it from the
+	// model's catalog prices", which the Client does before yielding the
+	// chunk. So a chunk the Client yields with Usage carries the call's
+	// final cost: the figure that counts in Stats (0 for a cache hit).
+	Cost float64
 	// ContentFilter carries the completion's filter annotations for this
 	// chunk; PromptFilter the prompt's (on the first chunk, with Azure).
 	ContentFilter *ContentFilterResults
@@ -137,4 +145,16 @@ type Result struct {
 	Index    int
 	Response *Response
 	Err      error
+
+	// Attempts and Latency say what the prompt took, failed or not: for a
+	// response they equal Response.Attempts and Response.Latency; for an
+	// error, Attempts counts the attempts sent to providers (retries
+	// included; a provider's own failovers, such as Azure's regions, are
+	// only known for a response) and Latency is the wall time from the
+	// first dispatch to the final error. Both are 0 when nothing was sent
+	// (invalid input, canceled while queued, a model out of rotation); a
+	// prompt that shared the outcome of an identical request in flight
+	// (WithCache) has 0 attempts and the time it waited.
+	Attempts int
+	Latency  time.Duration
 }

@@ -21,7 +21,10 @@ var errFirstChunkTimeout = errors.New("llm: no stream chunk within the request t
 // are retried only until the first chunk has been yielded, after which an
 // error ends the stream. WithRequestTimeout bounds the wait for the first
 // chunk. An error is yielded at most once, as the last element. Usage and
-// cost come from the stream's usage chunk and count in Stats.
+// cost come from the stream's usage chunk and count in Stats: the cost is
+// the provider's Chunk.Cost when it set one (Azure prices by deployment
+// type), else the usage at the model's catalog prices, and the chunk
+// yielded with Usage carries it in Cost.
 func (c *Client) Stream(ctx context.Context, conv *conversation.Conversation, opts ...Option) iter.Seq2[*Chunk, error] {
 	return func(yield func(*Chunk, error) bool) {
 		sink := &chunkSink{yield: yield}
@@ -78,7 +81,7 @@ func (c *Client) stream(ctx context.Context, o *options, conv *conversation.Conv
 	send := func(ctx context.Context, o *options, t *target, req *Request) (*Response, bool, error) {
 		return c.streamAttempt(ctx, o, t, req, sink)
 	}
-	resp, served, err := c.attempts(ctx, o, req, t, outages, nil, send)
+	resp, served, _, err := c.attempts(ctx, o, req, t, outages, nil, send)
 	// A stream the caller left early is incomplete: never cache it.
 	if err == nil && o.cache != nil && !sink.stopped && resp.FinishReason != FinishContentFilter {
 		if served != t {
@@ -103,6 +106,9 @@ func (c *Client) streamAttempt(ctx context.Context, o *options, t *target, req *
 		resp, err := c.send(ctx, o, t, req)
 		if err != nil {
 			return nil, false, err
+		}
+		if resp.Cost == 0 {
+			resp.Cost = resp.Usage.Cost(t.model) // as succeeded will, so the chunk carries it
 		}
 		sink.emit(chunkOf(resp), nil)
 		return resp, true, nil
@@ -129,6 +135,14 @@ func (c *Client) streamAttempt(ctx context.Context, o *options, t *target, req *
 		if chunk == nil {
 			continue
 		}
+		if chunk.Usage != nil && chunk.Cost == 0 {
+			// The provider left pricing to the engine: price the usage at
+			// the model's catalog prices, on a copy (the chunk is the
+			// provider's).
+			cp := *chunk
+			cp.Cost = chunk.Usage.Cost(t.model)
+			chunk = &cp
+		}
 		acc.add(chunk)
 		committed = true
 		if !sink.emit(chunk, nil) {
@@ -147,6 +161,7 @@ func chunkOf(resp *Response) *Chunk {
 		ToolCalls:     resp.Message.ToolCalls(),
 		FinishReason:  resp.FinishReason,
 		Usage:         &u,
+		Cost:          resp.Cost,
 		ContentFilter: resp.ContentFilter,
 		PromptFilter:  resp.PromptFilter,
 		Logprobs:      resp.Logprobs,
@@ -175,6 +190,9 @@ func (a *assembler) add(ch *Chunk) {
 	}
 	if ch.Usage != nil {
 		r.Usage = *ch.Usage
+		r.Cost = ch.Cost // the cost goes with the usage it prices
+	} else if ch.Cost != 0 {
+		r.Cost = ch.Cost
 	}
 	if ch.ContentFilter != nil {
 		r.ContentFilter = ch.ContentFilter

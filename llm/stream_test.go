@@ -12,6 +12,7 @@ import (
 
 	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/llm/llmtest"
+	"github.com/deluge-go/deluge/registry"
 )
 
 func collect(t *testing.T, seq iter.Seq2[*llm.Chunk, error]) (string, *llm.Usage, error) {
@@ -164,4 +165,80 @@ func TestStreamOptionError(t *testing.T) {
 	c := newClient(t, llmtest.New())
 	_, _, err := collect(t, c.Stream(context.Background(), user("hi"), llm.WithCache(newMapCache())))
 	require.ErrorContains(t, err, "pass it to NewClient")
+}
+
+// streamCost streams one reply and returns the Cost of the chunk that
+// carried the usage, and that usage.
+func streamCost(t *testing.T, c *llm.Client, text string) (float64, llm.Usage) {
+	t.Helper()
+	var (
+		cost  float64
+		usage *llm.Usage
+	)
+	for ch, err := range c.Stream(context.Background(), user(text)) {
+		require.NoError(t, err)
+		if ch.Usage != nil {
+			usage, cost = ch.Usage, ch.Cost
+		} else {
+			assert.Zero(t, ch.Cost, "only the usage chunk carries the cost")
+		}
+	}
+	require.NotNil(t, usage, "no usage chunk")
+	return cost, *usage
+}
+
+// TestStreamCost: a stream's cost is the provider's Chunk.Cost when it set
+// one (a provider pricing its own calls, such as Azure's deployment types)
+// and otherwise the usage at the model's catalog prices; either way the
+// usage chunk the Client yields carries it and Stats counts it.
+func TestStreamCost(t *testing.T) {
+	m, err := registry.Lookup("ct-priced")
+	require.NoError(t, err)
+	priced := func(cost float64) llmtest.ReplyFunc {
+		return func(ctx context.Context, req *llm.Request, n int) (*llm.Response, error) {
+			r := llmtest.TextResponse(req, "echo: "+llmtest.LastUserText(req))
+			r.Cost = cost
+			return r, nil
+		}
+	}
+	for _, tc := range []struct {
+		name     string
+		provider func(llm.Provider) llm.Provider
+		cost     float64 // what the provider charges; 0: the catalog prices
+	}{
+		{"catalog", nil, 0},
+		{"provider", nil, 0.125},
+		{"catalog without Streamer", llmtest.GenerateOnly, 0},
+		{"provider without Streamer", llmtest.GenerateOnly, 0.125},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var p llm.Provider = llmtest.New(priced(tc.cost))
+			if tc.provider != nil {
+				p = tc.provider(p)
+			}
+			c, err := llm.NewClient("ct-priced", append(fast(), llm.WithProviderInstance(p))...)
+			require.NoError(t, err)
+			cost, usage := streamCost(t, c, "one two three")
+			catalog := usage.Cost(m)
+			require.Positive(t, catalog)
+			want := catalog
+			if tc.cost != 0 {
+				want = tc.cost
+				require.NotEqual(t, catalog, want, "the test needs a provider price unlike the catalog's")
+			}
+			assert.InDelta(t, want, cost, 1e-12, "the usage chunk's cost")
+			assert.InDelta(t, want, c.Stats().Cost, 1e-12, "Stats counts the same cost")
+		})
+	}
+}
+
+// TestStreamCostCacheHit: a stream served from the cache is free.
+func TestStreamCostCacheHit(t *testing.T) {
+	c, err := llm.NewClient("ct-priced", append(fast(), llm.WithProviderInstance(llmtest.New()), llm.WithCache(newMapCache()))...)
+	require.NoError(t, err)
+	first, _ := streamCost(t, c, "x y")
+	require.Positive(t, first)
+	again, _ := streamCost(t, c, "x y")
+	assert.Zero(t, again)
+	assert.InDelta(t, first, c.Stats().Cost, 1e-12, "the hit costs nothing")
 }

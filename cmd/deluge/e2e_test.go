@@ -122,10 +122,14 @@ func TestE2ERunAgainstEmulator(t *testing.T) {
 	require.NotNil(t, f.Error)
 	assert.Equal(t, "content_filtered", f.Error.Code)
 	assert.Equal(t, 400, f.Error.Status)
+	// Sent once, unless an injected 5xx (drawn before the prompt filter)
+	// was retried first: a filtered prompt itself is never retried.
+	assert.GreaterOrEqual(t, f.Attempts, 1, "a failed prompt reports its attempts")
 	require.NotNil(t, f.Filter)
 	assert.True(t, f.Filter.Filtered())
 	require.NotNil(t, byID["201"].Error)
 	assert.Equal(t, "invalid_input", byID["201"].Error.Code)
+	assert.Zero(t, byID["201"].Attempts, "never sent")
 	assert.NotContains(t, stderr, emulatorKey, "secrets are never printed")
 
 	// Rerun: nothing left but the two failures, which fail again. Without
@@ -137,6 +141,33 @@ func TestE2ERunAgainstEmulator(t *testing.T) {
 	assert.Regexp(t, `skipped\s+200 already done`, stderr)
 	assert.Equal(t, 1, srv.Stats().Requests, "only the filtered prompt is sent again")
 	requireEachOnce(t, readResults(t, out))
+}
+
+// TestE2EFailedPromptReportsAttempts: a prompt that fails after every
+// attempt (the emulator answers 500 to each) says so in its result line:
+// attempts = --max-attempts. (The emulator answers faults before its
+// latency, so latency_ms is checked in TestClientEngineOutcomeAttempts.)
+func TestE2EFailedPromptReportsAttempts(t *testing.T) {
+	srv := azuretest.NewServer(azuretest.WithAPIKeys(emulatorKey), azuretest.WithFaults(azuretest.Faults{Rate500: 1}))
+	defer srv.Close()
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.jsonl")
+	writeTo(t, in, `{"id":"a","prompt":"first"}`+"\n"+`{"id":"b","prompt":"second"}`+"\n")
+	out := filepath.Join(dir, "out.jsonl")
+
+	const maxAttempts = 3
+	code, _, stderr := runDeluge(t, srv.URL, "run", "-m", "azure-gpt-4o-mini", "-i", in, "-o", out, "--no-cache",
+		"--max-attempts", fmt.Sprint(maxAttempts))
+	assert.Equal(t, exitFailures, code, stderr)
+	rs := readResults(t, out)
+	require.Len(t, rs, 2)
+	for _, r := range rs {
+		require.NotNil(t, r.Error, r.ID)
+		assert.Equal(t, "unavailable", r.Error.Code, r.ID)
+		assert.Equal(t, 500, r.Error.Status, r.ID)
+		assert.Equal(t, maxAttempts, r.Attempts, "%s: every attempt is counted", r.ID)
+	}
+	assert.Equal(t, 2*maxAttempts, srv.Stats().Requests)
 }
 
 func TestE2EResumeAfterSIGKILL(t *testing.T) {

@@ -127,7 +127,7 @@ func (e *clientEngine) process(ctx context.Context, jobs iter.Seq[*job]) iter.Se
 			if j == nil {
 				continue // cannot happen: every result answers a job
 			}
-			if !yield(outcome{job: j, resp: r.Response, err: r.Err}) {
+			if !yield(outcome{job: j, resp: r.Response, err: r.Err, attempts: r.Attempts, latency: r.Latency}) {
 				return
 			}
 		}

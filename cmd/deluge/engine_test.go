@@ -1,14 +1,19 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/deluge-go/deluge/conversation"
 	"github.com/deluge-go/deluge/llm"
+	"github.com/deluge-go/deluge/llm/llmtest"
 )
 
 // These tests run "deluge run" through the real llm.Client, against the
@@ -76,4 +81,43 @@ func TestRunThroughEngineBadExplicitCache(t *testing.T) {
 	r := cli{stdin: prompts(1)}.run(t, "run", "-m", "clitest-small", "--cache", dir) // a directory
 	assert.Equal(t, exitUsage, r.code)
 	assert.Contains(t, r.stderr, "--cache "+dir)
+}
+
+// TestClientEngineOutcomeAttempts: the engine's outcomes carry the
+// attempts and latency of failed prompts too, as the llm.Client reports
+// them in Result.
+func TestClientEngineOutcomeAttempts(t *testing.T) {
+	fake := llmtest.New(func(ctx context.Context, req *llm.Request, n int) (*llm.Response, error) {
+		if llmtest.LastUserText(req) == "down" {
+			return nil, llmtest.Error(req, llm.CodeUnavailable, 500, 0)
+		}
+		return llmtest.Echo(ctx, req, n)
+	})
+	fake.Latency = time.Millisecond
+	const maxAttempts = 3
+	client, err := llm.NewClient("clitest-small", llm.WithProviderInstance(fake), llm.WithProgress(llm.ProgressOff),
+		llm.WithLogger(slog.New(slog.DiscardHandler)), llm.WithMaxAttempts(maxAttempts),
+		llm.WithRetryBackoff(time.Millisecond, 2*time.Millisecond))
+	require.NoError(t, err)
+	e := &clientEngine{client: client, closeCache: func() error { return nil }, inFlight: map[int]*job{}}
+	t.Cleanup(func() { _ = e.close() })
+
+	jobs := func(yield func(*job) bool) {
+		for i, text := range []string{"down", "up"} {
+			if !yield(&job{prompt: prompt{Line: i + 1, ID: text, Conv: conversation.New().User(text)}}) {
+				return
+			}
+		}
+	}
+	byID := map[string]outcome{}
+	for o := range e.process(context.Background(), jobs) {
+		byID[o.job.prompt.ID] = o
+	}
+	down, up := byID["down"], byID["up"]
+	require.ErrorIs(t, down.err, llm.ErrUnavailable)
+	assert.Equal(t, maxAttempts, down.attempts)
+	assert.GreaterOrEqual(t, down.latency, maxAttempts*fake.Latency)
+	require.NoError(t, up.err)
+	assert.Equal(t, 1, up.attempts)
+	assert.Equal(t, up.resp.Latency, up.latency)
 }

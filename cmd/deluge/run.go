@@ -237,16 +237,16 @@ type job struct {
 	// default or weighted choice); opts its per-line options.
 	model string
 	opts  []llm.Option
-	// sent is when the job was handed to the engine: the latency of a
-	// failed prompt is measured from there.
-	sent time.Time
 }
 
-// outcome is the engine's answer to a job.
+// outcome is the engine's answer to a job. attempts and latency are what
+// the job took, failed or not (for a response, its own figures).
 type outcome struct {
-	job  *job
-	resp *llm.Response
-	err  error
+	job      *job
+	resp     *llm.Response
+	err      error
+	attempts int
+	latency  time.Duration
 }
 
 // engine is what a run needs from the llm.Client: send jobs as they come
@@ -465,7 +465,6 @@ func (r *runner) jobs(src *promptSource) iter.Seq[*job] {
 			if p.Temperature != nil {
 				j.opts = append(j.opts, llm.WithTemperature(*p.Temperature))
 			}
-			j.sent = time.Now()
 			if !yield(j) {
 				return
 			}
@@ -534,9 +533,8 @@ func (r *runner) handle(o *outcome) {
 			model = r.cfg.models[0].ID
 		}
 		res = errorResult(p, model, providerOf(model), o.err)
-		if !o.job.sent.IsZero() {
-			res.LatencyMS = time.Since(o.job.sent).Milliseconds()
-		}
+		res.Attempts = o.attempts
+		res.LatencyMS = o.latency.Milliseconds()
 		r.noteConfigFailure(o.err)
 	} else {
 		res = successResult(p, o.resp)

@@ -90,7 +90,8 @@ func (p *Provider) Generate(ctx context.Context, req *llm.Request) (*llm.Respons
 }
 
 // Stream answers like Generate, split into one chunk per word; the last
-// chunk carries the finish reason, tool calls and usage.
+// chunk carries the finish reason, tool calls, usage and the reply's Cost
+// (so a Reply that sets Cost acts as a provider pricing its own calls).
 func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[*llm.Chunk, error] {
 	return func(yield func(*llm.Chunk, error) bool) {
 		resp, err := p.Generate(ctx, req)
@@ -128,6 +129,7 @@ func Chunks(resp *llm.Response) []*llm.Chunk {
 		FinishReason:  resp.FinishReason,
 		ToolCalls:     resp.Message.ToolCalls(),
 		Usage:         &u,
+		Cost:          resp.Cost,
 		ContentFilter: resp.ContentFilter,
 	}
 	chunks = append(chunks, last)

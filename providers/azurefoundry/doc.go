@@ -66,10 +66,13 @@
 // # Regions
 //
 // Config.Regions (or AZURE_OPENAI_REGIONS) spreads calls over several
-// resources by weight. A region answering 429, 5xx or not at all rests for
-// its retry-after (at most two minutes, or until a spent daily quota
-// resets) and the call moves to another region at once; Response.Region
-// says which served and Response.Attempts counts the HTTP requests.
+// resources by weight. A region answering 429, 5xx or not at all is set
+// aside and the call moves to another region at once; Response.Region
+// says which served and Response.Attempts counts the HTTP requests. With
+// a retry-after the region rests that long (at most two minutes, or until
+// a spent daily quota resets); without one it is only avoided while other
+// regions are up, and the error's RetryAfter stays 0, so the llm.Client
+// retries on its own backoff rather than on a rest made up here.
 //
 // # Errors and content filtering
 //
@@ -85,6 +88,6 @@
 //
 // The catalog holds Global Standard prices. Config.DeploymentType
 // (AZURE_OPENAI_DEPLOYMENT_TYPE) scales them for Data Zone, regional
-// Standard and Batch deployments, and the provider sets Response.Cost
-// accordingly.
+// Standard and Batch deployments, and the provider sets Response.Cost, and
+// the Cost of a stream's usage chunk, accordingly.
 package azurefoundry

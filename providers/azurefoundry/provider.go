@@ -95,12 +95,19 @@ type target struct {
 	// err, when set, fails every call routed here without sending it.
 	err error
 
-	// Routing state (regions only): resting until this time (unix nanos),
-	// and whether the rest is a spent quota.
+	// Routing state (regions only), as unix nanos. until: the region
+	// rests, and is sent nothing, until this time, because Azure said so
+	// (a retry-after, a spent quota); quota tells the latter. avoid: the
+	// region failed without saying for how long (a 5xx or 429 without
+	// retry-after, no answer), so calls go elsewhere until this time while
+	// another region is available, and to it otherwise: pacing retries of
+	// a region Azure gave no time for is the engine's backoff, not a rest
+	// made up here.
 	until atomic.Int64
 	quota atomic.Bool
-	// lastErr is the error that put the region to rest, returned (with
-	// the remaining wait) to calls that find every region resting.
+	avoid atomic.Int64
+	// lastErr is the error that put the region to rest (until), returned
+	// (with the remaining wait) to calls that find every region resting.
 	lastErr atomic.Pointer[llm.Error]
 }
 
@@ -384,8 +391,8 @@ func (p *Provider) Close() error {
 
 // Generate sends req to the deployment of req.Model and returns the reply
 // with its cost at the deployment type's prices. With regions, a region
-// answering 429, 5xx or not at all is rested and the call fails over to
-// another at once; Response.Attempts counts the HTTP requests made and
+// answering 429, 5xx or not at all is set aside (see coolDown) and the call
+// fails over to another at once; Response.Attempts counts the HTTP requests made and
 // Response.Region names the region that answered. Errors are *llm.Error.
 func (p *Provider) Generate(ctx context.Context, req *llm.Request) (*llm.Response, error) {
 	if req == nil {
@@ -429,7 +436,9 @@ func (p *Provider) Generate(ctx context.Context, req *llm.Request) (*llm.Respons
 
 // Stream is Generate's streaming form. Failover happens only before the
 // first chunk: once text has reached the caller, an error ends the stream.
-// The first chunk's Region names the region serving it.
+// The first chunk's Region names the region serving it, and the chunk
+// carrying Usage has its Cost at the deployment type's prices, as
+// Generate's Response.Cost.
 func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[*llm.Chunk, error] {
 	return func(yield func(*llm.Chunk, error) bool) {
 		if req == nil {
@@ -603,6 +612,11 @@ func (t *target) stream(ctx context.Context, req *llm.Request, m registry.Model,
 			if t.region != "" {
 				c.Region = t.region
 			}
+		}
+		if c.Usage != nil {
+			// Priced like Generate's Response.Cost: the engine keeps a
+			// provider's cost rather than the catalog's.
+			c.Cost = cost(m, *c.Usage, t.tier)
 		}
 		if !yield(c, nil) {
 			return true, nil

@@ -6,21 +6,32 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/registry"
 )
 
-// Region cooldowns. A region that answers 429, 5xx or not at all is rested
-// and the call moves to another region at once; the engine's own retry
-// then finds the regions that are still up.
+// Region cooldowns. A region that answers 429, 5xx or not at all is set
+// aside and the call moves to another region at once; the engine's own
+// retry then finds the regions that are still up.
+//
+// Two kinds of rest keep the router's pacing separate from the engine's:
+// a region whose error carried a retry-after (or a spent quota) rests for
+// that long, and is sent nothing meanwhile; a region whose error said
+// nothing (a 5xx or a 429 without retry-after, a refused or reset
+// connection, a timeout) is only avoided: calls prefer the other regions
+// for a while, but when none is left they still go to it. Such a rest
+// never becomes an llm.Error.RetryAfter, so the engine retries on its own
+// backoff schedule rather than on a guess made here.
 const (
 	// maxRegions bounds Config.Regions so a call can track the regions it
 	// tried in one word.
 	maxRegions = 64
-	// defaultCooldown rests a region whose error gave no retry-after.
-	defaultCooldown = 5 * time.Second
+	// avoidFor is how long a region that failed without a retry-after is
+	// avoided while another region is available.
+	avoidFor = 5 * time.Second
 	// maxCooldown caps the rest after a rate limit: per-minute quotas
 	// refill within a minute, and a longer wait is a quota (below).
 	maxCooldown = 2 * time.Minute
@@ -29,21 +40,33 @@ const (
 	defaultQuotaCooldown = time.Hour
 )
 
-// The routing state lives on each target (until, quota) as atomics: pick
-// holds no lock, so concurrent calls never wait on each other.
+// The routing state lives on each target (until, quota, avoid) as atomics:
+// pick holds no lock, so concurrent calls never wait on each other.
 
-// pick chooses a region for m among those not in tried and not cooling
-// down, at random in proportion to their weights (the model's Regions
-// weights when it has any, else the regions' own). It returns nil when
-// none is available.
+// pick chooses a region for m among those not in tried and neither resting
+// nor avoided, at random in proportion to their weights (the model's
+// Regions weights when it has any, else the regions' own). When there is
+// none it chooses among the avoided regions the same way, so a region that
+// failed without a retry-after is never refused a call. It returns nil
+// when every region is tried or resting.
 func (p *Provider) pick(m registry.Model, tried uint64) *target {
 	now := p.now().UnixNano()
+	if t := p.choose(m, tried, now, false); t != nil {
+		return t
+	}
+	return p.choose(m, tried, now, true)
+}
+
+// choose is one pass of pick; withAvoided admits the avoided regions.
+func (p *Provider) choose(m registry.Model, tried uint64, now int64, withAvoided bool) *target {
+	open := func(i int, t *target) bool {
+		return tried&(1<<i) == 0 && t.until.Load() <= now && (withAvoided || t.avoid.Load() <= now)
+	}
 	var total float64
 	for i, t := range p.regions {
-		if tried&(1<<i) != 0 || t.until.Load() > now {
-			continue
+		if open(i, t) {
+			total += t.weightFor(m)
 		}
-		total += t.weightFor(m)
 	}
 	if total <= 0 {
 		return nil
@@ -51,7 +74,7 @@ func (p *Provider) pick(m registry.Model, tried uint64) *target {
 	x := p.rand() * total
 	var last *target
 	for i, t := range p.regions {
-		if tried&(1<<i) != 0 || t.until.Load() > now {
+		if !open(i, t) {
 			continue
 		}
 		w := t.weightFor(m)
@@ -108,42 +131,39 @@ func shouldFailOver(ctx context.Context, err error) bool {
 	return false
 }
 
-// coolDown rests region t after err. The rest only ever grows: a short
-// 5xx cooldown never shortens a quota one set by a concurrent call.
+// coolDown sets region t aside after err: a rest for the retry-after the
+// error carries (capped, except for a spent quota), or, when it carries
+// none, a while of being avoided. Both only ever grow: a short rest never
+// cuts a quota one set by a concurrent call.
 func (p *Provider) coolDown(ctx context.Context, t *target, err error) {
 	var e *llm.Error
 	errors.As(err, &e)
-	d := defaultCooldown
-	quota := false
 	code := llm.CodeUnavailable
+	var d time.Duration
 	if e != nil {
 		code = e.Code
-		if e.RetryAfter > 0 {
-			d = e.RetryAfter
-		}
+		d = e.RetryAfter
 	}
+	quota := code == llm.CodeQuotaExceeded
 	switch {
-	case code == llm.CodeQuotaExceeded:
-		quota = true
-		if e.RetryAfter <= 0 {
-			d = defaultQuotaCooldown
-		}
-	case d > maxCooldown:
+	case quota && d <= 0:
+		d = defaultQuotaCooldown
+	case !quota && d > maxCooldown:
 		d = maxCooldown
 	}
 	now := p.now()
-	until := now.Add(d).UnixNano()
-	for {
-		cur := t.until.Load()
-		if cur >= until {
-			break
-		}
-		if t.until.CompareAndSwap(cur, until) {
-			t.quota.Store(quota)
-			if e != nil {
-				t.lastErr.Store(e)
-			}
-			break
+	if d <= 0 {
+		// Azure gave no time: avoid the region, do not close it.
+		extend(&t.avoid, now.Add(avoidFor).UnixNano())
+		p.logger.LogAttrs(ctx, slog.LevelDebug, "azurefoundry: region failing; avoiding it while others are up",
+			slog.String("region", t.region), slog.String("resource", t.ep.resource),
+			slog.String("code", string(code)), slog.Duration("for", avoidFor))
+		return
+	}
+	if extend(&t.until, now.Add(d).UnixNano()) {
+		t.quota.Store(quota)
+		if e != nil {
+			t.lastErr.Store(e)
 		}
 	}
 	level := slog.LevelDebug
@@ -155,19 +175,37 @@ func (p *Provider) coolDown(ctx context.Context, t *target, err error) {
 		slog.String("code", string(code)), slog.Duration("for", d))
 }
 
+// extend moves the deadline v to until if that is later, and reports
+// whether it did.
+func extend(v *atomic.Int64, until int64) bool {
+	for {
+		cur := v.Load()
+		if cur >= until {
+			return false
+		}
+		if v.CompareAndSwap(cur, until) {
+			return true
+		}
+	}
+}
+
 // unavailable is the error when no region can take a call for m: every
-// region it may use is resting (last is nil: nothing was sent), or every
-// one failed in this call (last is the last failure). It is the error that
-// put a region to rest (status, request ID and the server's words kept),
-// with RetryAfter the shortest remaining rest and the code QuotaExceeded
-// when every region's quota is spent, so the engine fails fast instead of
-// waiting hours.
+// region it may use is resting (last is nil: nothing was sent), or was
+// tried in this call (last is the last failure). It is that failure, or
+// else the error that put the soonest region to rest (status, request ID
+// and the server's words kept). RetryAfter is the shortest remaining rest
+// when every region rests on Azure's word, so the engine waits no longer
+// than needed, and the code QuotaExceeded when every region's quota is
+// spent, so it fails fast instead of waiting hours. Otherwise some region
+// failed without a retry-after and will take the next call: RetryAfter is
+// 0 and the engine's backoff paces the retry.
 func (p *Provider) unavailable(m registry.Model, last error) error {
-	now := p.now()
+	now := p.now().UnixNano()
 	var (
 		shortest time.Duration
 		soonest  *target
 		allQuota = true
+		allRest  = true
 		eligible int
 		resting  []string
 	)
@@ -176,9 +214,12 @@ func (p *Provider) unavailable(m registry.Model, last error) error {
 			continue
 		}
 		eligible++
-		wait := time.Duration(t.until.Load() - now.UnixNano())
+		wait := time.Duration(t.until.Load() - now)
 		if wait <= 0 {
-			allQuota = false
+			allQuota, allRest = false, false
+			if avoid := time.Duration(t.avoid.Load() - now); avoid > 0 {
+				resting = append(resting, fmt.Sprintf("%s: failing, avoided for %s", t.region, avoid.Round(time.Second)))
+			}
 			continue
 		}
 		what := "rate limited or failing"
@@ -201,13 +242,12 @@ func (p *Provider) unavailable(m registry.Model, last error) error {
 		base = soonest.lastErr.Load()
 	}
 	if base == nil {
-		base = &llm.Error{Code: llm.CodeRateLimited, Provider: ProviderName, Message: "Azure regions unavailable"}
+		base = &llm.Error{Code: llm.CodeUnavailable, Provider: ProviderName, Message: "Azure regions unavailable"}
 	}
 	out := *base
 	out.Model = m.ID
-	out.RetryAfter = max(out.RetryAfter, shortest)
-	if last == nil {
-		// Nothing was sent: the wait left is what counts.
+	out.RetryAfter = 0
+	if allRest {
 		out.RetryAfter = shortest
 	}
 	out.Message = strings.TrimRight(base.Message, " ") + fmt.Sprintf(" [all %d Azure regions tried or resting: %s]", eligible, strings.Join(resting, "; "))
