@@ -7,8 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +19,7 @@ import (
 	"github.com/jarcoal/httpmock"
 
 	"github.com/deluge-go/deluge/conversation"
+	"github.com/deluge-go/deluge/internal/fixture"
 	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/registry"
 )
@@ -211,34 +210,19 @@ type credentialError struct{ msg string }
 
 func (e *credentialError) Error() string { return e.msg }
 
-// fixturesDir finds fixtures/azure: DELUGE_AZURE_FIXTURES, the repository's
-// fixtures/azure, or the shared directory beside the repository.
+// fixturesDir is the repository's fixtures/azure (or DELUGE_AZURE_FIXTURES).
 func fixturesDir(t *testing.T) string {
 	t.Helper()
-	candidates := []string{
-		os.Getenv("DELUGE_AZURE_FIXTURES"),
-		filepath.Join("..", "..", "fixtures", "azure"),
-		filepath.Join("..", "..", "..", "shared", "fixtures", "azure"),
+	dir, err := fixture.AzureDir()
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, d := range candidates {
-		if d == "" {
-			continue
-		}
-		if st, err := os.Stat(d); err == nil && st.IsDir() {
-			return d
-		}
-	}
-	t.Skip("fixtures/azure not found (set DELUGE_AZURE_FIXTURES)")
-	return ""
+	return dir
 }
 
 func readFixture(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(fixturesDir(t), name))
-	if err != nil {
-		t.Fatalf("fixture %s: %v", name, err)
-	}
-	return b
+	return fixture.Azure(t, name)
 }
 
 // recording is one entry of an Azure SDK test-proxy recording.
