@@ -34,7 +34,8 @@ type Stats struct {
 	Puts   int64
 	// Entries is the number of stored responses.
 	Entries int64
-	// Evictions counts entries Memory dropped to stay within its bound.
+	// Evictions counts entries dropped to stay within a bound: Memory's
+	// size, or SQLite's WithMaxEntries.
 	Evictions int64
 	// Expired counts lookups that found an entry older than the TTL (they
 	// are also counted as misses).

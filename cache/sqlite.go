@@ -40,6 +40,7 @@ type options struct {
 	logger      *slog.Logger
 	buffer      int
 	busyTimeout time.Duration
+	maxEntries  int64
 }
 
 // WithTTL makes entries older than d misses (counted in Stats.Expired) and
@@ -74,6 +75,17 @@ func WithWriteBuffer(n int) Option {
 			o.buffer = n
 		}
 	}
+}
+
+// WithMaxEntries bounds the file to about n responses: when it holds more,
+// the oldest (by the time of their Put) are deleted. The bound is checked
+// when the file is opened and then whenever this handle's writes may have
+// pushed the file 10% past it, so that pruning costs O(1) per Put on
+// average; between checks, and with several processes writing, the file may
+// briefly hold up to 10% more. Zero or negative means no bound (the
+// default). Deleted entries are counted in Stats.Evictions.
+func WithMaxEntries(n int) Option {
+	return func(o *options) { o.maxEntries = int64(max(n, 0)) }
 }
 
 // WithBusyTimeout sets how long an operation waits for another process's
@@ -116,8 +128,12 @@ type SQLite struct {
 	wconn *sql.Conn
 	wstmt *sql.Stmt
 
-	hits, misses, puts, expired, corrupt, writeErrors atomic.Int64
-	saved                                             atomicFloat
+	// entries is an upper bound of the file's entries since the last
+	// prune, kept with WithMaxEntries (writer goroutine only, after init).
+	entries int64
+
+	hits, misses, puts, expired, corrupt, writeErrors, evictions atomic.Int64
+	saved                                                        atomicFloat
 
 	closeOnce sync.Once
 	closeErr  error
@@ -221,7 +237,51 @@ func (s *SQLite) init() error {
 			s.logger().Warn("cache: could not delete expired entries", "path", s.path, "err", err)
 		}
 	}
+	if s.opts.maxEntries > 0 {
+		s.prune(ctx, s.db)
+	}
 	return nil
+}
+
+// execQuerier is what prune needs of a *sql.DB or *sql.Conn.
+type execQuerier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// prune deletes the oldest entries beyond WithMaxEntries and recounts. A
+// failure is logged: an oversized cache is not worth failing a batch for.
+func (s *SQLite) prune(ctx context.Context, db execQuerier) {
+	res, err := db.ExecContext(ctx, `DELETE FROM responses WHERE key IN (
+		SELECT key FROM responses ORDER BY created_at DESC, key LIMIT -1 OFFSET ?)`, s.opts.maxEntries)
+	if err == nil {
+		if n, nerr := res.RowsAffected(); nerr == nil {
+			s.evictions.Add(n)
+		}
+		err = db.QueryRowContext(ctx, "SELECT count(*) FROM responses").Scan(&s.entries)
+	}
+	if err != nil {
+		s.logger().Warn("cache: could not delete the oldest entries beyond the bound", "path", s.path, "max_entries", s.opts.maxEntries, "err", err)
+		s.entries = 0 // try again after another 10% of the bound
+	}
+}
+
+// maybePrune prunes when this handle's writes may have pushed the file 10%
+// past the bound. Writer goroutine only.
+func (s *SQLite) maybePrune(added int) {
+	if s.opts.maxEntries <= 0 {
+		return
+	}
+	s.entries += int64(added)
+	if s.entries <= s.opts.maxEntries+max(s.opts.maxEntries/10, 1) {
+		return
+	}
+	if s.wconn == nil {
+		if err := s.openWriter(context.Background()); err != nil {
+			return
+		}
+	}
+	s.prune(context.Background(), s.wconn)
 }
 
 // dsn returns the modernc.org/sqlite data source name for the file at abs:
@@ -436,6 +496,7 @@ func (s *SQLite) Stats(ctx context.Context) (Stats, error) {
 		Corrupt:     s.corrupt.Load(),
 		WriteErrors: s.writeErrors.Load(),
 		SavedCost:   s.saved.load(),
+		Evictions:   s.evictions.Load(),
 	}
 	if s.isClosed.Load() {
 		return st, ErrClosed
@@ -517,6 +578,8 @@ func (s *SQLite) commit(batch []*putItem) {
 				s.writeErr = err
 			}
 			s.errMu.Unlock()
+		} else {
+			s.maybePrune(n)
 		}
 		s.unpend(batch...)
 	}

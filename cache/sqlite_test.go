@@ -739,3 +739,35 @@ func BenchmarkSQLitePut(b *testing.B) {
 		}
 	})
 }
+
+func TestSQLiteMaxEntries(t *testing.T) {
+	ctx := context.Background()
+	clock := newFakeClock()
+	s, path := openTemp(t, WithMaxEntries(10), WithClock(clock.Now))
+	// One Put per flush, a millisecond apart, so that age decides.
+	for i := range 30 {
+		clock.Advance(time.Millisecond)
+		require.NoError(t, s.Put(ctx, fmt.Sprintf("k%02d", i), textResponse(fmt.Sprint(i))))
+		require.NoError(t, s.Flush(ctx))
+	}
+	st, err := s.Stats(ctx)
+	require.NoError(t, err)
+	assert.LessOrEqual(t, st.Entries, int64(11), "at most 10%% over the bound")
+	assert.GreaterOrEqual(t, st.Entries, int64(10))
+	assert.Equal(t, 30-st.Entries, st.Evictions)
+	mustGet(t, s, "k29")
+	mustMiss(t, s, "k00")
+
+	// Reopening with a smaller bound prunes at once, oldest first.
+	require.NoError(t, s.Close())
+	s2, err := OpenSQLite(path, WithMaxEntries(3), WithClock(clock.Now))
+	require.NoError(t, err)
+	defer s2.Close()
+	st, err = s2.Stats(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, int64(3), st.Entries)
+	for _, k := range []string{"k27", "k28", "k29"} {
+		mustGet(t, s2, k)
+	}
+	mustMiss(t, s2, "k26")
+}

@@ -66,7 +66,8 @@ func openCache(a *app, cfg *runConfig) (llm.Cache, func() error, error) {
 		}
 		path = p
 	}
-	store, err := cache.OpenSQLite(path, cache.WithLogger(a.ui.logger))
+	store, err := cache.OpenSQLite(path, cache.WithLogger(a.ui.logger),
+		cache.WithMaxEntries(cfg.cacheMax), cache.WithTTL(cfg.cacheTTL))
 	if err != nil {
 		if explicit {
 			return nil, nil, usageErrorf("--cache %s: %v", path, err)

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/deluge-go/deluge/cache"
 	"github.com/deluge-go/deluge/conversation"
 	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/llm/llmtest"
@@ -74,6 +75,30 @@ func TestRunThroughEnginePerLineOverrides(t *testing.T) {
 	assert.Equal(t, 1.0, *b.Temperature)
 	require.NotNil(t, b.ResponseFormat, "--json asks for JSON mode")
 	assert.Equal(t, llm.FormatJSONObject, b.ResponseFormat.Type)
+}
+
+func TestRunCacheBounds(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.jsonl")
+	writeTo(t, in, prompts(30))
+	cacheFile := filepath.Join(dir, "cache.db")
+	r := runCLI(t, "run", "-m", "clitest-small", "-i", in, "-o", filepath.Join(dir, "out.jsonl"), "--cache", cacheFile,
+		"--cache-max-entries", "5", "--rpm", "100000", "--tpm", "10000000")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	store, err := cache.OpenSQLite(cacheFile, cache.WithMaxEntries(5))
+	require.NoError(t, err)
+	st, err := store.Stats(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, store.Close())
+	assert.Equal(t, int64(5), st.Entries, "the file keeps the newest 5")
+
+	for _, bad := range [][]string{{"--cache-max-entries", "-1"}, {"--cache-ttl", "-1h"}} {
+		r := cli{stdin: prompts(1)}.run(t, append([]string{"run", "-m", "clitest-small", "--cache", cacheFile}, bad...)...)
+		assert.Equal(t, exitUsage, r.code, bad)
+		assert.Contains(t, r.stderr, bad[0], "the error names the flag")
+	}
+	r = cli{stdin: prompts(1)}.run(t, "run", "-m", "clitest-small", "--no-cache", "--cache-ttl", "1h")
+	assert.Equal(t, exitUsage, r.code, "--cache-ttl without a cache is a mistake")
 }
 
 func TestRunThroughEngineBadExplicitCache(t *testing.T) {

@@ -39,6 +39,8 @@ type runFlags struct {
 	system      string
 	cachePath   string
 	noCache     bool
+	cacheMax    int
+	cacheTTL    time.Duration
 	provider    string
 	weights     string
 }
@@ -111,9 +113,13 @@ func newRunCmd(a *app) *cobra.Command {
 	fl.StringVar(&f.system, "system", "", "system message prepended to every prompt that has none")
 	fl.StringVar(&f.cachePath, "cache", "", "response cache file; the cache is on by default, in "+defaultCacheDisplay())
 	fl.BoolVar(&f.noCache, "no-cache", false, "do not read or write the response cache")
+	fl.IntVar(&f.cacheMax, "cache-max-entries", 0, "keep at most about N responses in the cache, deleting the oldest (0: no bound)")
+	fl.DurationVar(&f.cacheTTL, "cache-ttl", 0, "treat cached responses older than this as misses and delete them (e.g. 720h; 0: never)")
 	fl.StringVar(&f.provider, "provider", "", "serve the model through another provider (e.g. azure-foundry): same base model")
 	fl.StringVar(&f.weights, "weights", "", "spread prompts over models by weight, e.g. azure-gpt-4o=0.7,gpt-4o=0.3")
 	cmd.MarkFlagsMutuallyExclusive("cache", "no-cache")
+	cmd.MarkFlagsMutuallyExclusive("cache-max-entries", "no-cache")
+	cmd.MarkFlagsMutuallyExclusive("cache-ttl", "no-cache")
 	return cmd
 }
 
@@ -150,6 +156,12 @@ func (f *runFlags) config(cmd *cobra.Command) (*runConfig, error) {
 	}
 	if f.timeout <= 0 {
 		return nil, usageErrorf("--timeout %v: must be positive", f.timeout)
+	}
+	if f.cacheMax < 0 {
+		return nil, usageErrorf("--cache-max-entries %d: must be 0 (no bound) or more", f.cacheMax)
+	}
+	if f.cacheTTL < 0 {
+		return nil, usageErrorf("--cache-ttl %v: must be 0 (never expire) or more", f.cacheTTL)
 	}
 	if cfg.set("temperature") && (f.temperature < 0 || f.temperature > 2 || math.IsNaN(f.temperature)) {
 		return nil, usageErrorf("--temperature %v: must be from 0 to 2", f.temperature)
