@@ -29,7 +29,7 @@ type ContentFilterResults struct {
 	UngroundedMaterial    *DetectionResult `json:"ungrounded_material,omitempty"`
 
 	// CustomBlocklists lists the customer blocklists that were checked.
-	CustomBlocklists []BlocklistResult `json:"custom_blocklists,omitempty"`
+	CustomBlocklists BlocklistResults `json:"custom_blocklists,omitempty"`
 	// Error is set when the filter itself failed (the content was then not
 	// filtered).
 	Error *FilterError `json:"error,omitempty"`
@@ -68,26 +68,32 @@ type FilterError struct {
 	Message string `json:"message"`
 }
 
-// UnmarshalJSON accepts custom_blocklists both as the legacy array
-// [{"filtered":…,"id":…}] and as the newer object
-// {"filtered":…,"details":[{"filtered":…,"id":…}]}.
-func (c *ContentFilterResults) UnmarshalJSON(data []byte) error {
-	type plain ContentFilterResults
-	var w struct {
-		plain
-		CustomBlocklists json.RawMessage `json:"custom_blocklists"`
-	}
-	if err := json.Unmarshal(data, &w); err != nil {
-		return err
-	}
-	*c = ContentFilterResults(w.plain)
-	raw := bytes.TrimSpace(w.CustomBlocklists)
+// BlocklistResults is the custom_blocklists annotation. Azure sends it in
+// two shapes, and UnmarshalJSON accepts both: the legacy array
+// [{"filtered":…,"id":…}] and the newer object
+// {"filtered":…,"details":[{"filtered":…,"id":…}]}. An object that says
+// filtered without details becomes one entry with an empty ID, so that
+// Filtered still reports it. It marshals as the array.
+//
+// The custom decoding lives on this field rather than on
+// ContentFilterResults so that encoding/json decodes every annotation in
+// the single pass over the reply; a ContentFilterResults.UnmarshalJSON
+// would make it scan each annotation three times. A BlocklistResults is
+// assignable to and from []BlocklistResult.
+type BlocklistResults []BlocklistResult
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (b *BlocklistResults) UnmarshalJSON(data []byte) error {
+	raw := bytes.TrimSpace(data)
 	switch {
 	case len(raw) == 0 || string(raw) == "null":
+		*b = nil
 	case raw[0] == '[':
-		if err := json.Unmarshal(raw, &c.CustomBlocklists); err != nil {
+		var list []BlocklistResult
+		if err := json.Unmarshal(raw, &list); err != nil {
 			return fmt.Errorf("custom_blocklists: %w", err)
 		}
+		*b = list
 	case raw[0] == '{':
 		var obj struct {
 			Filtered bool              `json:"filtered"`
@@ -96,9 +102,9 @@ func (c *ContentFilterResults) UnmarshalJSON(data []byte) error {
 		if err := json.Unmarshal(raw, &obj); err != nil {
 			return fmt.Errorf("custom_blocklists: %w", err)
 		}
-		c.CustomBlocklists = obj.Details
+		*b = obj.Details
 		if obj.Filtered && len(obj.Details) == 0 {
-			c.CustomBlocklists = []BlocklistResult{{Filtered: true}}
+			*b = BlocklistResults{{Filtered: true}}
 		}
 	default:
 		return fmt.Errorf("custom_blocklists: want an array or an object, got %.20s", raw)

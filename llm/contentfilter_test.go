@@ -31,7 +31,7 @@ func TestContentFilterWireShapes(t *testing.T) {
 
 	var obj llm.ContentFilterResults
 	require.NoError(t, json.Unmarshal([]byte(`{"custom_blocklists":{"filtered":true,"details":[{"filtered":true,"id":"B"}]}}`), &obj))
-	assert.Equal(t, []llm.BlocklistResult{{ID: "B", Filtered: true}}, obj.CustomBlocklists)
+	assert.Equal(t, llm.BlocklistResults{{ID: "B", Filtered: true}}, obj.CustomBlocklists)
 
 	var bad llm.ContentFilterResults
 	assert.Error(t, json.Unmarshal([]byte(`{"custom_blocklists":"yes"}`), &bad))
@@ -48,4 +48,50 @@ func TestContentFilterRoundTrip(t *testing.T) {
 	var back llm.ContentFilterResults
 	require.NoError(t, json.Unmarshal(data, &back))
 	assert.Equal(t, c, back)
+}
+
+// TestBlocklistResultsShapes: custom_blocklists decodes from every shape
+// Azure sends, also where the annotation is a field of a larger reply
+// (decoded in encoding/json's single pass), and marshals as the array.
+func TestBlocklistResultsShapes(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		want     llm.BlocklistResults
+	}{
+		{"array", `[{"filtered":true,"id":"A"},{"filtered":false,"id":"B"}]`, llm.BlocklistResults{{ID: "A", Filtered: true}, {ID: "B"}}},
+		{"empty array", `[]`, llm.BlocklistResults{}},
+		{"object", `{"filtered":false,"details":[{"filtered":false,"id":"A"}]}`, llm.BlocklistResults{{ID: "A"}}},
+		{"object filtered without details", `{"filtered":true}`, llm.BlocklistResults{{Filtered: true}}},
+		{"object filtered, empty details", `{"filtered":true,"details":[]}`, llm.BlocklistResults{{Filtered: true}}},
+		{"object not filtered", `{"filtered":false,"details":[]}`, llm.BlocklistResults{}},
+		{"null", `null`, nil},
+		{"white space", " \n [ {\"filtered\":true,\"id\":\"A\"} ] ", llm.BlocklistResults{{ID: "A", Filtered: true}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var reply struct {
+				Choices []struct {
+					ContentFilterResults *llm.ContentFilterResults `json:"content_filter_results"`
+				} `json:"choices"`
+			}
+			in := `{"choices":[{"content_filter_results":{"hate":{"filtered":false,"severity":"safe"},"custom_blocklists":` + tc.in + `}}]}`
+			require.NoError(t, json.Unmarshal([]byte(in), &reply))
+			c := reply.Choices[0].ContentFilterResults
+			require.NotNil(t, c)
+			assert.Equal(t, "safe", c.Hate.Severity)
+			assert.Equal(t, len(tc.want), len(c.CustomBlocklists))
+			if len(tc.want) > 0 {
+				assert.Equal(t, tc.want, c.CustomBlocklists)
+			}
+		})
+	}
+	for _, bad := range []string{`"yes"`, `1`, `true`, `[1]`, `{"details":"x"}`} {
+		var c llm.ContentFilterResults
+		assert.Error(t, json.Unmarshal([]byte(`{"custom_blocklists":`+bad+`}`), &c), bad)
+	}
+
+	out, err := json.Marshal(llm.ContentFilterResults{CustomBlocklists: llm.BlocklistResults{{ID: "A", Filtered: true}}})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"custom_blocklists":[{"id":"A","filtered":true}]}`, string(out))
+	var plain []llm.BlocklistResult = llm.BlocklistResults{{ID: "A"}}
+	assert.Len(t, plain, 1, "assignable to []BlocklistResult")
 }

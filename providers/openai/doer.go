@@ -55,6 +55,8 @@ type callState struct {
 	body []byte
 	buf  bytes.Buffer
 	stub stubBody
+	// dec decodes the reply or the stream's events.
+	dec docDecoder
 }
 
 // stubBody is the "{}" body handed to go-openai; it lives in the pooled
@@ -76,6 +78,7 @@ func putState(st *callState) {
 	} else {
 		st.buf.Reset()
 	}
+	st.dec.reset()
 	statePool.Put(st)
 }
 

@@ -256,12 +256,12 @@ func isQuota(code, typ, msg string, retry time.Duration) bool {
 // again in 1.5s" (OpenAI). It returns 0 when nothing says.
 func retryAfter(h http.Header, msg string) time.Duration {
 	if h != nil {
-		if v := strings.TrimSpace(h.Get("retry-after-ms")); v != "" {
+		if v := strings.TrimSpace(headerValue(h, headerRetryAfterMS)); v != "" {
 			if ms, err := strconv.ParseFloat(v, 64); err == nil && ms > 0 && !math.IsInf(ms, 0) {
 				return time.Duration(ms * float64(time.Millisecond))
 			}
 		}
-		if v := strings.TrimSpace(h.Get("retry-after")); v != "" {
+		if v := strings.TrimSpace(headerValue(h, headerRetryAfter)); v != "" {
 			if s, err := strconv.ParseFloat(v, 64); err == nil {
 				if s > 0 && !math.IsInf(s, 0) {
 					return time.Duration(s * float64(time.Second))

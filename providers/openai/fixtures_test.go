@@ -177,7 +177,7 @@ var fixtureCases = map[string]func(t *testing.T){
 		assert.Empty(t, resp.Completion)
 		assert.Equal(t, llm.Usage{InputTokens: 27, OutputTokens: 75}, resp.Usage)
 		require.NotNil(t, resp.ContentFilter)
-		assert.Equal(t, []llm.BlocklistResult{{ID: "myBlocklistName", Filtered: true}}, resp.ContentFilter.CustomBlocklists)
+		assert.Equal(t, llm.BlocklistResults{{ID: "myBlocklistName", Filtered: true}}, resp.ContentFilter.CustomBlocklists)
 		assert.Equal(t, []string{`custom blocklist "myBlocklistName"`}, resp.ContentFilter.Fired())
 		require.Len(t, resp.PromptFilter, 1)
 	},

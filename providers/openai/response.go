@@ -2,9 +2,10 @@ package openai
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 
 	goopenai "github.com/sashabaranov/go-openai"
 
@@ -29,7 +30,11 @@ func (p *Provider) Generate(ctx context.Context, req *llm.Request) (*llm.Respons
 		return nil, p.classify(ctx, req.Model, ep, st, err)
 	}
 	var w wireResponse
-	if err := json.Unmarshal(st.body, &w); err != nil {
+	err = st.dec.decode(st.body, &w)
+	if err == nil {
+		err = w.decodeContent()
+	}
+	if err != nil {
 		e := &llm.Error{Code: llm.CodeUnknown, Provider: p.name, Model: req.Model.ID, StatusCode: st.status,
 			RequestID: requestID(st.header), Header: st.header, Err: err,
 			Message: "cannot decode the server's reply (is the base URL an OpenAI-compatible API?): " + err.Error()}
@@ -72,9 +77,12 @@ type wireResponse struct {
 	Choices []struct {
 		Index   int `json:"index"`
 		Message struct {
-			Content   wireContent    `json:"content"`
+			// Content is a string, null or an array of parts; decodeContent
+			// turns it into text.
+			Content   any            `json:"content"`
 			Refusal   string         `json:"refusal"`
 			ToolCalls []wireToolCall `json:"tool_calls"`
+			text      string
 		} `json:"message"`
 		// Text is the reply of the legacy completions shape, which some
 		// servers (and Azure's documentation) use.
@@ -111,30 +119,66 @@ type wireUsage struct {
 	} `json:"completion_tokens_details"`
 }
 
-// wireContent is a message's content: a string, null, or (from some
-// compatible servers) an array of parts whose text is concatenated.
-type wireContent string
+// contentText returns a message's content, decoded as any: a string, null,
+// or (from some compatible servers) an array of parts whose text is
+// concatenated. Decoding the field as any lets encoding/json unquote the
+// usual string in the pass that scans the reply; a field type with its own
+// UnmarshalJSON would have the largest field of every reply scanned three
+// times. Other shapes read as no text, as before; an array whose parts are
+// not objects with a string "text" is an error, as it was when the parts
+// were decoded into a typed slice.
+func contentText(v any) (string, error) {
+	switch c := v.(type) {
+	case string:
+		return c, nil
+	case []any:
+		var b strings.Builder
+		for i, part := range c {
+			switch p := part.(type) {
+			case nil:
+			case map[string]any:
+				switch t := p["text"].(type) {
+				case nil:
+				case string:
+					b.WriteString(t)
+				default:
+					return "", fmt.Errorf("message.content[%d].text: want a string, got %s", i, jsonKind(t))
+				}
+			default:
+				return "", fmt.Errorf("message.content[%d]: want an object, got %s", i, jsonKind(p))
+			}
+		}
+		return b.String(), nil
+	}
+	return "", nil
+}
 
-func (c *wireContent) UnmarshalJSON(b []byte) error {
-	switch {
-	case len(b) > 0 && b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
+// jsonKind names the JSON type of a value decoded as any.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case bool:
+		return "a boolean"
+	case float64:
+		return "a number"
+	case string:
+		return "a string"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	}
+	return "null"
+}
+
+// decodeContent converts every choice's content to text.
+func (w *wireResponse) decodeContent() error {
+	for i := range w.Choices {
+		m := &w.Choices[i].Message
+		text, err := contentText(m.Content)
+		if err != nil {
 			return err
 		}
-		*c = wireContent(s)
-	case len(b) > 0 && b[0] == '[':
-		var parts []struct {
-			Text string `json:"text"`
-		}
-		if err := json.Unmarshal(b, &parts); err != nil {
-			return err
-		}
-		var s string
-		for _, p := range parts {
-			s += p.Text
-		}
-		*c = wireContent(s)
+		m.text, m.Content = text, nil
 	}
 	return nil
 }
@@ -146,14 +190,14 @@ func (p *Provider) toResponse(req *llm.Request, w *wireResponse, st *callState) 
 			RequestID: requestID(header), Header: header, Message: "the server returned no choices", Err: errNoChoices}
 	}
 	ch := &w.Choices[0]
-	text := string(ch.Message.Content)
+	text := ch.Message.text
 	if text == "" {
 		text = ch.Text
 	}
 	out := &llm.Response{
 		Model:         req.Model.ID,
 		Provider:      p.name,
-		Region:        header.Get("x-ms-region"),
+		Region:        headerValue(header, headerRegion),
 		ServedModel:   w.Model,
 		Completion:    text,
 		Message:       assistantReply(text, ch.Message.ToolCalls),
@@ -216,13 +260,32 @@ func usage(u *wireUsage) llm.Usage {
 	return out
 }
 
+// Response headers read on every call, in canonical form so that they index
+// http.Header directly (http.Header.Get would canonicalise the key each
+// time, and allocate a copy of a lower-case one).
+const (
+	headerAPIMRequestID = "Apim-Request-Id"
+	headerRequestID     = "X-Request-Id"
+	headerRegion        = "X-Ms-Region"
+	headerRetryAfterMS  = "Retry-After-Ms"
+	headerRetryAfter    = "Retry-After"
+)
+
+// headerValue is h.Get(key) for a key already in canonical form.
+func headerValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 // requestID returns the ID to quote to support: Azure's apim-request-id,
 // else the x-request-id both OpenAI and Azure send.
 func requestID(h http.Header) string {
-	if id := h.Get("apim-request-id"); id != "" {
+	if id := headerValue(h, headerAPIMRequestID); id != "" {
 		return id
 	}
-	return h.Get("x-request-id")
+	return headerValue(h, headerRequestID)
 }
 
 // wirePromptFilter is one entry of prompt_filter_results.

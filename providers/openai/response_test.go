@@ -104,6 +104,35 @@ func TestParseContentAsParts(t *testing.T) {
 	assert.Equal(t, llm.Usage{}, resp.Usage, "no usage reported")
 }
 
+// TestParseContentShapes: content as null, parts without text, or a type
+// no server sends reads as no text; parts that are not objects with a
+// string "text" make the reply undecodable, as they did when the parts
+// were decoded into a typed slice.
+func TestParseContentShapes(t *testing.T) {
+	reply := func(content string) string {
+		return `{"choices":[{"index":0,"message":{"role":"assistant","content":` + content + `},"finish_reason":"stop"}]}`
+	}
+	for content, want := range map[string]string{
+		`null`:       "",
+		`"a\n\"b\""`: "a\n\"b\"",
+		`[{"type":"image_url","image_url":{"url":"x"}},{"type":"text","text":"c"}]`: "c",
+		`[null,{"text":null},{"text":"d"}]`:                                         "d",
+		`[]`:                                                                        "",
+		`42`:                                                                        "",
+		`{"text":"e"}`:                                                              "",
+	} {
+		resp, err := generateWith(t, 200, nil, reply(content))
+		require.NoError(t, err, content)
+		assert.Equal(t, want, resp.Completion, content)
+	}
+	for _, content := range []string{`["a"]`, `[{"text":1}]`, `[[]]`} {
+		_, err := generateWith(t, 200, nil, reply(content))
+		var le *llm.Error
+		require.ErrorAs(t, err, &le, content)
+		assert.Equal(t, llm.CodeUnknown, le.Code, content)
+	}
+}
+
 func TestParseNotJSON(t *testing.T) {
 	_, err := generateWith(t, 200, http.Header{"Content-Type": {"text/html"}}, "<html>welcome</html>")
 	require.Error(t, err)

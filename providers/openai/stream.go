@@ -2,7 +2,6 @@ package openai
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"iter"
@@ -58,6 +57,9 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[*llm.
 		}
 		defer stream.Close()
 		a := assembler{header: stream.Header()}
+		// One event at a time, decoded into the same variable: nothing of
+		// an event outlives the chunk built from it.
+		var ev wireChunk
 		for {
 			raw, err := stream.RecvRaw()
 			if errors.Is(err, io.EOF) {
@@ -73,8 +75,8 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[*llm.
 				yield(nil, p.classify(ctx, req.Model, ep, st, err))
 				return
 			}
-			var ev wireChunk
-			if err := json.Unmarshal(raw, &ev); err != nil {
+			ev = wireChunk{}
+			if err := st.dec.decode(raw, &ev); err != nil {
 				yield(nil, &llm.Error{Code: llm.CodeUnknown, Provider: p.name, Model: req.Model.ID, StatusCode: st.status,
 					RequestID: requestID(a.header), Header: a.header,
 					Message: "malformed stream event: " + err.Error() + ": " + string(truncate(raw, 120)), Err: err})
@@ -210,7 +212,7 @@ func (a *assembler) decorate(c *llm.Chunk) *llm.Chunk {
 		a.metaSent = true
 		c.Header = a.header
 		c.RequestID = requestID(a.header)
-		c.Region = a.header.Get("x-ms-region")
+		c.Region = headerValue(a.header, headerRegion)
 	}
 	if !a.modelSent && a.model != "" {
 		a.modelSent = true

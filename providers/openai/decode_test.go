@@ -1,0 +1,81 @@
+package openai
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestDocDecoderMatchesUnmarshal: a reused decoder accepts and rejects
+// exactly what json.Unmarshal does, document after document, and recovers
+// after an error.
+func TestDocDecoderMatchesUnmarshal(t *testing.T) {
+	type doc struct {
+		A int      `json:"a"`
+		B []string `json:"b"`
+	}
+	inputs := []string{
+		`{"a":1,"b":["x"]}`,
+		"  {\"a\":2}\n\n",
+		`{"a":3}{"a":4}`, // two values
+		`{"a":5}`,
+		`{"a":6} x`, // trailing garbage
+		`{"a":7,"b":["y","z"]}`,
+		``,
+		`   `,
+		`{"a":`, // truncated
+		`{"a":8}`,
+		`{"a":"nine"}`, // type error
+		`{"a":10}`,
+		`null`,
+		`[1]`,
+		`{"a":11,"b":null}` + strings.Repeat(" ", 2000),
+		`<html>`,
+		`{"a":12}]`,
+		"{\"a\":13}\n}",
+		"\t{\"a\":14}\r\n",
+		`{"a":15}`,
+		`{"b":["` + strings.Repeat("w", 5000) + `"]}`,
+	}
+	var d docDecoder
+	for _, in := range inputs {
+		var want, got doc
+		wantErr := json.Unmarshal([]byte(in), &want)
+		gotErr := d.decode([]byte(in), &got)
+		if wantErr != nil {
+			assert.Error(t, gotErr, "%.40q", in)
+			continue
+		}
+		require.NoError(t, gotErr, "%.40q", in)
+		assert.Equal(t, want, got, "%.40q", in)
+	}
+}
+
+func TestDocDecoderDropsLargeBuffer(t *testing.T) {
+	var d docDecoder
+	var v struct{ S string }
+	require.NoError(t, d.decode([]byte(`{"S":"`+strings.Repeat("a", maxPooledBuffer/2)+`"}`), &v))
+	assert.True(t, d.big)
+	d.reset()
+	assert.Nil(t, d.dec)
+	require.NoError(t, d.decode([]byte(`{"S":"b"}`), &v))
+	assert.Equal(t, "b", v.S)
+	d.reset()
+	assert.NotNil(t, d.dec, "a small decoder is kept")
+}
+
+// TestDocDecoderReusesScanner: after the first document, decoding one
+// allocates less than json.Unmarshal does (the scanners' state stacks and
+// the buffer are kept).
+func TestDocDecoderReusesScanner(t *testing.T) {
+	data := []byte(`{"a":{"b":{"c":{"d":[{"e":1}]}}}}`)
+	var v any
+	var d docDecoder
+	require.NoError(t, d.decode(data, &v))
+	reused := testing.AllocsPerRun(100, func() { v = nil; _ = d.decode(data, &v) })
+	fresh := testing.AllocsPerRun(100, func() { v = nil; _ = json.Unmarshal(data, &v) })
+	assert.Less(t, reused, fresh)
+}
