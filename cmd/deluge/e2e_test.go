@@ -139,7 +139,7 @@ func TestE2ERunAgainstEmulator(t *testing.T) {
 	code, _, stderr = runDeluge(t, srv.URL, "run", "-m", "azure-gpt-4o-mini", "-i", in, "-o", out, "--cache", filepath.Join(dir, "cache.db"))
 	assert.Equal(t, exitFailures, code)
 	assert.Regexp(t, `skipped\s+200 already done`, stderr)
-	assert.Equal(t, 1, srv.Stats().Requests, "only the filtered prompt is sent again")
+	assert.Equal(t, 1, srv.Requests(), "only the filtered prompt is sent again")
 	requireEachOnce(t, readResults(t, out))
 }
 
@@ -167,7 +167,7 @@ func TestE2EFailedPromptReportsAttempts(t *testing.T) {
 		assert.Equal(t, 500, r.Error.Status, r.ID)
 		assert.Equal(t, maxAttempts, r.Attempts, "%s: every attempt is counted", r.ID)
 	}
-	assert.Equal(t, 2*maxAttempts, srv.Stats().Requests)
+	assert.Equal(t, 2*maxAttempts, srv.Requests())
 }
 
 func TestE2EResumeAfterSIGKILL(t *testing.T) {

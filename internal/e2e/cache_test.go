@@ -27,7 +27,7 @@ func TestSQLiteCacheSecondRun(t *testing.T) {
 	first := client(t, p, llm.WithCache(store), llm.WithTemperature(0), llm.WithMaxRequestsPerMinute(-1))
 	results := first.Process(context.Background(), prompts(n))
 	requireAllSucceeded(t, results)
-	require.Equal(t, n, srv.Stats().Requests)
+	require.Equal(t, n, srv.Requests())
 	require.NoError(t, store.Close()) // flushes
 
 	store, err = cache.OpenSQLite(path)
@@ -36,7 +36,7 @@ func TestSQLiteCacheSecondRun(t *testing.T) {
 	second := client(t, p, llm.WithCache(store), llm.WithTemperature(0), llm.WithMaxRequestsPerMinute(-1))
 	again := second.Process(context.Background(), prompts(n))
 	requireAllSucceeded(t, again)
-	assert.Equal(t, n, srv.Stats().Requests, "zero HTTP requests on the second run")
+	assert.Equal(t, n, srv.Requests(), "zero HTTP requests on the second run")
 	for i, r := range again {
 		assert.True(t, r.Response.Cached)
 		assert.Zero(t, r.Response.Cost)
@@ -50,7 +50,7 @@ func TestSQLiteCacheSecondRun(t *testing.T) {
 	// Another temperature is another request.
 	warmer := second.Process(context.Background(), prompts(n), llm.WithTemperature(0.7))
 	requireAllSucceeded(t, warmer)
-	assert.Equal(t, 2*n, srv.Stats().Requests)
+	assert.Equal(t, 2*n, srv.Requests())
 	for _, r := range warmer {
 		assert.False(t, r.Response.Cached)
 	}
@@ -70,7 +70,7 @@ func TestIdenticalPromptsInFlightSentOnce(t *testing.T) {
 		require.NoError(t, r.Err)
 		assert.Equal(t, i, r.Index)
 	}
-	assert.Equal(t, 10, srv.Stats().Requests)
+	assert.Equal(t, 10, srv.Requests())
 	s := c.Stats()
 	assert.EqualValues(t, 50, s.CacheHits+s.Deduplicated)
 }

@@ -50,7 +50,7 @@ func TestRegionsWeightedChoice(t *testing.T) {
 			t.Errorf("rand %v: Region %q Attempts %d, want %s and 1", tc.r, resp.Region, resp.Attempts, tc.want)
 		}
 	}
-	if e, w := east.Stats().Requests, west.Stats().Requests; e != 2 || w != 2 {
+	if e, w := east.Requests(), west.Requests(); e != 2 || w != 2 {
 		t.Errorf("requests east %d west %d, want 2 and 2", e, w)
 	}
 
@@ -113,7 +113,7 @@ func TestRegionsFailover(t *testing.T) {
 	if err != nil || resp.Region != "westus" || resp.Attempts != 1 {
 		t.Fatalf("while resting: %+v %v", resp, err)
 	}
-	if got := east.Stats().Requests; got != 1 {
+	if got := east.Requests(); got != 1 {
 		t.Errorf("east got %d requests, want 1 (it must rest)", got)
 	}
 	// After its retry-after it is tried again.
@@ -123,8 +123,8 @@ func TestRegionsFailover(t *testing.T) {
 	if err != nil || resp.Region != "eastus" {
 		t.Fatalf("after the rest: %+v %v", resp, err)
 	}
-	if west.Stats().Requests != 2 {
-		t.Errorf("west requests = %d", west.Stats().Requests)
+	if west.Requests() != 2 {
+		t.Errorf("west requests = %d", west.Requests())
 	}
 }
 
@@ -157,7 +157,7 @@ func TestRegionsNoFailoverOnCallerErrors(t *testing.T) {
 	if !errors.Is(err, llm.ErrContentFiltered) {
 		t.Fatalf("err = %v", err)
 	}
-	if west.Stats().Requests != 0 {
+	if west.Requests() != 0 {
 		t.Error("a content-filtered prompt was sent to another region")
 	}
 }
@@ -176,14 +176,14 @@ func TestRegionsAllOut(t *testing.T) {
 	if !errors.Is(err, llm.ErrRateLimited) || e.RetryAfter != 9*time.Second || e.StatusCode != 429 || e.RequestID == "" {
 		t.Errorf("both 429: %v (RetryAfter %v)", err, e.RetryAfter)
 	}
-	sent := east.Stats().Requests + west.Stats().Requests
+	sent := east.Requests() + west.Requests()
 	clock.Advance(2 * time.Second)
 	_, err = p.Generate(context.Background(), hello(m))
 	e = asLLMError(t, err)
 	if !errors.Is(err, llm.ErrRateLimited) || e.RetryAfter != 7*time.Second || e.StatusCode != 429 || !strings.Contains(e.Message, "westus: rate limited") {
 		t.Errorf("all resting: %v (RetryAfter %v)", err, e.RetryAfter)
 	}
-	if east.Stats().Requests+west.Stats().Requests != sent {
+	if east.Requests()+west.Requests() != sent {
 		t.Error("a request was sent while every region rests")
 	}
 

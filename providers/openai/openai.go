@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -29,6 +30,9 @@ const (
 	EnvAPIKey  = "OPENAI_API_KEY"
 	EnvBaseURL = "OPENAI_BASE_URL"
 	EnvOrgID   = "OPENAI_ORG_ID"
+	// EnvAllowInsecureHTTP set to 1 allows sending the key over plain http
+	// to a non-loopback host (Config.AllowInsecureHTTP).
+	EnvAllowInsecureHTTP = "OPENAI_ALLOW_INSECURE_HTTP"
 )
 
 // defaultEmptyMessagesLimit mirrors go-openai's default: how many non-data
@@ -66,6 +70,12 @@ type Config struct {
 	BaseURL string
 	// Organization is sent as the OpenAI-Organization header when set.
 	Organization string
+	// AllowInsecureHTTP lets the provider send the API key over plain
+	// http to a host that is not a loopback address (a server on a trusted
+	// network). Without it such a base URL is refused, for Config.BaseURL
+	// and for a model's APIBase alike; http to localhost, or without a key,
+	// is always allowed. OPENAI_ALLOW_INSECURE_HTTP=1 sets it.
+	AllowInsecureHTTP bool
 	// HTTPClient sends the requests. When nil the provider creates one with
 	// a connection pool sized for high concurrency; it sets no overall
 	// timeout, because the llm.Client bounds each attempt with its context
@@ -73,13 +83,15 @@ type Config struct {
 	HTTPClient *http.Client
 }
 
-// ConfigFromEnv returns a Config from OPENAI_API_KEY, OPENAI_BASE_URL and
-// OPENAI_ORG_ID.
+// ConfigFromEnv returns a Config from OPENAI_API_KEY, OPENAI_BASE_URL,
+// OPENAI_ORG_ID and OPENAI_ALLOW_INSECURE_HTTP ("1" or "true").
 func ConfigFromEnv() Config {
+	insecure := strings.ToLower(strings.TrimSpace(os.Getenv(EnvAllowInsecureHTTP)))
 	return Config{
-		APIKey:       os.Getenv(EnvAPIKey),
-		BaseURL:      os.Getenv(EnvBaseURL),
-		Organization: os.Getenv(EnvOrgID),
+		APIKey:            os.Getenv(EnvAPIKey),
+		BaseURL:           os.Getenv(EnvBaseURL),
+		Organization:      os.Getenv(EnvOrgID),
+		AllowInsecureHTTP: insecure == "1" || insecure == "true",
 	}
 }
 
@@ -113,6 +125,11 @@ func newProvider(cfg Config, requireKey bool) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.APIKey != "" && !cfg.AllowInsecureHTTP {
+		if err := checkKeyTransport(base); err != nil {
+			return nil, err
+		}
+	}
 	var noKey error
 	if cfg.APIKey == "" && isOpenAIHost(base) {
 		noKey = fmt.Errorf("no API key for %s: set %s (or Config.APIKey) to a key from https://platform.openai.com/api-keys", base, EnvAPIKey)
@@ -139,6 +156,8 @@ func newProvider(cfg Config, requireKey bool) (*Provider, error) {
 		return nil, err
 	}
 	p.owned = owned
+	p.checkHTTP = !cfg.AllowInsecureHTTP
+	p.hasKey = cfg.APIKey != ""
 	if noKey != nil {
 		p.def.err = noKey
 	}
@@ -191,6 +210,12 @@ type Provider struct {
 	def       *endpoint
 	endpoints sync.Map // endpointKey → *endpoint, for models with their own APIBase or key
 	owned     *http.Transport
+
+	// checkHTTP refuses a model APIBase that would carry a key over plain
+	// http to a non-loopback host; hasKey tells whether the default
+	// configuration has a key. Set by New only: NewFromClientConfig's
+	// callers validate their own endpoints.
+	checkHTTP, hasKey bool
 }
 
 // endpoint is one go-openai client, built once and reused for every call.
@@ -333,6 +358,9 @@ func (p *Provider) buildEndpoint(m registry.Model) (*endpoint, error) {
 		}
 	}
 	base, err := normalizeBaseURL(cc.BaseURL)
+	if err == nil && p.checkHTTP && p.modelConfig == nil && (key != "" || p.hasKey) {
+		err = checkKeyTransport(base)
+	}
 	if err != nil {
 		return nil, &llm.Error{Code: llm.CodeInvalidRequest, Provider: p.name, Model: m.ID, Message: err.Error(), Err: err}
 	}
@@ -373,6 +401,29 @@ func normalizeBaseURL(s string) (string, error) {
 		return "", fmt.Errorf("openai: base URL %q is not an absolute http(s) URL such as %s or http://localhost:8000/v1", s, DefaultBaseURL)
 	}
 	return strings.TrimRight(s, "/"), nil
+}
+
+// checkKeyTransport refuses to send an API key in clear text: base must be
+// https, or http to a loopback address (a local server, an emulator).
+func checkKeyTransport(base string) error {
+	u, err := url.Parse(base)
+	if err != nil {
+		return fmt.Errorf("openai: base URL %q: %w", base, err)
+	}
+	if u.Scheme == "https" || isLoopback(u.Hostname()) {
+		return nil
+	}
+	return fmt.Errorf("openai: refusing to send the API key in clear text to %s: use an https URL, or set %s=1 (Config.AllowInsecureHTTP) if the network is trusted",
+		u.Redacted(), EnvAllowInsecureHTTP)
+}
+
+// isLoopback reports whether host is "localhost" or a loopback IP address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 func isOpenAIHost(base string) bool {
