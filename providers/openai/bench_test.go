@@ -5,13 +5,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"testing"
 
 	goopenai "github.com/sashabaranov/go-openai"
 
 	"github.com/deluge-go/deluge/conversation"
+	"github.com/deluge-go/deluge/internal/fixture"
 	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/providers/openai"
 	"github.com/deluge-go/deluge/registry"
@@ -20,10 +19,7 @@ import (
 // benchServer answers every request with the recorded Azure chat completion
 // (annotations included), as in DESIGN.md's performance budget.
 func benchServer(b *testing.B) *httptest.Server {
-	raw, err := os.ReadFile(filepath.Join(fixtureDir, "aoai_chat_completion_gpt4_2025-01-01-preview.recording.json"))
-	if err != nil {
-		b.Skip("recorded Azure body not found")
-	}
+	raw := fixture.Azure(b, "aoai_chat_completion_gpt4_2025-01-01-preview.recording.json")
 	var rec recording
 	if err := json.Unmarshal(raw, &rec); err != nil {
 		b.Fatal(err)

@@ -3,11 +3,9 @@ package openai_test
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,24 +15,18 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/deluge-go/deluge/conversation"
+	"github.com/deluge-go/deluge/internal/fixture"
 	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/providers/openai"
 	"github.com/deluge-go/deluge/registry"
 )
 
-// The Azure recordings and documentation examples in the project's shared
-// fixtures, replayed through the provider: every OpenAI-shaped chat body,
-// stream and error must become the right Response or *llm.Error.
-var fixtureDir = filepath.Join("..", "..", "..", "shared", "fixtures", "azure")
-
+// The Azure recordings and documentation examples in the repository's
+// fixtures/azure, replayed through the provider: every OpenAI-shaped chat
+// body, stream and error must become the right Response or *llm.Error.
 func readFixture(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(fixtureDir, name))
-	if errors.Is(err, os.ErrNotExist) {
-		t.Skipf("fixture %s not found in %s (the shared fixtures live next to the repository)", name, fixtureDir)
-	}
-	require.NoError(t, err)
-	return b
+	return fixture.Azure(t, name)
 }
 
 type recording struct {
@@ -422,10 +414,9 @@ func TestAzureFixtures(t *testing.T) {
 // TestAzureFixturesCovered fails when a chat, stream or error fixture is
 // added to the shared directory without an expectation here.
 func TestAzureFixturesCovered(t *testing.T) {
-	entries, err := os.ReadDir(fixtureDir)
-	if errors.Is(err, os.ErrNotExist) {
-		t.Skipf("shared fixtures not found in %s", fixtureDir)
-	}
+	dir, err := fixture.AzureDir()
+	require.NoError(t, err)
+	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	outOfScope := []string{
 		"aoai_batch_",               // batch API objects: not chat completions

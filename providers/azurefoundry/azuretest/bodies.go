@@ -6,7 +6,7 @@ import (
 )
 
 // Error bodies copied byte for byte from Azure recordings, documentation and
-// public issue reports (see /work/shared/fixtures/azure/SOURCES.md). They are
+// public issue reports (see fixtures/azure/SOURCES.md in the repository). They are
 // constants so the error paths allocate nothing.
 var (
 	// Returned for unknown paths and for a classic route without api-version.
