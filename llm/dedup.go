@@ -138,9 +138,12 @@ func (g *flightGroup) do(ctx context.Context, key string, fn func() (*Response, 
 		g.mu.Lock()
 		if f, ok := g.m[key]; ok {
 			g.mu.Unlock()
+			resume := waiting(ctx) // a batch may start another job meanwhile
 			select {
 			case <-f.done:
+				resume()
 			case <-ctx.Done():
+				resume()
 				return nil, true, canceledError(ctx, nil)
 			}
 			if f.err != nil && CodeOf(f.err) == CodeCanceled && ctx.Err() == nil {

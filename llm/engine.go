@@ -173,7 +173,10 @@ func (c *Client) attempts(ctx context.Context, o *options, req *Request, t *targ
 		c.logger().LogAttrs(ctx, slog.LevelDebug, "llm: retry",
 			slog.String("model", t.model.ID), slog.Int("attempt", attempt), slog.String("code", string(e.Code)),
 			slog.Int("status", e.StatusCode), slog.Duration("backoff", d), slog.Duration("retry_after", e.RetryAfter))
-		if err := sleep(ctx, d); err != nil {
+		resume := waiting(ctx) // no slot held: let the batch start another job meanwhile
+		serr := sleep(ctx, d)
+		resume()
+		if serr != nil {
 			return nil, t, spent(), canceledError(ctx, lastErr)
 		}
 	}
@@ -327,14 +330,15 @@ func (c *Client) giveUp(ctx context.Context, t *target, attempts int, err error)
 	return fmt.Errorf("llm: giving up after %d attempts: %w", attempts, err)
 }
 
-// send makes one attempt under the per-attempt timeout.
+// send makes one attempt under the per-attempt timeout (see
+// attemptContext: a batch's attempts share their deadlines).
 func (c *Client) send(ctx context.Context, o *options, t *target, req *Request) (*Response, error) {
 	p, err := t.provider()
 	if err != nil {
 		return nil, err
 	}
 	c.stats.requests.Add(1)
-	actx, cancel := context.WithTimeout(ctx, o.requestTimeout)
+	actx, cancel := attemptContext(ctx, o.requestTimeout)
 	resp, err := p.Generate(actx, req)
 	timedOut := err != nil && ctx.Err() == nil && actx.Err() != nil
 	cancel()
@@ -394,7 +398,10 @@ func (c *Client) waitCooldown(ctx context.Context, t *target) error {
 			return nil
 		}
 		c.stats.waited(limitCooldown, d)
-		if err := sleep(ctx, d); err != nil {
+		resume := waiting(ctx)
+		err := sleep(ctx, d)
+		resume()
+		if err != nil {
 			return err
 		}
 	}
@@ -439,11 +446,13 @@ func (c *Client) refund(t *target, cost int) {
 // limit) and of the client, in that order.
 func (c *Client) acquire(ctx context.Context, t *target) error {
 	if t.sem != nil {
-		if err := c.take(ctx, t.sem); err != nil {
+		// A job queued for its model's slot holds none of the client's: a
+		// batch may start another job, for another model, meanwhile.
+		if err := c.take(ctx, t.sem, true); err != nil {
 			return err
 		}
 	}
-	if err := c.take(ctx, c.sem); err != nil {
+	if err := c.take(ctx, c.sem, false); err != nil {
 		if t.sem != nil {
 			<-t.sem
 		}
@@ -452,11 +461,16 @@ func (c *Client) acquire(ctx context.Context, t *target) error {
 	return nil
 }
 
-func (c *Client) take(ctx context.Context, sem chan struct{}) error {
+// take takes a slot of sem, waiting for one if need be; lend tells a batch
+// that the wait leaves a client slot free (see waiting).
+func (c *Client) take(ctx context.Context, sem chan struct{}, lend bool) error {
 	select {
 	case sem <- struct{}{}:
 		return nil
 	default:
+	}
+	if lend {
+		defer waiting(ctx)()
 	}
 	start := time.Now()
 	select {

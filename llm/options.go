@@ -216,7 +216,10 @@ func WithMaxAttempts(n int) Option {
 }
 
 // WithRequestTimeout bounds each attempt (default 30 s); the caller's
-// context bounds the whole call.
+// context bounds the whole call. The attempts of a batch share their
+// deadlines (one timer per sixteenth of d, not one per request), so a hung
+// attempt of Process, ProcessSeq or ProcessJobs is cancelled between d and
+// d plus a sixteenth after it was sent.
 func WithRequestTimeout(d time.Duration) Option {
 	return func(o *options) {
 		if !o.clientOnly("WithRequestTimeout") {

@@ -129,9 +129,9 @@ func (c *Client) ProcessJobs(ctx context.Context, jobs iter.Seq2[int, Job], opts
 	}
 }
 
-// poolSize is the number of workers of a batch: the concurrency limit plus
-// a quarter, so that requests backing off between attempts do not leave
-// slots idle. Memory grows with it, not with the input.
+// poolSize is the most workers a batch runs: the concurrency limit plus a
+// quarter, so that jobs waiting between attempts (see workerPool) do not
+// leave slots idle. Memory grows with it, not with the input.
 func (c *Client) poolSize() int {
 	n := c.opts.limits.MaxConcurrency
 	return n + n/4
@@ -139,8 +139,9 @@ func (c *Client) poolSize() int {
 
 // runBatch processes jobs from pull on a pool of workers until pull is
 // exhausted or emit returns false, and returns when every worker is done.
-// Workers start lazily, one more per job pulled, up to the pool size, so a
-// small batch starts few goroutines.
+// Workers start lazily, one more per job pulled, up to the concurrency
+// limit, so a small batch starts few goroutines; more start only while
+// jobs wait between attempts (see workerPool).
 func (c *Client) runBatch(ctx context.Context, o *options, total int, pull func() (int, Job, bool), emit func(Result) bool) {
 	b := newBatch(total)
 	if rep := c.startProgress(o, b); rep != nil {
@@ -148,32 +149,134 @@ func (c *Client) runBatch(ctx context.Context, o *options, total int, pull func(
 	}
 	var (
 		wg      sync.WaitGroup
-		started atomic.Int64
 		stopped atomic.Bool
-		limit   = int64(c.poolSize())
+		pool    = &workerPool{limit: int64(c.opts.limits.MaxConcurrency), max: int64(c.poolSize())}
 	)
+	// The batch's attempts share their timeout contexts (see deadline.go);
+	// closing them once every worker is done releases their timers.
+	deadlines := newSharedDeadlines(ctx, o.requestTimeout)
+	ctx = &batchContext{Context: ctx, deadlines: deadlines, pool: pool}
 	var worker func()
 	worker = func() {
 		defer wg.Done()
-		for !stopped.Load() {
-			i, job, ok := pull()
-			if !ok {
+		for !pool.retire() {
+			if stopped.Load() {
+				pool.exit()
 				return
 			}
-			if started.Load() < limit && started.Add(1) <= limit {
-				wg.Add(1)
-				go worker()
+			i, job, ok := pull()
+			if !ok {
+				pool.exit()
+				return
+			}
+			if pool.alive.Load() < pool.limit {
+				pool.start(pool.limit) // ramp up: one more worker per job pulled
 			}
 			if !emit(c.processOne(ctx, o, i, job, b)) {
 				stopped.Store(true)
+				pool.exit()
 				return
 			}
 		}
 	}
-	started.Store(1)
-	wg.Add(1)
-	go worker()
+	pool.spawn = func() {
+		wg.Add(1)
+		go worker()
+	}
+	pool.start(pool.limit)
 	wg.Wait()
+	deadlines.close()
+}
+
+// workerPool sizes a batch's workers. A worker takes a job, runs it to its
+// outcome, then takes the next. With no more workers than the concurrency
+// limit, a worker that finishes a request frees its slot and takes it back
+// for its next job without blocking; workers beyond the limit would each
+// hold a job while blocked on the semaphore, and every request would then
+// hand its slot over to one of them: a goroutine parked and one woken per
+// request, which cost the throughput benchmark several percent. Extra
+// workers are still useful while jobs wait without a client slot (backing
+// off between attempts, a cooldown, a model's own concurrency limit, an
+// identical call's reply): a waiting worker lends its place (idle), an
+// extra worker starts if the pool is below max, and when the wait is over
+// (resume) the first worker to finish a job while more than limit are busy
+// retires.
+type workerPool struct {
+	limit, max int64
+	spawn      func() // starts one worker goroutine
+	// alive counts workers started and not exited; busy those of them not
+	// lending their place. busy <= alive <= max.
+	alive, busy atomic.Int64
+}
+
+// start starts a worker if fewer than n are alive.
+func (p *workerPool) start(n int64) {
+	for {
+		a := p.alive.Load()
+		if a >= n {
+			return
+		}
+		if p.alive.CompareAndSwap(a, a+1) {
+			p.busy.Add(1)
+			p.spawn()
+			return
+		}
+	}
+}
+
+// exit accounts for a worker that returns.
+func (p *workerPool) exit() {
+	p.busy.Add(-1)
+	p.alive.Add(-1)
+}
+
+// retire reports whether the calling worker should exit before taking
+// another job, because more than limit workers are busy; it then accounts
+// for the exit.
+func (p *workerPool) retire() bool {
+	for {
+		b := p.busy.Load()
+		if b <= p.limit {
+			return false
+		}
+		if p.busy.CompareAndSwap(b, b-1) {
+			p.alive.Add(-1)
+			return true
+		}
+	}
+}
+
+// idle lends the calling worker's place while its job waits without a
+// slot: another worker starts if the pool has room. Call resume after.
+func (p *workerPool) idle() {
+	if p.busy.Add(-1) < p.limit {
+		p.start(p.max)
+	}
+}
+
+func (p *workerPool) resume() { p.busy.Add(1) }
+
+// batchContext is the context of a batch's calls: the caller's context, plus
+// the deadlines the batch's attempts share and the batch's worker pool.
+// The engine recognises it by its type, so only a batch's own calls use
+// them; a context derived from it (a provider that calls another client
+// with its attempt's context, say) is an ordinary context again.
+type batchContext struct {
+	context.Context
+	deadlines *sharedDeadlines
+	pool      *workerPool
+}
+
+// waiting tells a batch that the calling worker is about to wait without
+// a concurrency slot, so that another worker may take a job meanwhile
+// (see workerPool). Call the returned function when the wait is over.
+// Outside a batch it does nothing.
+func waiting(ctx context.Context) (done func()) {
+	if b, ok := ctx.(*batchContext); ok {
+		b.pool.idle()
+		return b.pool.resume
+	}
+	return func() {}
 }
 
 // processOne runs one job of a batch and records its outcome.

@@ -152,7 +152,7 @@ func TestProcessSeqPullsLazily(t *testing.T) {
 		seen[i] = true
 	}
 	assert.Len(t, seen, 300)
-	// Prompts held at once: the workers (concurrency plus a quarter), as
+	// Prompts held at once: the workers (at most concurrency plus a quarter), as
 	// many buffered results, and one in the feeder's hands.
 	pool := int64(conc + conc/4)
 	assert.LessOrEqual(t, maxAhead.Load(), 2*pool+2, "memory grows with concurrency, not with the input")
@@ -334,4 +334,128 @@ func TestProcessJobsResultAttempts(t *testing.T) {
 	require.NoError(t, got[1].Err)
 	assert.True(t, got[1].Response.Cached)
 	assert.Zero(t, got[1].Attempts, "served from the cache")
+}
+
+// TestProcessRequestTimeoutBoundsEveryAttempt: a batch's attempts share
+// their deadlines (one timer per window, not per request); an attempt that
+// hangs is still cancelled at about WithRequestTimeout and counts as a
+// timeout, retried like any other.
+func TestProcessRequestTimeoutBoundsEveryAttempt(t *testing.T) {
+	hang := func(ctx context.Context, _ *llm.Request, _ int) (*llm.Response, error) {
+		<-ctx.Done() // never answers: only the timeout ends the attempt
+		return nil, ctx.Err()
+	}
+	t.Run("final", func(t *testing.T) {
+		c := newClient(t, llmtest.New(hang), llm.WithRequestTimeout(20*time.Millisecond), llm.WithMaxAttempts(1), llm.WithMaxConcurrency(8))
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a safety net, far beyond the timeout
+		defer cancel()
+		for _, r := range c.Process(ctx, prompts(40)) {
+			require.Error(t, r.Err)
+			assert.Equal(t, llm.CodeTimeout, llm.CodeOf(r.Err), "%v", r.Err)
+			assert.Equal(t, 1, r.Attempts)
+		}
+		require.NoError(t, ctx.Err(), "the attempts ended on their own timeout, not the test's")
+		s := c.Stats()
+		assert.EqualValues(t, 40, s.Requests)
+		assert.EqualValues(t, 40, s.FailuresByCode[llm.CodeTimeout])
+		assert.Zero(t, s.InFlight)
+	})
+	t.Run("retried", func(t *testing.T) {
+		var mu sync.Mutex
+		seen := map[string]bool{}
+		fake := llmtest.New(func(ctx context.Context, req *llm.Request, n int) (*llm.Response, error) {
+			p := llmtest.LastUserText(req)
+			mu.Lock()
+			first := !seen[p]
+			seen[p] = true
+			mu.Unlock()
+			if first {
+				return hang(ctx, req, n)
+			}
+			return llmtest.Echo(ctx, req, n)
+		})
+		c := newClient(t, fake, llm.WithRequestTimeout(20*time.Millisecond), llm.WithMaxConcurrency(8))
+		for i, r := range c.Process(context.Background(), prompts(40)) {
+			require.NoError(t, r.Err)
+			assert.Equal(t, fmt.Sprintf("echo: prompt %d", i), r.Response.Completion)
+			assert.Equal(t, 2, r.Attempts)
+		}
+		s := c.Stats()
+		assert.EqualValues(t, 80, s.Requests)
+		assert.EqualValues(t, 40, s.Retries)
+		assert.EqualValues(t, 40, s.Successes)
+	})
+}
+
+// TestProcessAttemptContexts: the provider sees the caller's context
+// (values, cancellation) under the attempt's deadline, and every context a
+// batch handed out is released when the batch returns.
+func TestProcessAttemptContexts(t *testing.T) {
+	type key struct{}
+	var (
+		mu   sync.Mutex
+		ctxs []context.Context
+	)
+	fake := llmtest.New(func(ctx context.Context, req *llm.Request, n int) (*llm.Response, error) {
+		mu.Lock()
+		ctxs = append(ctxs, ctx)
+		mu.Unlock()
+		if ctx.Value(key{}) != "caller" {
+			return nil, llmtest.Error(req, llm.CodeInvalidRequest, 400, 0)
+		}
+		if _, ok := ctx.Deadline(); !ok {
+			return nil, llmtest.Error(req, llm.CodeInvalidRequest, 400, 0)
+		}
+		return llmtest.Echo(ctx, req, n)
+	})
+	c := newClient(t, fake, llm.WithMaxConcurrency(4))
+	ctx := context.WithValue(context.Background(), key{}, "caller")
+	for _, r := range c.Process(ctx, prompts(50)) {
+		require.NoError(t, r.Err, "the attempt's context carries the caller's values and a deadline")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, ctxs, 50)
+	for _, actx := range ctxs {
+		assert.Error(t, actx.Err(), "released when the batch is over")
+	}
+}
+
+// TestProcessLendsWorkersWhileWaiting: a batch runs no more workers than
+// the concurrency limit while they all have work to send, but a job waiting
+// without a slot (here for an identical prompt's reply) lets another job
+// start. The leader's reply is held until two distinct prompts queued
+// behind seven followers have been sent: with only one worker per slot the
+// batch would deadlock.
+func TestProcessLendsWorkersWhileWaiting(t *testing.T) {
+	const conc = 8
+	var others atomic.Int64
+	release := make(chan struct{})
+	fake := llmtest.New(func(ctx context.Context, req *llm.Request, n int) (*llm.Response, error) {
+		if llmtest.LastUserText(req) == "same" {
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return nil, llmtest.ContextError(req, ctx.Err())
+			}
+		} else if others.Add(1) == 2 {
+			close(release)
+		}
+		return llmtest.Echo(ctx, req, n)
+	})
+	c := newClient(t, fake, llm.WithMaxConcurrency(conc), llm.WithCache(newMapCache()))
+	convs := make([]*conversation.Conversation, 0, conc+2)
+	for range conc {
+		convs = append(convs, user("same"))
+	}
+	convs = append(convs, user("a"), user("b"))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // fails the test instead of hanging it
+	defer cancel()
+	for _, r := range c.Process(ctx, convs) {
+		require.NoError(t, r.Err)
+	}
+	assert.Equal(t, 3, fake.Calls(), "one call for the identical prompts, one each for the others")
+	s := c.Stats()
+	// A follower slow to reach the flight may find the reply cached instead.
+	assert.EqualValues(t, conc-1, s.Deduplicated+s.CacheHits)
 }
