@@ -2,10 +2,10 @@ package cache
 
 import (
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/deluge-go/deluge/conversation"
+	"github.com/deluge-go/deluge/internal/clocktest"
 	"github.com/deluge-go/deluge/llm"
 )
 
@@ -87,24 +87,7 @@ func textResponse(text string) *llm.Response {
 	}
 }
 
-// fakeClock is a settable clock for TTL tests.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// fakeClock is a manually advanced clock.
+type fakeClock = clocktest.Clock
 
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newFakeClock() *fakeClock { return clocktest.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)) }

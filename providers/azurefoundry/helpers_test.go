@@ -19,6 +19,7 @@ import (
 	"github.com/jarcoal/httpmock"
 
 	"github.com/deluge-go/deluge/conversation"
+	"github.com/deluge-go/deluge/internal/clocktest"
 	"github.com/deluge-go/deluge/internal/fixture"
 	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/registry"
@@ -152,27 +153,10 @@ func asLLMError(t *testing.T, err error) *llm.Error {
 	return e
 }
 
-// fakeClock is a settable clock shared by a provider and its tests.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// fakeClock is a manually advanced clock.
+type fakeClock = clocktest.Clock
 
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+func newFakeClock() *fakeClock { return clocktest.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)) }
 
 // fakeCredential hands out tokens "tok-1", "tok-2", … each valid for life
 // from the clock's current time.
