@@ -102,7 +102,7 @@ func BenchmarkBatch(b *testing.B) {
 	b.Cleanup(srv.Close)
 	prompts := batchPrompts(n)
 	b.Run("deluge", func(b *testing.B) {
-		c, p, err := newDeluge(delugeConfig{endpoint: srv.URL, opts: []llm.Option{llm.WithMaxConcurrency(concurrency)}})
+		c, p, err := newDeluge(delugeConfig{endpoint: srv.URL, opts: []llm.ClientOption{llm.WithMaxConcurrency(concurrency)}})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -52,9 +52,9 @@ func newPooledTransport() *http.Transport {
 // delugeConfig describes a deluge client for a figure.
 type delugeConfig struct {
 	endpoint   string
-	apiVersion string       // "" = benchAPIVersion
-	httpClient *http.Client // nil: the provider's own pooled transport
-	opts       []llm.Option // after the defaults below
+	apiVersion string             // "" = benchAPIVersion
+	httpClient *http.Client       // nil: the provider's own pooled transport
+	opts       []llm.ClientOption // after the defaults below
 }
 
 // newDeluge returns an llm.Client on the azure-foundry provider. By default
@@ -75,11 +75,10 @@ func newDeluge(cfg delugeConfig) (*llm.Client, *azurefoundry.Provider, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := append([]llm.Option{
+	opts := append([]llm.ClientOption{
 		llm.WithProviderInstance(p),
 		llm.WithMaxRequestsPerMinute(-1),
 		llm.WithMaxTokensPerMinute(-1),
-		llm.WithProgress(llm.ProgressOff),
 		llm.WithLogger(quietLogger),
 		llm.WithMaxNewTokens(benchMaxTokens),
 	}, cfg.opts...)

@@ -161,7 +161,7 @@ type resultLine struct {
 // report of its memory on stdout.
 func memoryChild(n int, in, out, endpoint string) error {
 	sampler := startSampler(10 * time.Millisecond)
-	c, prov, err := newDeluge(delugeConfig{endpoint: endpoint, opts: []llm.Option{llm.WithMaxNewTokens(100)}})
+	c, prov, err := newDeluge(delugeConfig{endpoint: endpoint, opts: []llm.ClientOption{llm.WithMaxNewTokens(100)}})
 	if err != nil {
 		return err
 	}

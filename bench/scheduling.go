@@ -84,7 +84,7 @@ func runScheduling(ctx context.Context, p schedulingParams) (*schedulingResult, 
 	const concurrency = 256
 
 	// deluge: the same limits as the server.
-	dc, prov, err := newDeluge(delugeConfig{endpoint: srv.URL, opts: []llm.Option{
+	dc, prov, err := newDeluge(delugeConfig{endpoint: srv.URL, opts: []llm.ClientOption{
 		llm.WithMaxRequestsPerMinute(p.rpm), llm.WithMaxTokensPerMinute(tpm),
 		llm.WithMaxNewTokens(schedulingMaxTokens), llm.WithMaxConcurrency(concurrency),
 	}})

@@ -60,7 +60,7 @@ func batchPrompts(n int) []string {
 func runThroughput(ctx context.Context, p throughputParams) (*throughputResult, error) {
 	srv := azuretest.NewServer(azuretest.WithArrivalLog(0))
 	defer srv.Close()
-	dc, prov, err := newDeluge(delugeConfig{endpoint: srv.URL, opts: []llm.Option{llm.WithMaxConcurrency(p.concurrency)}})
+	dc, prov, err := newDeluge(delugeConfig{endpoint: srv.URL, opts: []llm.ClientOption{llm.WithMaxConcurrency(p.concurrency)}})
 	if err != nil {
 		return nil, err
 	}

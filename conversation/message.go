@@ -2,6 +2,7 @@ package conversation
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -115,6 +116,23 @@ func (p Part) WithDetail(detail string) Part {
 	return p
 }
 
+// Clone returns a deep copy of p: its data and its tool call or result are
+// copied, not shared.
+func (p Part) Clone() Part {
+	if p.Data != nil {
+		p.Data = slices.Clone(p.Data)
+	}
+	if c := p.ToolCall; c != nil {
+		cp := *c
+		p.ToolCall = &cp
+	}
+	if r := p.ToolResult; r != nil {
+		cp := *r
+		p.ToolResult = &cp
+	}
+	return p
+}
+
 // Validate reports what is wrong with the part, if anything.
 func (p Part) Validate() error {
 	switch p.Type {
@@ -153,6 +171,19 @@ type Message struct {
 	Parts []Part `json:"parts"`
 	// Name optionally names the author (OpenAI's "name" field).
 	Name string `json:"name,omitempty"`
+}
+
+// Clone returns a deep copy of m (see [Part.Clone]).
+func (m Message) Clone() Message {
+	if m.Parts == nil {
+		return m
+	}
+	parts := make([]Part, len(m.Parts))
+	for i, p := range m.Parts {
+		parts[i] = p.Clone()
+	}
+	m.Parts = parts
+	return m
 }
 
 // Text returns the concatenated text parts of the message.

@@ -42,15 +42,15 @@ func BenchmarkProviderDirect(b *testing.B) {
 func BenchmarkGenerate(b *testing.B) {
 	for _, bc := range []struct {
 		name string
-		opts []llm.Option
+		opts []llm.ClientOption
 	}{
-		{"unlimited", []llm.Option{llm.WithMaxRequestsPerMinute(-1), llm.WithMaxTokensPerMinute(-1)}},
+		{"unlimited", []llm.ClientOption{llm.WithMaxRequestsPerMinute(-1), llm.WithMaxTokensPerMinute(-1)}},
 		// Limits far above the rate reached: the limiters run but never wait.
-		{"limited", []llm.Option{llm.WithMaxRequestsPerMinute(1 << 40), llm.WithMaxTokensPerMinute(1 << 50)}},
-		{"cache-miss", []llm.Option{llm.WithMaxRequestsPerMinute(-1), llm.WithMaxTokensPerMinute(-1), llm.WithCache(nopCache{})}},
+		{"limited", []llm.ClientOption{llm.WithMaxRequestsPerMinute(1 << 40), llm.WithMaxTokensPerMinute(1 << 50)}},
+		{"cache-miss", []llm.ClientOption{llm.WithMaxRequestsPerMinute(-1), llm.WithMaxTokensPerMinute(-1), llm.WithCache(nopCache{})}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			c, err := llm.NewClient("bench-model", append([]llm.Option{llm.WithProviderInstance(instant())}, bc.opts...)...)
+			c, err := llm.NewClient("bench-model", append([]llm.ClientOption{llm.WithProviderInstance(instant())}, bc.opts...)...)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -93,7 +93,7 @@ const batchSize = 1000
 func BenchmarkProcess(b *testing.B) {
 	c, err := llm.NewClient("bench-model", llm.WithProviderInstance(instant()),
 		llm.WithMaxRequestsPerMinute(-1), llm.WithMaxTokensPerMinute(-1),
-		llm.WithMaxConcurrency(64), llm.WithProgress(llm.ProgressOff))
+		llm.WithMaxConcurrency(64))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package llm
 
 import (
 	"cmp"
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,12 +10,12 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/deluge-go/deluge/conversation"
+	"github.com/deluge-go/deluge/internal/flight"
 	"github.com/deluge-go/deluge/internal/ratelimit"
 	"github.com/deluge-go/deluge/registry"
 )
 
-// ErrClosed is returned by calls on a Client after Close.
+// ErrClosed is returned by calls on a [Client] after [Client.Close].
 var ErrClosed = errors.New("llm: client is closed")
 
 // A Client sends conversations to a model (or spreads them over several) and
@@ -41,29 +40,31 @@ type Client struct {
 	sem      chan struct{}
 
 	stats       counters
-	flights     flightGroup
+	flights     flight.Group[*Response] // identical calls in flight (WithCache)
 	closed      atomic.Bool
 	cacheWarned atomic.Bool
 }
 
-// NewClient returns a Client for the model registered under modelID (see
-// package registry), configured by opts. It does no network I/O: the
-// provider is opened on first use.
+// NewClient returns a [Client] for the model registered under modelID (see
+// package [registry]), configured by opts: engine settings and, as any
+// [Option] given here, the defaults of every call. It does no network I/O:
+// the provider is opened on first use.
 //
-// With WithProvider, the model is swapped for its twin served by that
-// provider (same BaseModel). With WithModelWeights, every weighted model is
-// resolved up front and modelID is only the primary model reported by
-// Model (it is ignored when absent from the map). With WithProviderInstance,
-// an ID that is not in the registry is accepted and sent as the wire name.
-func NewClient(modelID string, opts ...Option) (*Client, error) {
+// With [WithProvider], the model is swapped for its twin served by that
+// provider (same BaseModel). With [WithModelWeights], every weighted model
+// is resolved up front and modelID is only the primary model reported by
+// [Client.Model] (it is ignored when absent from the map). With
+// [WithProviderInstance], an ID that is not in the registry is accepted and
+// sent as the wire name.
+func NewClient(modelID string, opts ...ClientOption) (*Client, error) {
 	o := defaultOptions()
 	for _, opt := range opts {
 		if opt != nil {
-			opt(&o)
+			opt.applyClient(&o)
 		}
 	}
-	if o.err != nil {
-		return nil, o.err
+	if err := cmp.Or(o.err, o.call.err); err != nil {
+		return nil, err
 	}
 	if o.limits.RequestsPerMinute == 0 {
 		o.limits.RequestsPerMinute = DefaultMaxRequestsPerMinute
@@ -79,7 +80,9 @@ func NewClient(modelID string, opts ...Option) (*Client, error) {
 		tpm:   ratelimit.New(float64(max(o.limits.TokensPerMinute, 0)), burstFor(o.limits.TokensPerMinute), nil),
 		sem:   make(chan struct{}, o.limits.MaxConcurrency),
 	}
-	c.flights.m = map[string]*flight{}
+	c.flights.Share = shareResponse
+	c.flights.Again = abandoned
+	c.flights.Wait = waiting
 
 	weights := o.modelWeights
 	if weights == nil {
@@ -230,8 +233,8 @@ func (c *Client) targetFor(id string) (*target, error) {
 	return t, nil
 }
 
-// Model returns the client's primary model: the one given to NewClient
-// (after WithProvider), or the heaviest of WithModelWeights.
+// Model returns the client's primary model: the one given to [NewClient]
+// (after [WithProvider]), or the heaviest of [WithModelWeights].
 func (c *Client) Model() registry.Model {
 	m := c.model
 	m.Regions = maps.Clone(m.Regions)
@@ -248,31 +251,39 @@ func (c *Client) Models() []registry.Model {
 	return out
 }
 
-// Close marks the client closed: later calls fail with ErrClosed, calls in
-// progress finish. Providers are not closed: registered providers are
+// Close marks the client closed: later calls fail with [ErrClosed], calls
+// in progress finish. Providers are not closed: registered providers are
 // shared by every client of the process, and an instance passed with
-// WithProviderInstance belongs to the caller, who closes it (see Closer).
+// [WithProviderInstance] belongs to the caller, who closes it (see
+// [Closer]).
 func (c *Client) Close() error {
 	c.closed.Store(true)
 	return nil
 }
 
-// callOptions applies a call's options over a copy of the client's.
-func (c *Client) callOptions(base *options, opts []Option) (*options, error) {
+// callOptions applies a call's options over the client's defaults. With
+// none, the call shares the defaults (read-only).
+func (c *Client) callOptions(opts []Option) (*callOptions, error) {
+	return c.opts.call.with(opts)
+}
+
+// with returns o with opts applied: o itself when there are none, else a
+// copy.
+func (o *callOptions) with(opts []Option) (*callOptions, error) {
 	if len(opts) == 0 {
-		return base, nil
+		return o, nil
 	}
-	o := *base
-	o.scope, o.err = scopeCall, nil
+	cp := *o
+	cp.err = nil
 	for _, opt := range opts {
 		if opt != nil {
-			opt(&o)
+			opt(&cp)
 		}
 	}
-	if o.err != nil {
-		return nil, o.err
+	if cp.err != nil {
+		return nil, cp.err
 	}
-	return &o, nil
+	return &cp, nil
 }
 
 func (c *Client) logger() *slog.Logger {
@@ -280,17 +291,4 @@ func (c *Client) logger() *slog.Logger {
 		return l
 	}
 	return slog.Default()
-}
-
-// Generate sends conv and returns the model's reply, retrying, cooling down
-// and failing over as configured. opts override the client's sampling
-// options for this call.
-func (c *Client) Generate(ctx context.Context, conv *conversation.Conversation, opts ...Option) (*Response, error) {
-	o, err := c.callOptions(&c.opts, opts)
-	if err != nil {
-		return nil, err
-	}
-	resp, _, err := c.run(ctx, o, conv, nil)
-	c.stats.finish(err)
-	return resp, err
 }

@@ -57,8 +57,7 @@ func ExampleClient_Process() {
 	client, err := llm.NewClient("test-model",
 		llm.WithProviderInstance(llmtest.New()),
 		llm.WithMaxRequestsPerMinute(6000), // paced evenly: 100 a second
-		llm.WithMaxConcurrency(10),
-		llm.WithProgress(llm.ProgressOff))
+		llm.WithMaxConcurrency(10))
 	if err != nil {
 		panic(err)
 	}
@@ -84,7 +83,7 @@ func ExampleClient_Process() {
 }
 
 func ExampleClient_ProcessSeq() {
-	client, err := llm.NewClient("test-model", llm.WithProviderInstance(llmtest.New()), llm.WithProgress(llm.ProgressOff))
+	client, err := llm.NewClient("test-model", llm.WithProviderInstance(llmtest.New()))
 	if err != nil {
 		panic(err)
 	}

@@ -16,20 +16,19 @@ import (
 )
 
 // fast are options that keep unit tests quick and quiet: no rate limits,
-// millisecond backoff, no progress display, no logs.
-func fast() []llm.Option {
-	return []llm.Option{
+// millisecond backoff, no logs.
+func fast() []llm.ClientOption {
+	return []llm.ClientOption{
 		llm.WithMaxRequestsPerMinute(-1),
 		llm.WithMaxTokensPerMinute(-1),
 		llm.WithRetryBackoff(time.Millisecond, 5*time.Millisecond),
-		llm.WithProgress(llm.ProgressOff),
 		llm.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
 	}
 }
 
 // newClient returns a client for model "test-model" served by p, with the
 // fast options followed by opts.
-func newClient(t testing.TB, p llm.Provider, opts ...llm.Option) *llm.Client {
+func newClient(t testing.TB, p llm.Provider, opts ...llm.ClientOption) *llm.Client {
 	t.Helper()
 	c, err := llm.NewClient("test-model", append(append(fast(), llm.WithProviderInstance(p)), opts...)...)
 	require.NoError(t, err)

@@ -3,18 +3,41 @@ package llm
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"time"
 )
 
-// An Option configures a Client (NewClient) or one call (Generate, Stream,
-// Process). Sampling options (temperature, max tokens, tools, …) work in
-// both places, a call's options overriding the client's; engine options
-// (limits, retries, routing, cache, progress) apply only to NewClient, and
-// passing one to a call returns an error.
-type Option func(*options)
+// An Option configures a call: a sampling setting ([WithTemperature],
+// [WithMaxNewTokens], [WithTools], …) or another choice that may change from
+// one call to the next ([WithStrictContentFilter], [WithProgressTotal]).
+// Passed to [Client.Generate], [Client.Stream], [Client.Process],
+// [Client.ProcessSeq], [Client.ProcessJobs] or [Job.Options], it applies to
+// that call alone; passed to [NewClient], it is the default of every call,
+// which a call's own options override.
+type Option func(*callOptions)
+
+// A ClientOption configures a [Client]: pass it to [NewClient]. The engine's
+// settings (limits, retries, timeouts, routing, cache, logger, progress
+// reporting) are ClientOptions only, so handing one to a call does not
+// compile. Every [Option] is also a ClientOption, setting the default of
+// every call.
+type ClientOption interface {
+	applyClient(*options)
+}
+
+// applyClient makes every Option a ClientOption: the client's default for
+// every call.
+func (opt Option) applyClient(o *options) {
+	if opt != nil {
+		opt(&o.call)
+	}
+}
+
+// engineOption is the type of the options that configure the engine.
+type engineOption func(*options)
+
+func (opt engineOption) applyClient(o *options) { opt(o) }
 
 // Defaults for the engine options.
 const (
@@ -43,54 +66,11 @@ type Limits struct {
 	MaxConcurrency    int
 }
 
-// ProgressMode selects how Process reports progress.
-type ProgressMode int
-
-// Progress modes.
-const (
-	// ProgressAuto draws a bar when the progress writer is a terminal and
-	// writes a plain line periodically otherwise.
-	ProgressAuto ProgressMode = iota
-	// ProgressOff reports nothing (a ProgressFunc is still called).
-	ProgressOff
-	// ProgressBar always draws a bar.
-	ProgressBar
-	// ProgressLog always writes periodic plain lines.
-	ProgressLog
-)
-
-// ProgressInfo is a snapshot of a running batch, passed to a ProgressFunc.
-type ProgressInfo struct {
-	// Total is the number of prompts, or -1 when unknown (ProcessSeq).
-	Total     int
-	Done      int
-	Succeeded int
-	Failed    int
-	InFlight  int
-	// Limiter names what currently holds dispatch back: "rpm", "tpm",
-	// "concurrency", "cooldown", or "" when nothing does.
-	Limiter string
-	// RequestsPerSecond is the recent completion rate.
-	RequestsPerSecond float64
-	Cost              float64
-	Usage             Usage
-	Elapsed           time.Duration
-}
-
-type optionScope int
-
-const (
-	scopeClient optionScope = iota
-	scopeCall
-)
-
-// options is the resolved configuration. It is copied per call, so it holds
-// only values and shared read-only references.
+// options is a Client's configuration, fixed by NewClient.
 type options struct {
-	scope optionScope
-	err   error
-
-	sampling Sampling
+	// call holds the defaults of every call (sampling options).
+	call callOptions
+	err  error
 
 	limits         Limits
 	modelLimits    map[string]Limits
@@ -105,15 +85,22 @@ type options struct {
 	provider         string
 	providerInstance Provider
 
-	progressMode   ProgressMode
-	progressWriter io.Writer
-	progressFunc   func(ProgressInfo)
-	progressTotal  int
+	progressFunc  func(ProgressInfo)
+	progressEvery time.Duration
 
 	cache  Cache
 	logger *slog.Logger
+}
 
+// callOptions is what may differ from one call to the next: the client's
+// defaults with the call's options applied. It holds only values and
+// shared read-only references, so a call copies it.
+type callOptions struct {
+	err error
+
+	sampling            Sampling
 	strictContentFilter bool
+	progressTotal       int
 }
 
 func defaultOptions() options {
@@ -129,7 +116,8 @@ func defaultOptions() options {
 		backoffBase:    DefaultRetryBackoff,
 		backoffMax:     DefaultMaxRetryBackoff,
 		outputEstimate: DefaultOutputTokenEstimate,
-		progressTotal:  -1,
+		progressEvery:  DefaultProgressInterval,
+		call:           callOptions{progressTotal: -1},
 	}
 }
 
@@ -139,13 +127,10 @@ func (o *options) fail(format string, args ...any) {
 	}
 }
 
-// clientOnly records an error when an engine option is passed to a call.
-func (o *options) clientOnly(name string) bool {
-	if o.scope == scopeCall {
-		o.fail("%s configures a Client: pass it to NewClient, not to a call", name)
-		return false
+func (o *callOptions) fail(format string, args ...any) {
+	if o.err == nil {
+		o.err = fmt.Errorf("llm: "+format, args...)
 	}
-	return true
 }
 
 // --- engine options ---
@@ -154,142 +139,111 @@ func (o *options) clientOnly(name string) bool {
 // (default 1,000). Requests are paced evenly: the client never bursts a
 // minute's quota at once, as Azure enforces quotas over 10-second windows.
 // n < 0 removes the limit.
-func WithMaxRequestsPerMinute(n int) Option {
-	return func(o *options) {
-		if o.clientOnly("WithMaxRequestsPerMinute") {
-			o.limits.RequestsPerMinute = n
-		}
-	}
+func WithMaxRequestsPerMinute(n int) ClientOption {
+	return engineOption(func(o *options) { o.limits.RequestsPerMinute = n })
 }
 
 // WithMaxTokensPerMinute caps estimated tokens (prompt + max new tokens) per
 // minute across the client (default 100,000). n < 0 removes the limit.
-func WithMaxTokensPerMinute(n int) Option {
-	return func(o *options) {
-		if o.clientOnly("WithMaxTokensPerMinute") {
-			o.limits.TokensPerMinute = n
-		}
-	}
+func WithMaxTokensPerMinute(n int) ClientOption {
+	return engineOption(func(o *options) { o.limits.TokensPerMinute = n })
 }
 
 // WithMaxConcurrency caps requests in flight (default 225).
-func WithMaxConcurrency(n int) Option {
-	return func(o *options) {
-		if !o.clientOnly("WithMaxConcurrency") {
-			return
-		}
+func WithMaxConcurrency(n int) ClientOption {
+	return engineOption(func(o *options) {
 		if n < 1 {
 			o.fail("WithMaxConcurrency(%d): need at least 1", n)
 			return
 		}
 		o.limits.MaxConcurrency = n
-	}
+	})
 }
 
-// WithModelLimits sets the limits of one model or deployment (Azure quotas
+// WithModelLimits sets the [Limits] of one model or deployment (Azure quotas
 // are per deployment), on top of the client-wide limits.
-func WithModelLimits(modelID string, l Limits) Option {
-	return func(o *options) {
-		if !o.clientOnly("WithModelLimits") {
-			return
-		}
+func WithModelLimits(modelID string, l Limits) ClientOption {
+	return engineOption(func(o *options) {
 		if o.modelLimits == nil {
 			o.modelLimits = map[string]Limits{}
 		}
 		o.modelLimits[modelID] = l
-	}
+	})
 }
 
 // WithMaxAttempts sets how many times a request is tried in all (default 5;
 // 1 disables retries).
-func WithMaxAttempts(n int) Option {
-	return func(o *options) {
-		if !o.clientOnly("WithMaxAttempts") {
-			return
-		}
+func WithMaxAttempts(n int) ClientOption {
+	return engineOption(func(o *options) {
 		if n < 1 {
 			o.fail("WithMaxAttempts(%d): need at least 1", n)
 			return
 		}
 		o.maxAttempts = n
-	}
+	})
 }
 
 // WithRequestTimeout bounds each attempt (default 30 s); the caller's
 // context bounds the whole call. The attempts of a batch share their
 // deadlines (one timer per sixteenth of d, not one per request), so a hung
-// attempt of Process, ProcessSeq or ProcessJobs is cancelled between d and
-// d plus a sixteenth after it was sent.
-func WithRequestTimeout(d time.Duration) Option {
-	return func(o *options) {
-		if !o.clientOnly("WithRequestTimeout") {
-			return
-		}
+// attempt of [Client.Process], [Client.ProcessSeq] or [Client.ProcessJobs]
+// is cancelled between d and d plus a sixteenth after it was sent.
+func WithRequestTimeout(d time.Duration) ClientOption {
+	return engineOption(func(o *options) {
 		if d <= 0 {
 			o.fail("WithRequestTimeout(%v): need a positive duration", d)
 			return
 		}
 		o.requestTimeout = d
-	}
+	})
 }
 
 // WithMaxCooldown caps how long a rate-limited target is rested (default
 // 120 s). A server asking for a longer wait (a daily quota) makes the client
-// fail over to another target, or fail fast with ErrQuotaExceeded.
-func WithMaxCooldown(d time.Duration) Option {
-	return func(o *options) {
-		if !o.clientOnly("WithMaxCooldown") {
-			return
-		}
+// fail over to another target, or fail fast with [ErrQuotaExceeded].
+func WithMaxCooldown(d time.Duration) ClientOption {
+	return engineOption(func(o *options) {
 		if d <= 0 {
 			o.fail("WithMaxCooldown(%v): need a positive duration", d)
 			return
 		}
 		o.maxCooldown = d
-	}
+	})
 }
 
 // WithRetryBackoff sets the exponential backoff between attempts: attempt n
 // waits a random time in [0, min(max, base·2^(n-1))) ("full jitter"), and
 // never less than the server's retry-after (default 500 ms and 30 s).
-func WithRetryBackoff(base, max time.Duration) Option {
-	return func(o *options) {
-		if !o.clientOnly("WithRetryBackoff") {
-			return
-		}
+func WithRetryBackoff(base, max time.Duration) ClientOption {
+	return engineOption(func(o *options) {
 		if base <= 0 || max < base {
 			o.fail("WithRetryBackoff(%v, %v): need 0 < base <= max", base, max)
 			return
 		}
 		o.backoffBase, o.backoffMax = base, max
-	}
+	})
 }
 
 // WithOutputTokenEstimate sets the completion size assumed when pacing a
-// request that has no WithMaxNewTokens (default 256): the token cost charged
-// against WithMaxTokensPerMinute before dispatch is the prompt estimate plus
-// this, reconciled with the real usage when the reply arrives.
-func WithOutputTokenEstimate(n int) Option {
-	return func(o *options) {
-		if !o.clientOnly("WithOutputTokenEstimate") {
-			return
-		}
+// request that has no [WithMaxNewTokens] (default 256): the token cost
+// charged against [WithMaxTokensPerMinute] before dispatch is the prompt
+// estimate plus this, reconciled with the real usage when the reply
+// arrives.
+func WithOutputTokenEstimate(n int) ClientOption {
+	return engineOption(func(o *options) {
 		if n < 0 {
 			o.fail("WithOutputTokenEstimate(%d): need a non-negative count", n)
 			return
 		}
 		o.outputEstimate = n
-	}
+	})
 }
 
 // WithModelWeights spreads requests over several models by weight, e.g.
-// {"azure-gpt-4o": 3, "gpt-4o": 1}; the model given to NewClient is ignored
-// when it is not in the map. A retry may move to another model.
-func WithModelWeights(weights map[string]float64) Option {
-	return func(o *options) {
-		if !o.clientOnly("WithModelWeights") {
-			return
-		}
+// {"azure-gpt-4o": 3, "gpt-4o": 1}; the model given to [NewClient] is
+// ignored when it is not in the map. A retry may move to another model.
+func WithModelWeights(weights map[string]float64) ClientOption {
+	return engineOption(func(o *options) {
 		if len(weights) == 0 {
 			o.fail("WithModelWeights: empty map")
 			return
@@ -303,102 +257,87 @@ func WithModelWeights(weights map[string]float64) Option {
 			w[id] = v
 		}
 		o.modelWeights = w
-	}
+	})
 }
 
 // WithProvider serves the model through another provider: the model of that
-// provider with the same BaseModel (e.g. "gpt-4o" with "azure-foundry" is
-// "azure-gpt-4o").
-func WithProvider(name string) Option {
-	return func(o *options) {
-		if o.clientOnly("WithProvider") {
-			o.provider = name
-		}
-	}
+// provider with the same [registry.Model.BaseModel] (e.g. "gpt-4o" with
+// "azure-foundry" is "azure-gpt-4o").
+func WithProvider(name string) ClientOption {
+	return engineOption(func(o *options) { o.provider = name })
 }
 
 // WithProviderInstance uses p, a provider configured by the caller, instead
-// of the registered one (like sql.OpenDB with a connector).
-func WithProviderInstance(p Provider) Option {
-	return func(o *options) {
-		if !o.clientOnly("WithProviderInstance") {
-			return
-		}
+// of the registered one (like [database/sql.OpenDB] with a connector).
+func WithProviderInstance(p Provider) ClientOption {
+	return engineOption(func(o *options) {
 		if p == nil {
 			o.fail("WithProviderInstance(nil)")
 			return
 		}
 		o.providerInstance = p
-	}
+	})
 }
 
-// WithProgress selects how Process and ProcessSeq report progress (default
-// ProgressAuto on os.Stderr).
-func WithProgress(mode ProgressMode) Option {
-	return func(o *options) {
-		if o.clientOnly("WithProgress") {
-			o.progressMode = mode
+// DefaultProgressInterval is how often a progress function is called while
+// a batch runs, unless [WithProgressInterval] says otherwise.
+const DefaultProgressInterval = time.Second
+
+// WithProgressFunc calls f with a snapshot of every batch ([Client.Process],
+// [Client.ProcessSeq], [Client.ProcessJobs]) while it runs, every
+// [DefaultProgressInterval] (see [WithProgressInterval]), and once more when
+// it ends, with [ProgressInfo.Final] set. f runs on a goroutine of its own,
+// one call at a time per batch. Without it the client reports nothing:
+// package [github.com/deluge-go/deluge/progress] has a bar and a log line
+// to pass here.
+func WithProgressFunc(f func(ProgressInfo)) ClientOption {
+	return engineOption(func(o *options) { o.progressFunc = f })
+}
+
+// WithProgressInterval sets how often the function of [WithProgressFunc]
+// is called while a batch runs (default [DefaultProgressInterval]); a bar
+// redraws smoothly at a few times a second.
+func WithProgressInterval(d time.Duration) ClientOption {
+	return engineOption(func(o *options) {
+		if d <= 0 {
+			o.fail("WithProgressInterval(%v): need a positive duration", d)
+			return
 		}
-	}
+		o.progressEvery = d
+	})
 }
 
-// WithProgressWriter sends the progress display to w instead of os.Stderr.
-func WithProgressWriter(w io.Writer) Option {
-	return func(o *options) {
-		if o.clientOnly("WithProgressWriter") {
-			o.progressWriter = w
-		}
-	}
-}
-
-// WithProgressFunc calls f with a snapshot about once a second while a
-// batch runs, and once at the end, for callers who render their own display.
-func WithProgressFunc(f func(ProgressInfo)) Option {
-	return func(o *options) {
-		if o.clientOnly("WithProgressFunc") {
-			o.progressFunc = f
-		}
-	}
-}
-
-// WithProgressTotal tells ProcessSeq how many prompts to expect, so its
-// progress display can show a bar and an ETA. Pass it to the call.
+// WithProgressTotal tells [Client.ProcessSeq] and [Client.ProcessJobs] how
+// many prompts to expect, so that a progress display can show a bar and an
+// ETA ([ProgressInfo.Total]). Pass it to the call.
 func WithProgressTotal(n int) Option {
-	return func(o *options) { o.progressTotal = n }
+	return func(o *callOptions) { o.progressTotal = n }
 }
 
 // WithCache serves repeated requests from c and stores successful responses
 // in it. Identical requests in flight at the same time are sent once.
-func WithCache(c Cache) Option {
-	return func(o *options) {
-		if o.clientOnly("WithCache") {
-			o.cache = c
-		}
-	}
+func WithCache(c Cache) ClientOption {
+	return engineOption(func(o *options) { o.cache = c })
 }
 
 // WithLogger sends structured events (retry, cooldown, failover, give-up) to
-// l; the default is slog.Default().
-func WithLogger(l *slog.Logger) Option {
-	return func(o *options) {
-		if o.clientOnly("WithLogger") {
-			o.logger = l
-		}
-	}
+// l; the default is [slog.Default].
+func WithLogger(l *slog.Logger) ClientOption {
+	return engineOption(func(o *options) { o.logger = l })
 }
 
 // WithStrictContentFilter makes a completion that the provider's content
-// filter cut short (finish reason "content_filter") an ErrContentFiltered
+// filter cut short (finish reason "content_filter") an [ErrContentFiltered]
 // error instead of a response.
 func WithStrictContentFilter() Option {
-	return func(o *options) { o.strictContentFilter = true }
+	return func(o *callOptions) { o.strictContentFilter = true }
 }
 
 // --- sampling options ---
 
 // WithTemperature sets the sampling temperature (0–2).
 func WithTemperature(t float64) Option {
-	return func(o *options) {
+	return func(o *callOptions) {
 		if t < 0 || t > 2 || math.IsNaN(t) {
 			o.fail("WithTemperature(%v): want a value between 0 and 2", t)
 			return
@@ -409,7 +348,7 @@ func WithTemperature(t float64) Option {
 
 // WithTopP sets nucleus sampling (0–1].
 func WithTopP(p float64) Option {
-	return func(o *options) {
+	return func(o *callOptions) {
 		if p <= 0 || p > 1 || math.IsNaN(p) {
 			o.fail("WithTopP(%v): want a value in (0, 1]", p)
 			return
@@ -420,7 +359,7 @@ func WithTopP(p float64) Option {
 
 // WithMaxNewTokens caps the completion's length.
 func WithMaxNewTokens(n int) Option {
-	return func(o *options) {
+	return func(o *callOptions) {
 		if n < 1 {
 			o.fail("WithMaxNewTokens(%d): need at least 1", n)
 			return
@@ -431,7 +370,7 @@ func WithMaxNewTokens(n int) Option {
 
 // WithStop sets up to 4 stop sequences.
 func WithStop(stop ...string) Option {
-	return func(o *options) {
+	return func(o *callOptions) {
 		if len(stop) > 4 {
 			o.fail("WithStop: %d sequences given; providers accept at most 4", len(stop))
 			return
@@ -442,18 +381,18 @@ func WithStop(stop ...string) Option {
 
 // WithSeed asks for deterministic sampling where the provider supports it.
 func WithSeed(seed int64) Option {
-	return func(o *options) { o.sampling.Seed = &seed }
+	return func(o *callOptions) { o.sampling.Seed = &seed }
 }
 
 // WithJSONMode asks for a reply that is a JSON object.
 func WithJSONMode() Option {
-	return func(o *options) { o.sampling.ResponseFormat = &ResponseFormat{Type: FormatJSONObject} }
+	return func(o *callOptions) { o.sampling.ResponseFormat = &ResponseFormat{Type: FormatJSONObject} }
 }
 
 // WithJSONSchema asks for a reply matching schema (JSON text); strict asks
 // the provider to enforce it exactly.
 func WithJSONSchema(name string, schema []byte, strict bool) Option {
-	return func(o *options) {
+	return func(o *callOptions) {
 		if name == "" {
 			o.fail("WithJSONSchema: the schema needs a name")
 			return
@@ -468,7 +407,7 @@ func WithJSONSchema(name string, schema []byte, strict bool) Option {
 
 // WithTools offers tools to the model.
 func WithTools(tools ...Tool) Option {
-	return func(o *options) {
+	return func(o *callOptions) {
 		for _, t := range tools {
 			if t.Name == "" {
 				o.fail("WithTools: a tool has no name")
@@ -486,13 +425,13 @@ func WithTools(tools ...Tool) Option {
 // WithToolChoice says whether and which tool the model must call: "auto",
 // "none", "required" or a tool's name.
 func WithToolChoice(choice string) Option {
-	return func(o *options) { o.sampling.ToolChoice = choice }
+	return func(o *callOptions) { o.sampling.ToolChoice = choice }
 }
 
 // WithLogprobs asks for token log-probabilities and top alternatives per
 // token (0–20).
 func WithLogprobs(top int) Option {
-	return func(o *options) {
+	return func(o *callOptions) {
 		if top < 0 || top > 20 {
 			o.fail("WithLogprobs(%d): want 0 to 20 alternatives", top)
 			return
@@ -505,7 +444,7 @@ func WithLogprobs(top int) Option {
 // WithReasoningEffort sets a reasoning model's effort: "minimal", "low",
 // "medium" or "high".
 func WithReasoningEffort(effort string) Option {
-	return func(o *options) {
+	return func(o *callOptions) {
 		switch effort {
 		case "minimal", "low", "medium", "high":
 			o.sampling.ReasoningEffort = effort
@@ -517,5 +456,5 @@ func WithReasoningEffort(effort string) Option {
 
 // WithUser passes an end-user identifier to the provider.
 func WithUser(user string) Option {
-	return func(o *options) { o.sampling.User = user }
+	return func(o *callOptions) { o.sampling.User = user }
 }

@@ -199,11 +199,11 @@ func TestProcessSeqKeepsCallerIndices(t *testing.T) {
 func TestProcessCallOptionErrorFailsEveryPrompt(t *testing.T) {
 	fake := llmtest.New()
 	c := newClient(t, fake)
-	results := c.Process(context.Background(), prompts(3), llm.WithMaxConcurrency(3))
+	results := c.Process(context.Background(), prompts(3), llm.WithTemperature(7))
 	require.Len(t, results, 3)
 	for i, r := range results {
 		assert.Equal(t, i, r.Index)
-		assert.ErrorContains(t, r.Err, "pass it to NewClient")
+		assert.ErrorContains(t, r.Err, "WithTemperature(7)")
 	}
 	assert.Zero(t, fake.Calls())
 }

@@ -1,25 +1,37 @@
 package llm
 
 import (
-	"os"
 	"sync/atomic"
 	"time"
-
-	"github.com/deluge-go/deluge/internal/progress"
 )
 
-// Progress refresh intervals: the bar redraws often, the callback runs
-// about once a second, and the plain log line is written every
-// progressLogEvery so a log file gets a heartbeat, not a flood.
-const (
-	progressBarEvery  = 200 * time.Millisecond
-	progressTickEvery = 500 * time.Millisecond
-	progressFuncEvery = time.Second
-	progressLogEvery  = 10 * time.Second
-)
+// ProgressInfo is a snapshot of a running batch, passed to the function of
+// [WithProgressFunc]. Package [github.com/deluge-go/deluge/progress]
+// renders it as a bar or a log line.
+type ProgressInfo struct {
+	// Total is the number of prompts, or -1 when unknown (ProcessSeq and
+	// ProcessJobs without [WithProgressTotal]).
+	Total     int
+	Done      int
+	Succeeded int
+	Failed    int
+	InFlight  int
+	// Limiter names what held dispatch back most since the previous
+	// snapshot: "rpm", "tpm", "concurrency", "cooldown", or "" when
+	// nothing did.
+	Limiter string
+	// RequestsPerSecond is the recent completion rate.
+	RequestsPerSecond float64
+	// Cost and Usage are those of the replies received from providers
+	// (cache hits and shared replies are free and not counted).
+	Cost    float64
+	Usage   Usage
+	Elapsed time.Duration
+	// Final is set on the last snapshot of a batch, taken when it ends.
+	Final bool
+}
 
-// batch holds the running totals of one Process call, for its progress
-// display.
+// batch holds the running totals of one batch, for its progress reports.
 type batch struct {
 	total     int
 	start     time.Time
@@ -53,50 +65,52 @@ func (b *batch) record(r Result) {
 	}
 }
 
-// startProgress starts the displays o asks for, or returns nil.
-func (c *Client) startProgress(o *options, b *batch) *progress.Reporter {
-	var (
-		renderers progress.Multi
-		every     = progressTickEvery
-	)
-	if f := o.progressFunc; f != nil {
-		renderers = append(renderers, progress.NewFunc(func(s progress.Snapshot) { f(progressInfo(s)) }, progressFuncEvery))
-	}
-	w := o.progressWriter
-	if w == nil {
-		w = os.Stderr
-	}
-	mode := o.progressMode
-	if mode == ProgressAuto {
-		mode = ProgressLog
-		if progress.IsTerminal(w) {
-			mode = ProgressBar
-		}
-	}
-	switch mode {
-	case ProgressBar:
-		renderers = append(renderers, progress.NewBar(w, b.total))
-		every = progressBarEvery
-	case ProgressLog:
-		renderers = append(renderers, progress.NewLog(w, progressLogEvery))
-	}
-	if len(renderers) == 0 {
+// startProgress starts reporting the batch to the progress function, on a
+// goroutine of its own, and returns the function that stops it after a
+// final report; nil when the client has no progress function.
+func (c *Client) startProgress(b *batch) (stop func()) {
+	f := c.opts.progressFunc
+	if f == nil {
 		return nil
 	}
-	return progress.Start(c.sampler(b), renderers, every)
+	var (
+		sample = c.sampler(b)
+		quit   = make(chan struct{})
+		done   = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		t := time.NewTicker(c.opts.progressEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				f(sample())
+			case <-quit:
+				info := sample()
+				info.Final = true
+				f(info)
+				return
+			}
+		}
+	}()
+	return func() {
+		close(quit)
+		<-done
+	}
 }
 
 // sampler returns the function the reporter calls (from its one goroutine)
 // to snapshot the batch. It remembers the previous sample to compute the
 // recent rate and what held dispatch back since.
-func (c *Client) sampler(b *batch) func() progress.Snapshot {
+func (c *Client) sampler(b *batch) func() ProgressInfo {
 	var (
 		prevAt    time.Duration
 		prevDone  int64
 		prevWaits [numLimits]int64
 		rate      float64
 	)
-	return func() progress.Snapshot {
+	return func() ProgressInfo {
 		elapsed := time.Since(b.start)
 		done := b.done.Load()
 		if dt := (elapsed - prevAt).Seconds(); dt > 0 {
@@ -116,40 +130,22 @@ func (c *Client) sampler(b *batch) func() progress.Snapshot {
 			}
 			prevWaits[k] = w
 		}
-		return progress.Snapshot{
+		return ProgressInfo{
 			Total:             b.total,
 			Done:              int(done),
 			Succeeded:         int(b.ok.Load()),
 			Failed:            int(b.failed.Load()),
 			InFlight:          int(c.stats.inFlight.Load()),
 			Limiter:           limiter,
-			Rate:              rate,
+			RequestsPerSecond: rate,
 			Cost:              b.cost.load(),
-			InputTokens:       int(b.in.Load()),
-			OutputTokens:      int(b.out.Load()),
-			CachedInputTokens: int(b.cachedIn.Load()),
-			ReasoningTokens:   int(b.reasoning.Load()),
-			Elapsed:           elapsed,
+			Usage: Usage{
+				InputTokens:       int(b.in.Load()),
+				OutputTokens:      int(b.out.Load()),
+				CachedInputTokens: int(b.cachedIn.Load()),
+				ReasoningTokens:   int(b.reasoning.Load()),
+			},
+			Elapsed: elapsed,
 		}
-	}
-}
-
-func progressInfo(s progress.Snapshot) ProgressInfo {
-	return ProgressInfo{
-		Total:             s.Total,
-		Done:              s.Done,
-		Succeeded:         s.Succeeded,
-		Failed:            s.Failed,
-		InFlight:          s.InFlight,
-		Limiter:           s.Limiter,
-		RequestsPerSecond: s.Rate,
-		Cost:              s.Cost,
-		Usage: Usage{
-			InputTokens:       s.InputTokens,
-			OutputTokens:      s.OutputTokens,
-			CachedInputTokens: s.CachedInputTokens,
-			ReasoningTokens:   s.ReasoningTokens,
-		},
-		Elapsed: s.Elapsed,
 	}
 }

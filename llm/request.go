@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"hash"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/deluge-go/deluge/conversation"
@@ -79,6 +80,63 @@ type Tool struct {
 	Strict     bool
 }
 
+// Clone returns a deep copy of r: changing the copy's messages, sampling
+// settings or model leaves r as it was.
+func (r *Request) Clone() *Request {
+	if r == nil {
+		return nil
+	}
+	c := *r
+	c.Model = r.Model.Clone()
+	if r.Messages != nil {
+		c.Messages = make([]conversation.Message, len(r.Messages))
+		for i, m := range r.Messages {
+			c.Messages[i] = m.Clone()
+		}
+	}
+	c.Sampling = r.Sampling.Clone()
+	return &c
+}
+
+// Clone returns a deep copy of s.
+func (s Sampling) Clone() Sampling {
+	c := s
+	if s.Temperature != nil {
+		t := *s.Temperature
+		c.Temperature = &t
+	}
+	if s.TopP != nil {
+		p := *s.TopP
+		c.TopP = &p
+	}
+	if s.Seed != nil {
+		seed := *s.Seed
+		c.Seed = &seed
+	}
+	c.Stop = slices.Clone(s.Stop)
+	if s.ResponseFormat != nil {
+		f := *s.ResponseFormat
+		f.Schema = slices.Clone(f.Schema)
+		c.ResponseFormat = &f
+	}
+	if s.Tools != nil {
+		c.Tools = make([]Tool, len(s.Tools))
+		for i, t := range s.Tools {
+			t.Parameters = slices.Clone(t.Parameters)
+			c.Tools[i] = t
+		}
+	}
+	return c
+}
+
+// withModel returns r sent to m instead: a shallow copy, since a Request
+// is read-only once built (providers must not change it).
+func (r *Request) withModel(m registry.Model) *Request {
+	c := *r
+	c.Model = m
+	return &c
+}
+
 // EstimateInputTokens estimates the prompt tokens of the request: the
 // conversation (see conversation.EstimateTokens) plus tool definitions and
 // the schema of a structured response.
@@ -97,14 +155,17 @@ func (r *Request) EstimateInputTokens() int {
 // determines the reply: provider, model ID and wire name, every sampling
 // setting, tools, response format and the full conversation. Two requests
 // with the same fingerprint may share a cached response.
-func (r *Request) Fingerprint() string {
+func (r *Request) Fingerprint() string { return r.fingerprint(&r.Model) }
+
+// fingerprint is the Fingerprint of r sent to model m instead.
+func (r *Request) fingerprint(m *registry.Model) string {
 	h := sha256.New()
 	fp := fingerprinter{h: h}
 	fp.str("deluge-fp-v1")
-	fp.str(r.Model.Provider)
-	fp.str(r.Model.ID)
-	fp.str(r.Model.Name)
-	fp.str(r.Model.APIBase)
+	fp.str(m.Provider)
+	fp.str(m.ID)
+	fp.str(m.Name)
+	fp.str(m.APIBase)
 	s := &r.Sampling
 	fp.optFloat(s.Temperature)
 	fp.optFloat(s.TopP)

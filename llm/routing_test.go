@@ -15,9 +15,9 @@ import (
 
 // twoModels returns a client spraying over "alpha" and "beta" with the given
 // weights, each served by its own fake.
-func twoModels(t *testing.T, alpha, beta *llmtest.Provider, wa, wb float64, opts ...llm.Option) *llm.Client {
+func twoModels(t *testing.T, alpha, beta *llmtest.Provider, wa, wb float64, opts ...llm.ClientOption) *llm.Client {
 	t.Helper()
-	opts = append([]llm.Option{llm.WithModelWeights(map[string]float64{"alpha": wa, "beta": wb})}, opts...)
+	opts = append([]llm.ClientOption{llm.WithModelWeights(map[string]float64{"alpha": wa, "beta": wb})}, opts...)
 	return newClient(t, byModel{"alpha": alpha, "beta": beta}, opts...)
 }
 
@@ -124,7 +124,7 @@ func TestJobModelOverride(t *testing.T) {
 	jobs := func(yield func(int, llm.Job) bool) {
 		_ = yield(0, llm.Job{Conversation: user("a"), Model: "gamma", Options: []llm.Option{llm.WithTemperature(0)}}) &&
 			yield(1, llm.Job{Conversation: user("b"), Model: "beta"}) &&
-			yield(2, llm.Job{Conversation: user("c"), Options: []llm.Option{llm.WithMaxAttempts(3)}})
+			yield(2, llm.Job{Conversation: user("c"), Options: []llm.Option{llm.WithMaxNewTokens(0)}})
 	}
 	got := map[int]llm.Result{}
 	for i, r := range c.ProcessJobs(context.Background(), jobs) {
@@ -137,7 +137,7 @@ func TestJobModelOverride(t *testing.T) {
 	assert.Zero(t, *gamma.LastRequest().Temperature)
 	require.NoError(t, got[1].Err)
 	assert.Equal(t, "beta", got[1].Response.Model)
-	require.ErrorContains(t, got[2].Err, "pass it to NewClient", "a job's engine option fails that job only")
+	require.ErrorContains(t, got[2].Err, "WithMaxNewTokens(0)", "a job's invalid option fails that job only")
 }
 
 func TestJobModelMustResolve(t *testing.T) {

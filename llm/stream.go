@@ -16,21 +16,22 @@ import (
 var errFirstChunkTimeout = errors.New("llm: no stream chunk within the request timeout")
 
 // Stream sends conv and yields the reply as it is generated. It uses the
-// provider's Streamer when it has one and otherwise yields the whole reply
-// as one chunk. The client's limits apply as for Generate; failed attempts
-// are retried only until the first chunk has been yielded, after which an
-// error ends the stream. WithRequestTimeout bounds the wait for the first
-// chunk. An error is yielded at most once, as the last element. Usage and
-// cost come from the stream's usage chunk and count in Stats: the cost is
-// the provider's Chunk.Cost when it set one (Azure prices by deployment
-// type), else the usage at the model's catalog prices, and the chunk
-// yielded with Usage carries it in Cost.
+// provider's [Streamer] when it has one and otherwise yields the whole
+// reply as one chunk. The client's limits apply as for [Client.Generate];
+// failed attempts are retried only until the first chunk has been yielded,
+// after which an error ends the stream. [WithRequestTimeout] bounds the
+// wait for the first chunk. An error is yielded at most once, as the last
+// element. Usage and cost come from the stream's usage chunk and count in
+// [Client.Stats]: the cost is the provider's [Chunk.Cost] when it set one
+// (Azure prices by deployment type), else the usage at the model's catalog
+// prices, and the chunk yielded with Usage carries it in Cost.
 func (c *Client) Stream(ctx context.Context, conv *conversation.Conversation, opts ...Option) iter.Seq2[*Chunk, error] {
 	return func(yield func(*Chunk, error) bool) {
 		sink := &chunkSink{yield: yield}
-		o, err := c.callOptions(&c.opts, opts)
+		o, err := c.callOptions(opts)
 		if err == nil {
-			err = c.stream(ctx, o, conv, sink)
+			k := call{c: c, o: o, sink: sink}
+			err = k.stream(ctx, conv)
 		}
 		c.stats.finish(err)
 		if err != nil {
@@ -55,55 +56,46 @@ func (s *chunkSink) emit(ch *Chunk, err error) bool {
 	return !s.stopped
 }
 
-func (c *Client) stream(ctx context.Context, o *options, conv *conversation.Conversation, sink *chunkSink) error {
-	if c.closed.Load() {
-		return ErrClosed
-	}
-	if ctx.Err() != nil {
-		return canceledError(ctx, nil)
-	}
-	if err := conv.Validate(); err != nil {
-		return &Error{Code: CodeInvalidRequest, Model: c.model.ID, Message: "invalid conversation: " + err.Error(), Err: err}
-	}
-	t, outages, err := c.pick(nil, nil)
-	if err != nil {
+// stream takes a Stream through the request flow: start, a cache lookup,
+// the attempts (each one streamed), and the cache again for a stream read
+// to its end.
+func (k *call) stream(ctx context.Context, conv *conversation.Conversation) error {
+	if err := k.start(ctx, conv); err != nil {
 		return err
 	}
-	req := &Request{Model: t.model, Messages: conv.Messages(), Sampling: o.sampling}
+	c, cache := k.c, k.c.opts.cache
 	var key string
-	if o.cache != nil {
-		key = req.Fingerprint()
-		if resp, ok := c.cacheGet(ctx, o, key, time.Now()); ok {
-			sink.emit(chunkOf(resp), nil)
+	if cache != nil {
+		key = k.req.Fingerprint()
+		if resp, ok := c.cacheGet(ctx, key, time.Now()); ok {
+			k.sink.emit(chunkOf(resp), nil)
 			return nil
 		}
 	}
-	send := func(ctx context.Context, o *options, t *target, req *Request) (*Response, bool, error) {
-		return c.streamAttempt(ctx, o, t, req, sink)
-	}
-	resp, served, _, err := c.attempts(ctx, o, req, t, outages, nil, send)
+	picked := k.t
+	resp, err := k.attempts(ctx)
 	// A stream the caller left early is incomplete: never cache it.
-	if err == nil && o.cache != nil && !sink.stopped && resp.FinishReason != FinishContentFilter {
-		if served != t {
-			r := *req
-			r.Model = served.model
-			key = r.Fingerprint()
+	if err == nil && cache != nil && !k.sink.stopped && resp.FinishReason != FinishContentFilter {
+		if k.t != picked {
+			key = k.req.Fingerprint() // the request now names the model that served it
 		}
-		c.cachePut(ctx, o, key, resp)
+		c.cachePut(ctx, key, resp)
 	}
 	return err
 }
 
-// streamAttempt makes one streamed attempt, yielding chunks through emit,
-// and returns the reply assembled from them.
-func (c *Client) streamAttempt(ctx context.Context, o *options, t *target, req *Request, sink *chunkSink) (*Response, bool, error) {
+// sendStream makes one streamed attempt, yielding chunks to the call's
+// sink, and returns the reply assembled from them. committed reports that
+// a chunk reached the caller, after which the attempt cannot be retried.
+func (k *call) sendStream(ctx context.Context) (resp *Response, committed bool, err error) {
+	t, sink := k.t, k.sink
 	p, err := t.provider()
 	if err != nil {
 		return nil, false, err
 	}
 	s, ok := p.(Streamer)
 	if !ok {
-		resp, err := c.send(ctx, o, t, req)
+		resp, err := k.send(ctx)
 		if err != nil {
 			return nil, false, err
 		}
@@ -113,22 +105,20 @@ func (c *Client) streamAttempt(ctx context.Context, o *options, t *target, req *
 		sink.emit(chunkOf(resp), nil)
 		return resp, true, nil
 	}
-	c.stats.requests.Add(1)
+	k.c.stats.requests.Add(1)
+	timeout := k.c.opts.requestTimeout
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	timer := time.AfterFunc(o.requestTimeout, func() { cancel(errFirstChunkTimeout) })
+	timer := time.AfterFunc(timeout, func() { cancel(errFirstChunkTimeout) })
 	defer timer.Stop()
 
-	var (
-		acc       assembler
-		committed bool
-	)
-	for chunk, err := range s.Stream(actx, req) {
+	var acc assembler
+	for chunk, err := range s.Stream(actx, k.req) {
 		timer.Stop()
 		if err != nil {
 			if ctx.Err() == nil && errors.Is(context.Cause(actx), errFirstChunkTimeout) && CodeOf(err) != CodeTimeout {
 				err = &Error{Code: CodeTimeout, Provider: t.model.Provider, Model: t.model.ID,
-					Message: fmt.Sprintf("no stream chunk within %v (WithRequestTimeout)", o.requestTimeout), Err: err}
+					Message: fmt.Sprintf("no stream chunk within %v (WithRequestTimeout)", timeout), Err: err}
 			}
 			return nil, committed, err
 		}

@@ -163,8 +163,8 @@ func TestStreamCache(t *testing.T) {
 
 func TestStreamOptionError(t *testing.T) {
 	c := newClient(t, llmtest.New())
-	_, _, err := collect(t, c.Stream(context.Background(), user("hi"), llm.WithCache(newMapCache())))
-	require.ErrorContains(t, err, "pass it to NewClient")
+	_, _, err := collect(t, c.Stream(context.Background(), user("hi"), llm.WithTopP(2)))
+	require.ErrorContains(t, err, "WithTopP(2)")
 }
 
 // streamCost streams one reply and returns the Cost of the chunk that

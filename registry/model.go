@@ -1,5 +1,7 @@
 package registry
 
+import "maps"
+
 // Model describes one callable model. Prices are USD per million tokens.
 type Model struct {
 	// ID is the name users pass to llm.NewClient, unique in the registry
@@ -44,6 +46,13 @@ type Model struct {
 	// Regions maps region names to routing weights, for providers that
 	// spread one model over several regional deployments.
 	Regions map[string]float64 `json:"regions,omitempty"`
+}
+
+// Clone returns a copy of m that shares nothing with it (Regions is
+// copied).
+func (m Model) Clone() Model {
+	m.Regions = maps.Clone(m.Regions)
+	return m
 }
 
 // API specs a Model can declare.

@@ -131,7 +131,7 @@ func runDemo(ctx context.Context, a *app, f *demoFlags, outputGiven bool) error 
 		},
 		set:            func(name string) bool { return name == "max-tokens" },
 		models:         []registry.Model{model},
-		extraOptions:   []llm.Option{llm.WithProviderInstance(provider), llm.WithCache(cache.NewMemory(0))},
+		extraOptions:   []llm.ClientOption{llm.WithProviderInstance(provider), llm.WithCache(cache.NewMemory(0))},
 		providerGiven:  true,
 		inputData:      examples.Prompts,
 		truncateOutput: true,

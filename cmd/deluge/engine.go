@@ -19,15 +19,14 @@ func (a *app) engineFor(cfg *runConfig) (engine, error) {
 
 // clientOptions turns the run's flags into llm options. Limits the user
 // did not give keep the engine's defaults.
-func clientOptions(a *app, cfg *runConfig) []llm.Option {
-	opts := []llm.Option{
+func clientOptions(a *app, cfg *runConfig) []llm.ClientOption {
+	opts := []llm.ClientOption{
 		llm.WithMaxRequestsPerMinute(cfg.rpm),
 		llm.WithMaxTokensPerMinute(cfg.tpm),
 		llm.WithMaxConcurrency(cfg.concurrency),
 		llm.WithMaxAttempts(cfg.maxAttempts),
 		llm.WithRequestTimeout(cfg.timeout),
 		llm.WithLogger(a.ui.logger),
-		llm.WithProgress(llm.ProgressOff),
 	}
 	if cfg.set("max-tokens") {
 		opts = append(opts, llm.WithMaxNewTokens(cfg.maxTokens))

@@ -120,7 +120,7 @@ func TestClientEngineOutcomeAttempts(t *testing.T) {
 	})
 	fake.Latency = time.Millisecond
 	const maxAttempts = 3
-	client, err := llm.NewClient("clitest-small", llm.WithProviderInstance(fake), llm.WithProgress(llm.ProgressOff),
+	client, err := llm.NewClient("clitest-small", llm.WithProviderInstance(fake),
 		llm.WithLogger(slog.New(slog.DiscardHandler)), llm.WithMaxAttempts(maxAttempts),
 		llm.WithRetryBackoff(time.Millisecond, 2*time.Millisecond))
 	require.NoError(t, err)

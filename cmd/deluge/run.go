@@ -135,7 +135,7 @@ type runConfig struct {
 	// The demo's settings: client options added to the run's (the
 	// provider instance, which also skips the credentials check), input
 	// bytes instead of -i, and a fresh output file instead of resuming.
-	extraOptions   []llm.Option
+	extraOptions   []llm.ClientOption
 	providerGiven  bool
 	inputData      []byte
 	truncateOutput bool

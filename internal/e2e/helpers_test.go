@@ -58,11 +58,10 @@ func provider(t *testing.T, cfg azurefoundry.Config, rec *recorder) *azurefoundr
 
 // client returns a Client for azure-gpt-4o served by p, quiet unless opts
 // say otherwise.
-func client(t *testing.T, p llm.Provider, opts ...llm.Option) *llm.Client {
+func client(t *testing.T, p llm.Provider, opts ...llm.ClientOption) *llm.Client {
 	t.Helper()
-	c, err := llm.NewClient(model, append([]llm.Option{
+	c, err := llm.NewClient(model, append([]llm.ClientOption{
 		llm.WithProviderInstance(p),
-		llm.WithProgress(llm.ProgressOff),
 		llm.WithLogger(quiet),
 	}, opts...)...)
 	require.NoError(t, err)

@@ -19,7 +19,7 @@ import (
 
 // envClient starts an emulator, points the environment at it and returns
 // a client over a provider built from that environment.
-func envClient(t *testing.T, extraEnv map[string]string, opts ...llm.Option) (*llm.Client, *azuretest.Server) {
+func envClient(t *testing.T, extraEnv map[string]string, opts ...llm.ClientOption) (*llm.Client, *azuretest.Server) {
 	t.Helper()
 	srv := azuretest.NewServer(azuretest.WithAPIKeys("emulator-key"))
 	t.Cleanup(srv.Close)
@@ -35,7 +35,7 @@ func envClient(t *testing.T, extraEnv map[string]string, opts ...llm.Option) (*l
 	}
 	p.logger = quietLogger
 	t.Cleanup(func() { p.Close() })
-	c, err := llm.NewClient("azure-gpt-4o", append([]llm.Option{llm.WithProviderInstance(p), llm.WithProgress(llm.ProgressOff), llm.WithLogger(quietLogger)}, opts...)...)
+	c, err := llm.NewClient("azure-gpt-4o", append([]llm.ClientOption{llm.WithProviderInstance(p), llm.WithLogger(quietLogger)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +202,7 @@ func TestAcceptanceSwitchProvider(t *testing.T) {
 	p := newTestProvider(t, Config{Endpoint: srv.URL, APIKey: "emulator-key"}, nil)
 	// "gpt-4o" is the OpenAI catalog's ID when providers/openai registers
 	// it; the registry resolves the twin by BaseModel either way.
-	c, err := llm.NewClient("gpt-4o", llm.WithProvider(ProviderName), llm.WithProviderInstance(p), llm.WithProgress(llm.ProgressOff))
+	c, err := llm.NewClient("gpt-4o", llm.WithProvider(ProviderName), llm.WithProviderInstance(p))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ func Example() {
 	}
 	defer p.Close()
 
-	client, err := llm.NewClient("azure-gpt-4o", llm.WithProviderInstance(p), llm.WithProgress(llm.ProgressOff))
+	client, err := llm.NewClient("azure-gpt-4o", llm.WithProviderInstance(p))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func Example_customDeployment() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	client, err := llm.NewClient("my-fine-tuned-4o-mini", llm.WithProviderInstance(p), llm.WithProgress(llm.ProgressOff))
+	client, err := llm.NewClient("my-fine-tuned-4o-mini", llm.WithProviderInstance(p))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -34,7 +34,7 @@ func TestLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	c, err := llm.NewClient(model, llm.WithProviderInstance(p), llm.WithProgress(llm.ProgressOff),
+	c, err := llm.NewClient(model, llm.WithProviderInstance(p),
 		llm.WithMaxNewTokens(200), llm.WithRequestTimeout(60*time.Second))
 	if err != nil {
 		t.Fatal(err)

@@ -172,7 +172,7 @@ func TestRegions5xxThenSuccessRetriesOnEngineBackoff(t *testing.T) {
 	p := newTestProvider(t, Config{APIKey: "k", Regions: []Region{{Name: "eastus", Endpoint: srv.URL}}}, nil)
 	log := &retryLog{}
 	const backoffMax = 2 * time.Millisecond
-	c, err := llm.NewClient("azure-gpt-4o", llm.WithProviderInstance(p), llm.WithProgress(llm.ProgressOff),
+	c, err := llm.NewClient("azure-gpt-4o", llm.WithProviderInstance(p),
 		llm.WithLogger(slog.New(log)), llm.WithRetryBackoff(time.Millisecond, backoffMax))
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })

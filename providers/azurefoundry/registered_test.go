@@ -30,7 +30,7 @@ func TestRegisteredProvider(t *testing.T) {
 	t.Setenv(EnvEndpoint, srv.URL)
 	t.Setenv(EnvAPIKey, "registered-key")
 
-	c, err := llm.NewClient("azure-gpt-4o", llm.WithProgress(llm.ProgressOff), llm.WithLogger(quietLogger))
+	c, err := llm.NewClient("azure-gpt-4o", llm.WithLogger(quietLogger))
 	if err != nil {
 		t.Fatal(err)
 	}
