@@ -14,7 +14,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
+
+	"github.com/deluge-go/deluge/progress"
 )
 
 // env is everything the commands take from the process, so tests can run
@@ -35,8 +36,8 @@ func defaultEnv() *env {
 		stdin:     os.Stdin,
 		stdout:    os.Stdout,
 		stderr:    os.Stderr,
-		stdinTTY:  term.IsTerminal(int(os.Stdin.Fd())),
-		stderrTTY: term.IsTerminal(int(os.Stderr.Fd())),
+		stdinTTY:  progress.IsTerminal(os.Stdin),
+		stderrTTY: progress.IsTerminal(os.Stderr),
 		getenv:    os.Getenv,
 		notify: func(c chan<- os.Signal) func() {
 			signal.Notify(c, os.Interrupt, syscall.SIGTERM)

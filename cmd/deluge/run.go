@@ -370,7 +370,7 @@ func runPrompts(ctx context.Context, a *app, cfg *runConfig) error {
 	st := eng.stats()
 	s.Retries, s.RateLimitHits = st.Retries, st.RateLimitHits
 	s.Interrupted = in2.interrupted()
-	bar.finish()
+	bar.finish(s)
 	closeErr := out.Close()
 
 	if r.readErr != nil {
@@ -403,7 +403,7 @@ type runner struct {
 	cfg *runConfig
 	out *resultWriter
 	sum *summary
-	bar *progress
+	bar *lineProgress
 	in  *interrupts
 
 	// Set by the producer (the engine's goroutine reading jobs); read
