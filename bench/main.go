@@ -2,9 +2,9 @@
 // on one machine, and prints every figure (with its baseline) as one JSON
 // object:
 //
-//	go run ./bench -json          # the full run (a few minutes)
-//	go run ./bench -json -quick   # CI-sized: fewer rounds and prompts
-//	go run ./bench -only overhead,stream
+//	go -C bench run . -json          # the full run (a few minutes)
+//	go -C bench run . -json -quick   # CI-sized: fewer rounds and prompts
+//	go -C bench run . -only overhead,stream
 //
 // The figures (see docs/benchmarks.md for method and meaning):
 //

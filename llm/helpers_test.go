@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -121,4 +125,31 @@ type byModel map[string]llm.Provider
 
 func (p byModel) Generate(ctx context.Context, req *llm.Request) (*llm.Response, error) {
 	return p[req.Model.ID].Generate(ctx, req)
+}
+
+// goCommand runs the go command of the toolchain running the tests in dir,
+// with env added to the environment, and returns its combined output. It
+// skips the test under -short, and when the go command cannot be found.
+func goCommand(t *testing.T, dir string, env []string, args ...string) (string, error) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs the go command")
+	}
+	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(goTool); err != nil {
+		t.Skipf("no go command at %s", goTool)
+	}
+	cmd := exec.Command(goTool, args...)
+	cmd.Dir = dir
+	cmd.Env = append(append(os.Environ(), "GOWORK=off"), env...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// moduleRoot returns the directory of the deluge module.
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	return filepath.Dir(wd) // the tests run in llm/
 }
