@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -42,62 +43,70 @@ func (ts *timestamps) maxInWindow(w time.Duration) int {
 }
 
 func TestRequestsPerMinutePaceEvenly(t *testing.T) {
-	// 2,400 RPM is 40 per second with a burst of one second's worth (40).
-	// 60 prompts cannot finish before the 20 beyond the burst have been
-	// paced at 25 ms each, and no 250 ms window may hold more than the
-	// burst plus its share (40 + 10).
-	var ts timestamps
-	fake := llmtest.New(ts.reply)
-	c := newClient(t, fake, llm.WithMaxRequestsPerMinute(2400))
-	start := time.Now()
-	for _, r := range c.Process(context.Background(), prompts(60)) {
-		require.NoError(t, r.Err)
-	}
-	assert.GreaterOrEqual(t, time.Since(start), 20*25*time.Millisecond-5*time.Millisecond)
-	assert.LessOrEqual(t, ts.maxInWindow(250*time.Millisecond), 55, "51 plus slack for scheduling jitter; unpaced would be 60")
-	assert.Positive(t, c.Stats().Waited["rpm"])
+	synctest.Test(t, func(t *testing.T) {
+		// 2,400 RPM is 40 per second with a burst of one second's worth (40).
+		// 60 prompts cannot finish before the 20 beyond the burst have been
+		// paced at 25 ms each, and no 250 ms window may hold more than the
+		// burst plus its share (40 + 10).
+		var ts timestamps
+		fake := llmtest.New(ts.reply)
+		c := newClient(t, fake, llm.WithMaxRequestsPerMinute(2400))
+		start := time.Now()
+		for _, r := range c.Process(context.Background(), prompts(60)) {
+			require.NoError(t, r.Err)
+		}
+		assert.GreaterOrEqual(t, time.Since(start), 20*25*time.Millisecond-5*time.Millisecond)
+		assert.LessOrEqual(t, ts.maxInWindow(250*time.Millisecond), 55, "51 plus slack for scheduling jitter; unpaced would be 60")
+		assert.Positive(t, c.Stats().Waited["rpm"])
+	})
 }
 
 func TestModelRequestsPerMinute(t *testing.T) {
-	fake := llmtest.New()
-	c := newClient(t, fake, llm.WithModelLimits("test-model", llm.Limits{RequestsPerMinute: 1200})) // 20/s, burst 20
-	start := time.Now()
-	for _, r := range c.Process(context.Background(), prompts(30)) {
-		require.NoError(t, r.Err)
-	}
-	assert.GreaterOrEqual(t, time.Since(start), 10*50*time.Millisecond-5*time.Millisecond)
+	synctest.Test(t, func(t *testing.T) {
+		fake := llmtest.New()
+		c := newClient(t, fake, llm.WithModelLimits("test-model", llm.Limits{RequestsPerMinute: 1200})) // 20/s, burst 20
+		start := time.Now()
+		for _, r := range c.Process(context.Background(), prompts(30)) {
+			require.NoError(t, r.Err)
+		}
+		assert.GreaterOrEqual(t, time.Since(start), 10*50*time.Millisecond-5*time.Millisecond)
+	})
 }
 
 func TestTokensPerMinuteReconcilesEstimates(t *testing.T) {
-	// Without max new tokens, each request is charged an assumed 1,000-token
-	// completion but uses ~3 tokens. At 60,000 TPM (1,000 a second) the
-	// estimates alone would take 20 s for 20 requests; replacing them with
-	// the real usage as replies arrive lets them through in well under that.
-	fake := llmtest.New()
-	fake.Latency = 5 * time.Millisecond
-	c := newClient(t, fake, llm.WithMaxTokensPerMinute(60_000), llm.WithOutputTokenEstimate(1000), llm.WithMaxConcurrency(4))
-	start := time.Now()
-	for _, r := range c.Process(context.Background(), prompts(20)) {
-		require.NoError(t, r.Err)
-	}
-	assert.Less(t, time.Since(start), 10*time.Second)
-	assert.Positive(t, c.Stats().Waited["tpm"], "the token limit did hold requests back")
+	synctest.Test(t, func(t *testing.T) {
+		// Without max new tokens, each request is charged an assumed 1,000-token
+		// completion but uses ~3 tokens. At 60,000 TPM (1,000 a second) the
+		// estimates alone would take 20 s for 20 requests; replacing them with
+		// the real usage as replies arrive lets them through in well under that.
+		fake := llmtest.New()
+		fake.Latency = 5 * time.Millisecond
+		c := newClient(t, fake, llm.WithMaxTokensPerMinute(60_000), llm.WithOutputTokenEstimate(1000), llm.WithMaxConcurrency(4))
+		start := time.Now()
+		for _, r := range c.Process(context.Background(), prompts(20)) {
+			require.NoError(t, r.Err)
+		}
+		assert.Less(t, time.Since(start), 10*time.Second)
+		assert.Positive(t, c.Stats().Waited["tpm"], "the token limit did hold requests back")
+	})
 }
 
 func TestMaxNewTokensStayCharged(t *testing.T) {
-	// With max new tokens set, the server reserves them whatever the reply
-	// uses, so the client keeps charging them. At 60,000 TPM (1,000 tokens
-	// a second, a burst of 1,000) three requests of ~1,008 tokens: the
-	// first two fit in the burst, the third waits for about a second.
-	var ts timestamps
-	fake := llmtest.New(ts.reply)
-	c := newClient(t, fake, llm.WithMaxTokensPerMinute(60_000), llm.WithMaxNewTokens(1000))
-	for range 3 {
-		_, err := c.Generate(context.Background(), user("hi"))
-		require.NoError(t, err)
-	}
-	require.Len(t, ts.times, 3)
-	assert.GreaterOrEqual(t, ts.times[2].Sub(ts.times[0]), 900*time.Millisecond)
+	synctest.Test(t, func(t *testing.T) {
+		// With max new tokens set, the server reserves them whatever the reply
+		// uses, so the client keeps charging them. At 60,000 TPM (1,000 tokens
+		// a second, a burst of 1,000) three requests of ~1,008 tokens: the
+		// first two fit in the burst, the third waits for about a second.
+		var ts timestamps
+		fake := llmtest.New(ts.reply)
+		c := newClient(t, fake, llm.WithMaxTokensPerMinute(60_000), llm.WithMaxNewTokens(1000))
+		for range 3 {
+			_, err := c.Generate(context.Background(), user("hi"))
+			require.NoError(t, err)
+		}
+		require.Len(t, ts.times, 3)
+		assert.GreaterOrEqual(t, ts.times[2].Sub(ts.times[0]), 900*time.Millisecond)
+	})
 }
 
 func TestRequestThatCanNeverFitFailsAtOnce(t *testing.T) {
@@ -117,13 +126,15 @@ func TestRequestThatCanNeverFitFailsAtOnce(t *testing.T) {
 }
 
 func TestUnlimitedDefaultsAreReplacedNotDisabled(t *testing.T) {
-	// WithMaxRequestsPerMinute(0) means the default, not "no limit": a
-	// client left at defaults must pace.
-	var ts timestamps
-	c := newClient(t, llmtest.New(ts.reply), llm.WithMaxRequestsPerMinute(0))
-	for _, r := range c.Process(context.Background(), prompts(20)) {
-		require.NoError(t, r.Err)
-	}
-	// The default 1,000 RPM has a burst of 16: the 17th waits 60 ms.
-	assert.LessOrEqual(t, ts.maxInWindow(50*time.Millisecond), 18, "17 plus one for scheduling jitter; unpaced would be 20")
+	synctest.Test(t, func(t *testing.T) {
+		// WithMaxRequestsPerMinute(0) means the default, not "no limit": a
+		// client left at defaults must pace.
+		var ts timestamps
+		c := newClient(t, llmtest.New(ts.reply), llm.WithMaxRequestsPerMinute(0))
+		for _, r := range c.Process(context.Background(), prompts(20)) {
+			require.NoError(t, r.Err)
+		}
+		// The default 1,000 RPM has a burst of 16: the 17th waits 60 ms.
+		assert.LessOrEqual(t, ts.maxInWindow(50*time.Millisecond), 18, "17 plus one for scheduling jitter; unpaced would be 20")
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -346,44 +347,48 @@ func TestProcessRequestTimeoutBoundsEveryAttempt(t *testing.T) {
 		return nil, ctx.Err()
 	}
 	t.Run("final", func(t *testing.T) {
-		c := newClient(t, llmtest.New(hang), llm.WithRequestTimeout(20*time.Millisecond), llm.WithMaxAttempts(1), llm.WithMaxConcurrency(8))
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a safety net, far beyond the timeout
-		defer cancel()
-		for _, r := range c.Process(ctx, prompts(40)) {
-			require.Error(t, r.Err)
-			assert.Equal(t, llm.CodeTimeout, llm.CodeOf(r.Err), "%v", r.Err)
-			assert.Equal(t, 1, r.Attempts)
-		}
-		require.NoError(t, ctx.Err(), "the attempts ended on their own timeout, not the test's")
-		s := c.Stats()
-		assert.EqualValues(t, 40, s.Requests)
-		assert.EqualValues(t, 40, s.FailuresByCode[llm.CodeTimeout])
-		assert.Zero(t, s.InFlight)
+		synctest.Test(t, func(t *testing.T) {
+			c := newClient(t, llmtest.New(hang), llm.WithRequestTimeout(20*time.Millisecond), llm.WithMaxAttempts(1), llm.WithMaxConcurrency(8))
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a safety net, far beyond the timeout
+			defer cancel()
+			for _, r := range c.Process(ctx, prompts(40)) {
+				require.Error(t, r.Err)
+				assert.Equal(t, llm.CodeTimeout, llm.CodeOf(r.Err), "%v", r.Err)
+				assert.Equal(t, 1, r.Attempts)
+			}
+			require.NoError(t, ctx.Err(), "the attempts ended on their own timeout, not the test's")
+			s := c.Stats()
+			assert.EqualValues(t, 40, s.Requests)
+			assert.EqualValues(t, 40, s.FailuresByCode[llm.CodeTimeout])
+			assert.Zero(t, s.InFlight)
+		})
 	})
 	t.Run("retried", func(t *testing.T) {
-		var mu sync.Mutex
-		seen := map[string]bool{}
-		fake := llmtest.New(func(ctx context.Context, req *llm.Request, n int) (*llm.Response, error) {
-			p := llmtest.LastUserText(req)
-			mu.Lock()
-			first := !seen[p]
-			seen[p] = true
-			mu.Unlock()
-			if first {
-				return hang(ctx, req, n)
+		synctest.Test(t, func(t *testing.T) {
+			var mu sync.Mutex
+			seen := map[string]bool{}
+			fake := llmtest.New(func(ctx context.Context, req *llm.Request, n int) (*llm.Response, error) {
+				p := llmtest.LastUserText(req)
+				mu.Lock()
+				first := !seen[p]
+				seen[p] = true
+				mu.Unlock()
+				if first {
+					return hang(ctx, req, n)
+				}
+				return llmtest.Echo(ctx, req, n)
+			})
+			c := newClient(t, fake, llm.WithRequestTimeout(20*time.Millisecond), llm.WithMaxConcurrency(8))
+			for i, r := range c.Process(context.Background(), prompts(40)) {
+				require.NoError(t, r.Err)
+				assert.Equal(t, fmt.Sprintf("echo: prompt %d", i), r.Response.Completion)
+				assert.Equal(t, 2, r.Attempts)
 			}
-			return llmtest.Echo(ctx, req, n)
+			s := c.Stats()
+			assert.EqualValues(t, 80, s.Requests)
+			assert.EqualValues(t, 40, s.Retries)
+			assert.EqualValues(t, 40, s.Successes)
 		})
-		c := newClient(t, fake, llm.WithRequestTimeout(20*time.Millisecond), llm.WithMaxConcurrency(8))
-		for i, r := range c.Process(context.Background(), prompts(40)) {
-			require.NoError(t, r.Err)
-			assert.Equal(t, fmt.Sprintf("echo: prompt %d", i), r.Response.Completion)
-			assert.Equal(t, 2, r.Attempts)
-		}
-		s := c.Stats()
-		assert.EqualValues(t, 80, s.Requests)
-		assert.EqualValues(t, 40, s.Retries)
-		assert.EqualValues(t, 40, s.Successes)
 	})
 }
 

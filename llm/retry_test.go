@@ -10,6 +10,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -138,22 +139,24 @@ func (a *arrivals) reply(fail int, mk func(*llm.Request) error) llmtest.ReplyFun
 }
 
 func TestRetryAfterIsAFloor(t *testing.T) {
-	const retryAfter = 120 * time.Millisecond
-	var a arrivals
-	fake := llmtest.New(a.reply(2, func(req *llm.Request) error {
-		return llmtest.Error(req, llm.CodeRateLimited, 429, retryAfter)
-	}))
-	c := newClient(t, fake)
-	resp, err := c.Generate(context.Background(), user("hi"))
-	require.NoError(t, err)
-	assert.Equal(t, 3, resp.Attempts)
-	require.Len(t, a.times, 3)
-	for i := 1; i < 3; i++ {
-		// The client measures from when it received the 429, which is after
-		// the fake returned it: the gap can only be longer.
-		assert.GreaterOrEqual(t, a.times[i].Sub(a.failed[i-1]), retryAfter, "retry %d came early", i)
-	}
-	assert.EqualValues(t, 2, c.Stats().RateLimited)
+	synctest.Test(t, func(t *testing.T) {
+		const retryAfter = 120 * time.Millisecond
+		var a arrivals
+		fake := llmtest.New(a.reply(2, func(req *llm.Request) error {
+			return llmtest.Error(req, llm.CodeRateLimited, 429, retryAfter)
+		}))
+		c := newClient(t, fake)
+		resp, err := c.Generate(context.Background(), user("hi"))
+		require.NoError(t, err)
+		assert.Equal(t, 3, resp.Attempts)
+		require.Len(t, a.times, 3)
+		for i := 1; i < 3; i++ {
+			// The client measures from when it received the 429, which is after
+			// the fake returned it: the gap can only be longer.
+			assert.GreaterOrEqual(t, a.times[i].Sub(a.failed[i-1]), retryAfter, "retry %d came early", i)
+		}
+		assert.EqualValues(t, 2, c.Stats().RateLimited)
+	})
 }
 
 func TestRetryAfterFloorOn503(t *testing.T) {

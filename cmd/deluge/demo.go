@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,7 +84,7 @@ func runDemo(ctx context.Context, a *app, f *demoFlags, outputGiven bool) error 
 
 	// A key only this process knows: the emulator checks it like Azure.
 	key := rand.Text()
-	srv := azuretest.NewServer(
+	emu, url, httpClient, stop := startEmulator(a,
 		azuretest.WithAPIKeys(key),
 		azuretest.WithDeployment(model.Name, ""),
 		azuretest.WithDeployment("gpt-4o", ""),
@@ -98,12 +99,12 @@ func runDemo(ctx context.Context, a *app, f *demoFlags, outputGiven bool) error 
 			RetryAfter: demoRetryAfter,
 		}),
 	)
-	defer srv.Close()
+	defer stop()
 	// Built from explicit settings: the user's AZURE_* environment is not read.
 	provider, err := azurefoundry.New(azurefoundry.Config{
-		Endpoint:   srv.URL,
+		Endpoint:   url,
 		APIKey:     key,
-		HTTPClient: srv.Client(),
+		HTTPClient: httpClient,
 		Logger:     u.logger,
 	})
 	if err != nil {
@@ -112,7 +113,7 @@ func runDemo(ctx context.Context, a *app, f *demoFlags, outputGiven bool) error 
 	defer provider.Close()
 
 	n := countLines(strings.NewReader(string(examples.Prompts)))
-	u.infof("deluge demo: %d prompts → %s on an in-process Azure OpenAI emulator at %s", n, demoModel, srv.URL)
+	u.infof("deluge demo: %d prompts → %s on an in-process Azure OpenAI emulator at %s", n, demoModel, url)
 	u.infof("  (%v latency plus jitter, %.0f%% injected failures; limits %s RPM, %s TPM, %d in flight)\n",
 		f.latency, f.failRate*100, groupDigits(demoRPM), groupDigits(demoTPM), demoConcurrency)
 
@@ -138,10 +139,21 @@ func runDemo(ctx context.Context, a *app, f *demoFlags, outputGiven bool) error 
 	}
 	runErr := runPrompts(ctx, a, cfg)
 	if !u.quiet {
-		st := srv.Stats()
-		fmt.Fprint(u.console, demoExplanation(srv.URL, output, n, st))
+		st := emu.Stats()
+		fmt.Fprint(u.console, demoExplanation(url, output, n, st))
 	}
 	return runErr
+}
+
+// startEmulator starts the demo's emulator on a loopback port (or as the
+// app's startEmulator says) and returns it, its URL, a client for it, and
+// the function that stops it.
+func startEmulator(a *app, opts ...azuretest.Option) (*azuretest.Handler, string, *http.Client, func()) {
+	if a.startEmulator != nil {
+		return a.startEmulator(opts...)
+	}
+	srv := azuretest.NewServer(opts...)
+	return srv.Handler, srv.URL, srv.Client(), srv.Close
 }
 
 // demoOutput picks the results file: the one asked for, else

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,8 +14,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/deluge-go/deluge/examples"
+	"github.com/deluge-go/deluge/internal/memnet"
 	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/llm/llmtest"
+	"github.com/deluge-go/deluge/providers/azurefoundry/azuretest"
 	"github.com/deluge-go/deluge/registry"
 )
 
@@ -72,6 +75,9 @@ type cli struct {
 	engine engine
 	// stderrTTY pretends stderr is a terminal (progress bar).
 	stderrTTY bool
+	// inMemory serves the demo's emulator over in-memory connections, for
+	// a run inside a testing/synctest bubble.
+	inMemory bool
 }
 
 type cliResult struct {
@@ -116,6 +122,16 @@ func (c cli) run(t testing.TB, args ...string) cliResult {
 	a := &app{env: e}
 	if c.engine != nil {
 		a.newEngine = func(*runConfig) (engine, error) { return c.engine, nil }
+	}
+	if c.inMemory {
+		a.startEmulator = func(opts ...azuretest.Option) (*azuretest.Handler, string, *http.Client, func()) {
+			h := azuretest.NewHandler(opts...)
+			srv := memnet.NewServer(h)
+			return h, srv.URL, srv.Client(), func() {
+				h.Close()
+				srv.Close()
+			}
+		}
 	}
 	code := executeApp(ctx, a, args)
 	return cliResult{code: code, stdout: stdout.String(), stderr: stderr.String()}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -16,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/deluge-go/deluge/progress"
+	"github.com/deluge-go/deluge/providers/azurefoundry/azuretest"
 )
 
 // env is everything the commands take from the process, so tests can run
@@ -61,6 +63,9 @@ type app struct {
 	ui *ui
 	// newEngine, when set, replaces the llm.Client engine (tests).
 	newEngine func(cfg *runConfig) (engine, error)
+	// startEmulator, when set, replaces the loopback emulator of the demo
+	// (tests: an in-memory one, for a synctest bubble).
+	startEmulator func(opts ...azuretest.Option) (h *azuretest.Handler, url string, client *http.Client, stop func())
 }
 
 const rootLong = `deluge sends prompts to LLMs at scale: thousands per minute under your RPM/TPM

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -23,16 +24,22 @@ import (
 //
 // The emulator admits RPM/6 requests at once (Azure's 10 s window): a client
 // that burst the whole batch, or a minute's quota, would get hundreds of
-// 429s, since 2,000 is more than 1,500. The run takes about 13 s of real
-// time (2,000 at 150 a second), the price of a quota that is really tested.
+// 429s, since 2,000 is more than 1,500. The run takes about 13 s (2,000 at
+// 150 a second) of a synctest bubble's fake time, over in-memory HTTP: the
+// quota is really tested, without waiting for it.
 func TestLimitsEqualToServerQuota(t *testing.T) {
+	synctest.Test(t, testLimitsEqualToServerQuota)
+}
+
+func testLimitsEqualToServerQuota(t *testing.T) {
 	const (
 		n   = 2000
 		rpm = 9_000   // 150 requests a second
 		tpm = 225_000 // 3,750 tokens a second: 25 per request (9 of prompt, 16 of max_tokens)
 	)
-	srv := emulator(t, azuretest.WithRateLimit(deployment, rpm, tpm))
-	c := client(t, provider(t, azurefoundry.Config{Endpoint: srv.URL}, nil),
+	srv, cfg := emulatorInMemory(t, azuretest.WithRateLimit(deployment, rpm, tpm))
+	start := time.Now()
+	c := client(t, provider(t, cfg, nil),
 		llm.WithMaxRequestsPerMinute(rpm), llm.WithMaxTokensPerMinute(tpm),
 		llm.WithMaxNewTokens(16), llm.WithMaxConcurrency(64))
 
@@ -40,7 +47,7 @@ func TestLimitsEqualToServerQuota(t *testing.T) {
 	requireAllSucceeded(t, results)
 
 	st := srv.Stats()
-	t.Logf("server 429s: %d; client waited %v", st.RateLimited, c.Stats().Waited)
+	t.Logf("server 429s: %d; client waited %v; the batch took %v", st.RateLimited, c.Stats().Waited, time.Since(start))
 	assert.LessOrEqual(t, st.RateLimited, n/100, "almost no server 429s")
 	assert.Equal(t, n+st.RateLimited, st.ByDeployment[deployment])
 	s := c.Stats()
@@ -54,18 +61,23 @@ func TestLimitsEqualToServerQuota(t *testing.T) {
 // quota, every prompt still succeeds through 429 handling, and no retry is
 // sent before the retry-after-ms of the 429 it follows. The emulator's
 // clock runs 6 times fast so that its quota bites within a second or two:
-// 1,200 requests per emulated minute are 120 a real second, with bursts of
+// 1,200 requests per emulated minute are 120 a second, with bursts of
 // 200; its retry-after-ms, in emulated time, only makes the client wait
-// longer than needed.
+// longer than needed. It runs on a synctest bubble's fake time, over
+// in-memory HTTP.
 func TestLimitsAboveServerQuota(t *testing.T) {
+	synctest.Test(t, testLimitsAboveServerQuota)
+}
+
+func testLimitsAboveServerQuota(t *testing.T) {
 	const (
 		n         = 500
 		serverRPM = 1200
 		speedup   = 6
 	)
-	srv := emulator(t, azuretest.WithClock(scaledClock(speedup)), azuretest.WithRateLimit(deployment, serverRPM, 0))
+	srv, cfg := emulatorInMemory(t, azuretest.WithClock(scaledClock(speedup)), azuretest.WithRateLimit(deployment, serverRPM, 0))
 	rec := newRecorder()
-	c := client(t, provider(t, azurefoundry.Config{Endpoint: srv.URL}, rec),
+	c := client(t, provider(t, cfg, rec),
 		llm.WithMaxRequestsPerMinute(4*serverRPM*speedup), llm.WithMaxTokensPerMinute(-1),
 		llm.WithMaxConcurrency(16), llm.WithMaxAttempts(5))
 
@@ -84,10 +96,14 @@ func TestLimitsAboveServerQuota(t *testing.T) {
 // TestRetryAfterFromArrivalLog checks retry-after compliance from the
 // emulator's own record: with one request at a time, the request that
 // follows a 429 is its retry, and it may not arrive before the 429's
-// retry-after-ms has passed.
+// retry-after-ms has passed. It runs on a synctest bubble's fake time.
 func TestRetryAfterFromArrivalLog(t *testing.T) {
-	srv := emulator(t, azuretest.WithSeed(7), azuretest.WithFaults(azuretest.Faults{Rate429: 0.3, RetryAfter: 20 * time.Millisecond}))
-	c := client(t, provider(t, azurefoundry.Config{Endpoint: srv.URL}, nil),
+	synctest.Test(t, testRetryAfterFromArrivalLog)
+}
+
+func testRetryAfterFromArrivalLog(t *testing.T) {
+	srv, cfg := emulatorInMemory(t, azuretest.WithSeed(7), azuretest.WithFaults(azuretest.Faults{Rate429: 0.3, RetryAfter: 20 * time.Millisecond}))
+	c := client(t, provider(t, cfg, nil),
 		llm.WithMaxRequestsPerMinute(-1), llm.WithMaxTokensPerMinute(-1),
 		llm.WithMaxConcurrency(1), llm.WithMaxAttempts(8), llm.WithRetryBackoff(time.Millisecond, 10*time.Millisecond))
 

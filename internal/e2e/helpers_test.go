@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/deluge-go/deluge/conversation"
+	"github.com/deluge-go/deluge/internal/memnet"
 	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/providers/azurefoundry"
 	"github.com/deluge-go/deluge/providers/azurefoundry/azuretest"
@@ -28,12 +29,31 @@ const (
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// emulator starts an emulator serving the gpt-4o deployment.
+// emulator starts an emulator serving the gpt-4o deployment on a loopback
+// port.
 func emulator(t *testing.T, opts ...azuretest.Option) *azuretest.Server {
 	t.Helper()
 	srv := azuretest.NewServer(append([]azuretest.Option{azuretest.WithAPIKeys(apiKey), azuretest.WithDeployment(deployment, "")}, opts...)...)
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// emulatorInMemory starts an emulator serving the gpt-4o deployment over
+// in-memory connections (package memnet), for a test running in a
+// testing/synctest bubble: the emulator's quotas and latency and the
+// client's pacing, backoff and cooldowns all run on the bubble's fake
+// clock, so minutes of paced traffic take the CPU time they need, not the
+// minutes. The HTTP on both sides is the real net/http. It returns the
+// emulator and a provider configuration that reaches it.
+func emulatorInMemory(t *testing.T, opts ...azuretest.Option) (*azuretest.Handler, azurefoundry.Config) {
+	t.Helper()
+	h := azuretest.NewHandler(append([]azuretest.Option{azuretest.WithAPIKeys(apiKey), azuretest.WithDeployment(deployment, "")}, opts...)...)
+	srv := memnet.NewServer(h)
+	t.Cleanup(func() {
+		h.Close() // end the emulator's delays, so its handlers return
+		srv.Close()
+	})
+	return h, azurefoundry.Config{Endpoint: srv.URL, HTTPClient: srv.Client()}
 }
 
 // provider builds an Azure provider for cfg, recording its HTTP exchanges
@@ -45,9 +65,13 @@ func provider(t *testing.T, cfg azurefoundry.Config, rec *recorder) *azurefoundr
 	}
 	cfg.Logger = quiet
 	if rec != nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = 256
-		rec.base = tr
+		if cfg.HTTPClient != nil {
+			rec.base = cfg.HTTPClient.Transport
+		} else {
+			tr := http.DefaultTransport.(*http.Transport).Clone()
+			tr.MaxIdleConnsPerHost = 256
+			rec.base = tr
+		}
 		cfg.HTTPClient = &http.Client{Transport: rec}
 	}
 	p, err := azurefoundry.New(cfg)
@@ -90,8 +114,8 @@ func requireAllSucceeded(t *testing.T, results []llm.Result) {
 	}
 }
 
-// scaledClock runs k times faster than real time, so the emulator's
-// per-minute quotas play out in a second.
+// scaledClock runs k times faster than time.Now, so the emulator's
+// per-minute quotas play out k times sooner.
 func scaledClock(k int) func() time.Time {
 	base := time.Now()
 	return func() time.Time { return base.Add(time.Since(base) * time.Duration(k)) }

@@ -14,8 +14,23 @@ type Clock func() time.Duration
 // epoch anchors the default clock; time.Since reads the monotonic clock.
 var epoch = time.Now()
 
-// Now is the default Clock.
-func Now() time.Duration { return time.Since(epoch) }
+// bubbleEpoch anchors the clock inside a testing/synctest bubble: a day
+// before the bubble's fake clock starts (midnight UTC, 2000-01-01), so that
+// its readings are positive, as the engine expects (0 means "never").
+var bubbleEpoch = time.Date(1999, 12, 31, 0, 0, 0, 0, time.UTC)
+
+// Now is the default Clock: the monotonic time since the package was
+// loaded. Inside a testing/synctest bubble, time.Now reads the bubble's fake
+// clock and carries no monotonic reading, so time.Since(epoch) is a
+// difference of wall clocks, decades negative; Now then measures from
+// bubbleEpoch, which makes everything paced by the default clock run on the
+// bubble's fake time.
+func Now() time.Duration {
+	if d := time.Since(epoch); d >= 0 {
+		return d
+	}
+	return time.Since(bubbleEpoch)
+}
 
 // Bucket is a FIFO-fair GCRA limiter for a per-minute quota. The zero value
 // is not usable; create one with New. A Bucket is safe for concurrent use.

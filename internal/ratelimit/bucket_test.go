@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -184,23 +185,22 @@ func TestSetRateWakesWaiters(t *testing.T) {
 	}
 }
 
-func TestWaitRealClockPaces(t *testing.T) {
-	// 20 requests at 1,200/min (one per 50 ms) with a burst of 1 cannot take
-	// less than 19 intervals. Only the lower bound is asserted: a slow
-	// machine may take longer, never shorter.
-	b := New(1200, 1, nil)
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range 20 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := b.Wait(context.Background(), 1)
-			assert.NoError(t, err)
-		}()
-	}
-	wg.Wait()
-	assert.GreaterOrEqual(t, time.Since(start), 19*50*time.Millisecond-time.Millisecond)
+func TestWaitDefaultClockPaces(t *testing.T) {
+	// 20 requests at 1,200/min (one per 50 ms) with a burst of 1 take 19
+	// intervals, on the default clock, in a synctest bubble's fake time.
+	synctest.Test(t, func(t *testing.T) {
+		b := New(1200, 1, nil)
+		start := time.Now()
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				_, err := b.Wait(t.Context(), 1)
+				assert.NoError(t, err)
+			})
+		}
+		wg.Wait()
+		assert.Equal(t, 19*50*time.Millisecond, time.Since(start))
+	})
 }
 
 func BenchmarkWaitUncontended(b *testing.B) {
@@ -209,4 +209,25 @@ func BenchmarkWaitUncontended(b *testing.B) {
 	for b.Loop() {
 		_, _ = bk.Wait(ctx, 1)
 	}
+}
+
+func TestNowRunsOnSynctestTime(t *testing.T) {
+	outside := Now()
+	require.Positive(t, outside)
+	synctest.Test(t, func(t *testing.T) {
+		start := Now()
+		require.Positive(t, start, "readings are positive in a bubble too")
+		time.Sleep(90 * time.Second)
+		assert.Equal(t, 90*time.Second, Now()-start, "the bubble's fake time")
+
+		// A bucket on the default clock paces in fake time: 60 a minute
+		// with a burst of 1 admits one a second.
+		b := New(60, 1, nil)
+		begin := time.Now()
+		for range 5 {
+			_, err := b.Wait(t.Context(), 1)
+			require.NoError(t, err)
+		}
+		assert.Equal(t, 4*time.Second, time.Since(begin))
+	})
 }
