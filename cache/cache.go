@@ -6,7 +6,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync/atomic"
 
 	"github.com/deluge-go/deluge/conversation"
@@ -123,97 +122,15 @@ func cloneSlice[S ~[]E, E any](s S) S {
 // role when the provider left it empty (a message without a role does not
 // decode).
 func storedForm(r *llm.Response) *llm.Response {
-	c := deepClone(r)
+	noHeader := *r
+	noHeader.Header = nil
+	c := noHeader.Clone()
+	if c.Message.Role == "" {
+		c.Message.Role = conversation.RoleAssistant
+	}
 	c.Cached = true
 	c.Cost = 0
 	return c
-}
-
-// deepClone copies r and everything it points to, except Header, which is
-// dropped.
-func deepClone(r *llm.Response) *llm.Response {
-	c := new(llm.Response)
-	*c = *r
-	c.Header = nil
-	c.Message = cloneMessage(r.Message)
-	c.ContentFilter = cloneFilter(r.ContentFilter)
-	if r.PromptFilter != nil {
-		c.PromptFilter = make([]llm.ContentFilterResults, len(r.PromptFilter))
-		for i := range r.PromptFilter {
-			c.PromptFilter[i] = *cloneFilter(&r.PromptFilter[i])
-		}
-	}
-	if r.Logprobs != nil {
-		c.Logprobs = make([]llm.TokenLogprob, len(r.Logprobs))
-		for i, lp := range r.Logprobs {
-			lp.Bytes = slices.Clone(lp.Bytes)
-			if lp.TopLogprobs != nil {
-				top := make([]llm.TopLogprob, len(lp.TopLogprobs))
-				for j, t := range lp.TopLogprobs {
-					t.Bytes = slices.Clone(t.Bytes)
-					top[j] = t
-				}
-				lp.TopLogprobs = top
-			}
-			c.Logprobs[i] = lp
-		}
-	}
-	return c
-}
-
-func cloneMessage(m conversation.Message) conversation.Message {
-	if m.Role == "" {
-		m.Role = conversation.RoleAssistant
-	}
-	if m.Parts == nil {
-		return m
-	}
-	parts := make([]conversation.Part, len(m.Parts))
-	for i, p := range m.Parts {
-		p.Data = slices.Clone(p.Data)
-		p.ToolCall = clonePtr(p.ToolCall)
-		p.ToolResult = clonePtr(p.ToolResult)
-		parts[i] = p
-	}
-	m.Parts = parts
-	return m
-}
-
-func cloneFilter(f *llm.ContentFilterResults) *llm.ContentFilterResults {
-	if f == nil {
-		return nil
-	}
-	c := *f
-	c.Hate = clonePtr(f.Hate)
-	c.SelfHarm = clonePtr(f.SelfHarm)
-	c.Sexual = clonePtr(f.Sexual)
-	c.Violence = clonePtr(f.Violence)
-	c.Profanity = cloneDetection(f.Profanity)
-	c.Jailbreak = cloneDetection(f.Jailbreak)
-	c.IndirectAttack = cloneDetection(f.IndirectAttack)
-	c.ProtectedMaterialText = cloneDetection(f.ProtectedMaterialText)
-	c.ProtectedMaterialCode = cloneDetection(f.ProtectedMaterialCode)
-	c.UngroundedMaterial = cloneDetection(f.UngroundedMaterial)
-	c.CustomBlocklists = slices.Clone(f.CustomBlocklists)
-	c.Error = clonePtr(f.Error)
-	return &c
-}
-
-func cloneDetection(d *llm.DetectionResult) *llm.DetectionResult {
-	if d == nil {
-		return nil
-	}
-	c := *d
-	c.Citation = clonePtr(d.Citation)
-	return &c
-}
-
-func clonePtr[T any](p *T) *T {
-	if p == nil {
-		return nil
-	}
-	v := *p
-	return &v
 }
 
 // atomicFloat is a float64 that can be added to concurrently.

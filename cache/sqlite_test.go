@@ -17,7 +17,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/deluge-go/deluge/conversation"
 	"github.com/deluge-go/deluge/llm"
 )
 
@@ -91,41 +90,19 @@ func TestSQLiteRoundTrip(t *testing.T) {
 	assert.InDelta(t, resp.Cost, cost, 1e-12)
 }
 
-func TestSQLiteMiss(t *testing.T) {
-	s, _ := openTemp(t)
-	mustMiss(t, s, "absent")
-	mustMiss(t, s, "")
-	st, err := s.Stats(context.Background())
-	require.NoError(t, err)
-	assert.Equal(t, int64(2), st.Misses)
-	assert.Zero(t, st.Entries)
-}
-
-func TestSQLitePutReplacesAndCopies(t *testing.T) {
+// TestSQLitePutReplacesInTheFile: a replaced response stays replaced once
+// committed (the conformance suite sees the write buffer; this reads the
+// file).
+func TestSQLitePutReplacesInTheFile(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTemp(t)
-	r := textResponse("first")
-	require.NoError(t, s.Put(ctx, "k", r))
-	r.Completion = "mutated after Put"
-	assert.Equal(t, "first", mustGet(t, s, "k").Completion)
-
+	require.NoError(t, s.Put(ctx, "k", textResponse("first")))
 	require.NoError(t, s.Put(ctx, "k", textResponse("second")))
-	assert.Equal(t, "second", mustGet(t, s, "k").Completion)
 	require.NoError(t, s.Flush(ctx))
 	assert.Equal(t, "second", mustGet(t, s, "k").Completion)
 	st, err := s.Stats(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), st.Entries)
-
-	// A message without a role still round-trips.
-	r = textResponse("no role")
-	r.Message.Role = ""
-	require.NoError(t, s.Put(ctx, "norole", r))
-	require.NoError(t, s.Flush(ctx))
-	assert.Equal(t, conversation.RoleAssistant, mustGet(t, s, "norole").Message.Role)
-
-	assert.ErrorContains(t, s.Put(ctx, "", r), "empty key")
-	assert.ErrorContains(t, s.Put(ctx, "k", nil), "nil response")
 }
 
 func TestSQLiteTwoHandles(t *testing.T) {
@@ -224,40 +201,6 @@ func TestSQLiteTwoProcesses(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(600), st.Entries)
 	assert.Zero(t, st.WriteErrors)
-}
-
-func TestSQLiteConcurrent(t *testing.T) {
-	ctx := context.Background()
-	s, _ := openTemp(t, WithWriteBuffer(16))
-	const workers, ops, keys = 8, 300, 100
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for i := range ops {
-				k := fmt.Sprint((i*13 + w) % keys)
-				if i%2 == 0 {
-					assert.NoError(t, s.Put(ctx, k, textResponse(k)))
-					continue
-				}
-				got, ok, err := s.Get(ctx, k)
-				assert.NoError(t, err)
-				if ok {
-					assert.Equal(t, k, got.Completion)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	require.NoError(t, s.Flush(ctx))
-	st, err := s.Stats(ctx)
-	require.NoError(t, err)
-	assert.Equal(t, int64(keys), st.Entries)
-	assert.Equal(t, int64(workers*ops), st.Hits+st.Misses+st.Puts)
-	assert.Zero(t, st.Corrupt)
-	assert.Zero(t, st.WriteErrors)
-	s.pmu.Lock()
-	assert.Empty(t, s.pending, "committed Puts must leave the pending set")
-	s.pmu.Unlock()
 }
 
 func TestSQLiteSyncPut(t *testing.T) {

@@ -155,3 +155,19 @@ func TestLastAndClone(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, "b", last.Text())
 }
+
+func TestMessageCloneIsDeep(t *testing.T) {
+	build := func() conversation.Message {
+		return conversation.Message{Role: conversation.RoleUser, Name: "n", Parts: []conversation.Part{
+			conversation.Text("hi"), conversation.ImageData("image/png", []byte{1, 2}), conversation.Call("c", "f", "{}"), conversation.Result("c", "ok"),
+		}}
+	}
+	m := build()
+	c := m.Clone()
+	require.Equal(t, m, c)
+	c.Parts[0].Text = "x"
+	c.Parts[1].Data[0] = 9
+	c.Parts[2].ToolCall.Name = "x"
+	c.Parts[3].ToolResult.Content = "x"
+	assert.Equal(t, build(), m, "changing the clone changed the original")
+}

@@ -236,17 +236,14 @@ func (c *Client) targetFor(id string) (*target, error) {
 // Model returns the client's primary model: the one given to [NewClient]
 // (after [WithProvider]), or the heaviest of [WithModelWeights].
 func (c *Client) Model() registry.Model {
-	m := c.model
-	m.Regions = maps.Clone(m.Regions)
-	return m
+	return c.model.Clone()
 }
 
 // Models returns the models the client routes to, heaviest first.
 func (c *Client) Models() []registry.Model {
 	out := make([]registry.Model, len(c.targets))
 	for i, t := range c.targets {
-		out[i] = t.model
-		out[i].Regions = maps.Clone(t.model.Regions)
+		out[i] = t.model.Clone()
 	}
 	return out
 }

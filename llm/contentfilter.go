@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -33,6 +34,45 @@ type ContentFilterResults struct {
 	// Error is set when the filter itself failed (the content was then not
 	// filtered).
 	Error *FilterError `json:"error,omitempty"`
+}
+
+// Clone returns a deep copy of f (nil for nil).
+func (f *ContentFilterResults) Clone() *ContentFilterResults {
+	if f == nil {
+		return nil
+	}
+	c := *f
+	c.Hate = clonePtr(f.Hate)
+	c.SelfHarm = clonePtr(f.SelfHarm)
+	c.Sexual = clonePtr(f.Sexual)
+	c.Violence = clonePtr(f.Violence)
+	c.Profanity = f.Profanity.clone()
+	c.Jailbreak = f.Jailbreak.clone()
+	c.IndirectAttack = f.IndirectAttack.clone()
+	c.ProtectedMaterialText = f.ProtectedMaterialText.clone()
+	c.ProtectedMaterialCode = f.ProtectedMaterialCode.clone()
+	c.UngroundedMaterial = f.UngroundedMaterial.clone()
+	c.CustomBlocklists = slices.Clone(f.CustomBlocklists)
+	c.Error = clonePtr(f.Error)
+	return &c
+}
+
+func (d *DetectionResult) clone() *DetectionResult {
+	if d == nil {
+		return nil
+	}
+	c := *d
+	c.Citation = clonePtr(d.Citation)
+	return &c
+}
+
+// clonePtr returns a pointer to a copy of *p, or nil.
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }
 
 // SeverityResult is a harm category graded by severity.

@@ -2,6 +2,7 @@ package llm
 
 import (
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/deluge-go/deluge/conversation"
@@ -56,6 +57,40 @@ type Response struct {
 	// Header holds the final HTTP response's headers (rate-limit headers
 	// included); nil for responses not served over HTTP.
 	Header http.Header `json:"-"`
+}
+
+// Clone returns a deep copy of r: its message, annotations,
+// log-probabilities and headers are copied, not shared.
+func (r *Response) Clone() *Response {
+	if r == nil {
+		return nil
+	}
+	c := *r
+	c.Message = r.Message.Clone()
+	c.ContentFilter = r.ContentFilter.Clone()
+	if r.PromptFilter != nil {
+		c.PromptFilter = make([]ContentFilterResults, len(r.PromptFilter))
+		for i := range r.PromptFilter {
+			c.PromptFilter[i] = *r.PromptFilter[i].Clone()
+		}
+	}
+	if r.Logprobs != nil {
+		c.Logprobs = make([]TokenLogprob, len(r.Logprobs))
+		for i, lp := range r.Logprobs {
+			lp.Bytes = slices.Clone(lp.Bytes)
+			if lp.TopLogprobs != nil {
+				top := make([]TopLogprob, len(lp.TopLogprobs))
+				for j, t := range lp.TopLogprobs {
+					t.Bytes = slices.Clone(t.Bytes)
+					top[j] = t
+				}
+				lp.TopLogprobs = top
+			}
+			c.Logprobs[i] = lp
+		}
+	}
+	c.Header = r.Header.Clone()
+	return &c
 }
 
 // Usage counts the tokens of a call.

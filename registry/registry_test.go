@@ -138,3 +138,13 @@ func TestConcurrentRegisterAndLookup(t *testing.T) {
 		assert.NoError(t, err)
 	}
 }
+
+func TestModelCloneCopiesRegions(t *testing.T) {
+	m := registry.Model{ID: "x", Regions: map[string]float64{"eastus": 1}}
+	c := m.Clone()
+	c.Regions["eastus"] = 2
+	c.Regions["westus"] = 1
+	if len(m.Regions) != 1 || m.Regions["eastus"] != 1 {
+		t.Errorf("changing the clone changed the original: %v", m.Regions)
+	}
+}

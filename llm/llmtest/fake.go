@@ -141,10 +141,9 @@ func Chunks(resp *llm.Response) []*llm.Chunk {
 }
 
 func (p *Provider) record(req *llm.Request) {
-	cp := *req
-	cp.Messages = append([]conversation.Message(nil), req.Messages...)
+	cp := req.Clone() // the caller may reuse its request
 	p.mu.Lock()
-	p.requests = append(p.requests, cp)
+	p.requests = append(p.requests, *cp)
 	if n := p.MaxRecorded; n > 0 && len(p.requests) > 2*n {
 		// Trim in bulk so that recording stays amortised O(1).
 		p.requests = append(p.requests[:0], p.requests[len(p.requests)-n:]...)

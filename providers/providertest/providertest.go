@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"reflect"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -402,7 +400,7 @@ func testNotMutated(t *testing.T, h Harness) {
 			User:         "user-1",
 		},
 	}
-	want := cloneRequest(req)
+	want := req.Clone()
 	generate(t, tg, req)
 	if !reflect.DeepEqual(req, want) {
 		t.Errorf("Generate modified the request:\n got %+v\nwant %+v", req, want)
@@ -767,58 +765,4 @@ func testConcurrency(t *testing.T, h Harness) {
 			t.Errorf("backend received %d requests for %d calls, want one each", n, concurrency)
 		}
 	}
-}
-
-// --- deep copy, for the mutation check ---
-
-func cloneRequest(r *llm.Request) *llm.Request {
-	out := *r
-	out.Model.Regions = maps.Clone(r.Model.Regions)
-	if r.Messages != nil {
-		out.Messages = make([]conversation.Message, len(r.Messages))
-		for i, m := range r.Messages {
-			out.Messages[i] = cloneMessage(m)
-		}
-	}
-	s := &out.Sampling
-	s.Temperature = clonePtr(r.Temperature)
-	s.TopP = clonePtr(r.TopP)
-	s.Seed = clonePtr(r.Seed)
-	s.Stop = slices.Clone(r.Stop)
-	if f := r.ResponseFormat; f != nil {
-		cf := *f
-		cf.Schema = slices.Clone(f.Schema)
-		s.ResponseFormat = &cf
-	}
-	if r.Tools != nil {
-		s.Tools = make([]llm.Tool, len(r.Tools))
-		for i, tool := range r.Tools {
-			tool.Parameters = slices.Clone(tool.Parameters)
-			s.Tools[i] = tool
-		}
-	}
-	return &out
-}
-
-func cloneMessage(m conversation.Message) conversation.Message {
-	if m.Parts == nil {
-		return m
-	}
-	parts := make([]conversation.Part, len(m.Parts))
-	for i, p := range m.Parts {
-		p.Data = slices.Clone(p.Data)
-		p.ToolCall = clonePtr(p.ToolCall)
-		p.ToolResult = clonePtr(p.ToolResult)
-		parts[i] = p
-	}
-	m.Parts = parts
-	return m
-}
-
-func clonePtr[T any](p *T) *T {
-	if p == nil {
-		return nil
-	}
-	v := *p
-	return &v
 }
