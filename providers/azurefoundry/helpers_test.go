@@ -209,30 +209,10 @@ func readFixture(t *testing.T, name string) []byte {
 	return fixture.Azure(t, name)
 }
 
-// recording is one entry of an Azure SDK test-proxy recording.
-type recording struct {
-	RequestURI      string            `json:"RequestUri"`
-	RequestMethod   string            `json:"RequestMethod"`
-	RequestHeaders  map[string]string `json:"RequestHeaders"`
-	RequestBody     json.RawMessage   `json:"RequestBody"`
-	StatusCode      int               `json:"StatusCode"`
-	ResponseHeaders map[string]string `json:"ResponseHeaders"`
-	ResponseBody    json.RawMessage   `json:"ResponseBody"`
-}
+// recording is one recorded exchange (see package internal/fixture).
+type recording = fixture.Recording
 
-func readRecording(t *testing.T, name string) recording {
-	t.Helper()
-	var doc struct {
-		Entries []recording `json:"Entries"`
-	}
-	if err := json.Unmarshal(readFixture(t, name), &doc); err != nil {
-		t.Fatalf("fixture %s: %v", name, err)
-	}
-	if len(doc.Entries) == 0 {
-		t.Fatalf("fixture %s has no entries", name)
-	}
-	return doc.Entries[0]
-}
+func readRecording(t *testing.T, name string) recording { return fixture.AzureRecording(t, name) }
 
 // recordedResponse replays a recording's status, headers and body.
 func recordedResponse(rec recording) func(*http.Request) *http.Response {

@@ -2,7 +2,6 @@ package openai_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -19,12 +18,7 @@ import (
 // benchServer answers every request with the recorded Azure chat completion
 // (annotations included), as in DESIGN.md's performance budget.
 func benchServer(b *testing.B) *httptest.Server {
-	raw := fixture.Azure(b, "aoai_chat_completion_gpt4_2025-01-01-preview.recording.json")
-	var rec recording
-	if err := json.Unmarshal(raw, &rec); err != nil {
-		b.Fatal(err)
-	}
-	body := []byte(rec.Entries[0].ResponseBody)
+	body := []byte(fixture.AzureRecording(b, "aoai_chat_completion_gpt4_2025-01-01-preview.recording.json").ResponseBody)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("apim-request-id", "61298fc7-a82b-4586-bf20-d4757584e833")

@@ -29,16 +29,6 @@ func readFixture(t *testing.T, name string) []byte {
 	return fixture.Azure(t, name)
 }
 
-type recording struct {
-	Entries []struct {
-		RequestURI      string            `json:"RequestUri"`
-		RequestBody     json.RawMessage   `json:"RequestBody"`
-		StatusCode      int               `json:"StatusCode"`
-		ResponseHeaders map[string]string `json:"ResponseHeaders"`
-		ResponseBody    json.RawMessage   `json:"ResponseBody"`
-	} `json:"Entries"`
-}
-
 // replayed is one recorded exchange: what the server answered.
 type replayed struct {
 	status int
@@ -50,10 +40,7 @@ type replayed struct {
 
 func loadRecording(t *testing.T, name string) *replayed {
 	t.Helper()
-	var rec recording
-	require.NoError(t, json.Unmarshal(readFixture(t, name), &rec))
-	require.Len(t, rec.Entries, 1)
-	e := rec.Entries[0]
+	e := fixture.AzureRecording(t, name)
 	h := http.Header{}
 	for k, v := range e.ResponseHeaders {
 		if strings.EqualFold(k, "Content-Length") {
@@ -126,9 +113,8 @@ var fixtureCases = map[string]func(t *testing.T){
 		resp, err := r.generate(t, req)
 		require.NoError(t, err)
 		// The provider sends what the official SDK sent, temperature 0 included.
-		var rec recording
-		require.NoError(t, json.Unmarshal(readFixture(t, "aoai_chat_completion_gpt4_2025-01-01-preview.recording.json"), &rec))
-		assert.JSONEq(t, string(rec.Entries[0].RequestBody), string(r.sent))
+		rec := fixture.AzureRecording(t, "aoai_chat_completion_gpt4_2025-01-01-preview.recording.json")
+		assert.JSONEq(t, string(rec.RequestBody), string(r.sent))
 
 		assert.Equal(t, "1, 2, 3, 4, 5, 6, 7, 8, 9, 10.", resp.Completion)
 		assert.Equal(t, "stop", resp.FinishReason)
@@ -148,9 +134,8 @@ var fixtureCases = map[string]func(t *testing.T){
 			Sampling: llm.Sampling{ReasoningEffort: "low", Temperature: ptr(0.2)}}
 		resp, err := r.generate(t, req)
 		require.NoError(t, err)
-		var rec recording
-		require.NoError(t, json.Unmarshal(readFixture(t, "aoai_chat_completion_o1_reasoning_effort.recording.json"), &rec))
-		assert.JSONEq(t, string(rec.Entries[0].RequestBody), string(r.sent), "temperature is dropped for a reasoning model")
+		rec := fixture.AzureRecording(t, "aoai_chat_completion_o1_reasoning_effort.recording.json")
+		assert.JSONEq(t, string(rec.RequestBody), string(r.sent), "temperature is dropped for a reasoning model")
 
 		assert.True(t, strings.HasPrefix(resp.Completion, "Below is a sample 10-day itinerary"))
 		assert.Equal(t, "o1-2024-12-17", resp.ServedModel)

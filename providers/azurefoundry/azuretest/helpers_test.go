@@ -25,23 +25,10 @@ func readFixture(t *testing.T, name string) []byte {
 	return fixture.Azure(t, name)
 }
 
-// recording is the first entry of an Azure SDK test-proxy recording.
-type recording struct {
-	RequestURI      string            `json:"RequestUri"`
-	RequestHeaders  map[string]string `json:"RequestHeaders"`
-	RequestBody     json.RawMessage   `json:"RequestBody"`
-	StatusCode      int               `json:"StatusCode"`
-	ResponseHeaders map[string]string `json:"ResponseHeaders"`
-	ResponseBody    json.RawMessage   `json:"ResponseBody"`
-}
+// recording is one recorded exchange (see package internal/fixture).
+type recording = fixture.Recording
 
-func readRecording(t *testing.T, name string) recording {
-	t.Helper()
-	var file struct{ Entries []recording }
-	require.NoError(t, json.Unmarshal(readFixture(t, name), &file))
-	require.NotEmpty(t, file.Entries)
-	return file.Entries[0]
-}
+func readRecording(t *testing.T, name string) recording { return fixture.AzureRecording(t, name) }
 
 // decode parses JSON into generic values.
 func decode(t *testing.T, b []byte) any {
