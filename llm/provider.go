@@ -9,18 +9,23 @@ import (
 	"sync"
 )
 
-// Provider is the one method a provider must implement: turn a Request into a
-// Response. It must be safe for concurrent use, must not modify the Request,
-// and should return errors as *Error so the Client can classify and retry
-// them. It performs one logical call: retries, rate limits and caching are
-// the Client's job.
+// Provider is the one method a provider must implement: turn a [Request]
+// into a [Response]. It must be safe for concurrent use, must not modify the
+// Request, and should return errors as [*Error] so the [Client] can classify
+// and retry them. It performs one logical call: retries, rate limits and
+// caching are the Client's job, so a call sends one request. A provider
+// that serves a model from several endpoints (Azure's regions) may fail
+// over between them within the call, trying each at most once, and then
+// reports the requests it sent in [Response.Attempts], which the Client
+// adds to its own count. Package
+// [github.com/deluge-go/deluge/providers/providertest] checks all of this.
 type Provider interface {
 	Generate(ctx context.Context, req *Request) (*Response, error)
 }
 
-// Streamer is implemented by providers that can stream a reply. The Client
-// finds it by type assertion and falls back to Generate (one chunk) when a
-// provider lacks it.
+// Streamer is implemented by providers that can stream a reply. The
+// [Client] finds it by type assertion and falls back to
+// [Provider.Generate] (one chunk) when a provider lacks it.
 //
 // The sequence yields chunks in order and ends after the last one; an error
 // is yielded at most once, as the final element. Breaking out of the loop
@@ -30,12 +35,13 @@ type Streamer interface {
 }
 
 // Closer is implemented by providers holding resources (idle connections,
-// credential refreshers) that the program wants to release.
+// credential refreshers) that the program wants to release; see
+// [Client.Close].
 type Closer interface {
 	Close() error
 }
 
-// ProviderFunc adapts a function to the Provider interface.
+// ProviderFunc adapts a function to the [Provider] interface.
 type ProviderFunc func(ctx context.Context, req *Request) (*Response, error)
 
 // Generate calls f.
@@ -54,9 +60,11 @@ var (
 )
 
 // RegisterProvider makes a provider available under name. It is called from
-// a provider package's init; open runs lazily, once, the first time a Client
-// needs the provider, so it is the place to read the environment. Like
-// sql.Register, it panics if open is nil or name is registered twice.
+// a provider package's init; open runs lazily, once, the first time a
+// [Client] needs the provider, so it is the place to read the environment.
+// Like [database/sql.Register], it panics if open is nil or name is
+// registered twice. Models name their provider in
+// [registry.Model.Provider].
 func RegisterProvider(name string, open func() (Provider, error)) {
 	if open == nil {
 		panic("llm: RegisterProvider open function is nil")
@@ -84,8 +92,8 @@ func Providers() []string {
 	return names
 }
 
-// OpenProvider returns the shared instance of the named provider, opening it
-// on first use. An open error is remembered and returned on every call, so a
+// OpenProvider returns the shared instance of the named provider (see
+// [RegisterProvider]), opening it on first use. An open error is remembered and returned on every call, so a
 // misconfigured environment fails the same way each time.
 func OpenProvider(name string) (Provider, error) {
 	providersMu.RLock()

@@ -44,8 +44,11 @@ type Response struct {
 	// Logprobs holds per-token log-probabilities when requested.
 	Logprobs []TokenLogprob `json:"logprobs,omitempty"`
 
-	// Attempts is the number of HTTP requests it took (retries and
-	// failovers included); Latency the wall time from dispatch to reply.
+	// Attempts is the number of HTTP requests it took: the Client's
+	// attempts (retries and failovers between models included) plus the
+	// requests a provider sent itself when it failed over between its
+	// endpoints within one attempt (a provider sets it then; 0 means one).
+	// Latency is the wall time from dispatch to reply.
 	Attempts int           `json:"attempts"`
 	Latency  time.Duration `json:"latency"`
 	// Cached reports that the response came from the cache.

@@ -3,26 +3,15 @@ package openai_test
 import (
 	"net/url"
 	"testing"
-	"time"
 
 	goopenai "github.com/sashabaranov/go-openai"
 
-	"github.com/deluge-go/deluge/llm"
-	"github.com/deluge-go/deluge/llm/llmtest"
+	"github.com/deluge-go/deluge/internal/azureharness"
 	"github.com/deluge-go/deluge/providers/azurefoundry/azuretest"
 	"github.com/deluge-go/deluge/providers/openai"
 	"github.com/deluge-go/deluge/providers/providertest"
 	"github.com/deluge-go/deluge/registry"
 )
-
-// emulatorBackend adapts the Azure emulator to the suite's backend hooks.
-type emulatorBackend struct{ *azuretest.Server }
-
-func (b emulatorBackend) Calls() int { return b.Requests() }
-
-func (b emulatorBackend) ExpectedReply(req *llm.Request) string {
-	return azuretest.ExpectedReply(llmtest.LastUserText(req))
-}
 
 // azureHarness runs the suite through NewFromClientConfig against the Azure
 // emulator, as the azure-foundry provider will: classic deployment URLs with
@@ -31,14 +20,7 @@ func (b emulatorBackend) ExpectedReply(req *llm.Request) string {
 func azureHarness(classic bool) providertest.HarnessFunc {
 	const key, wrong, deployment = "azure-key-0123456789", "azure-wrong-9876543210", "my gpt-4o"
 	return func(t *testing.T, c providertest.Condition) (providertest.Target, bool) {
-		opts := []azuretest.Option{azuretest.WithAPIKeys(key), azuretest.WithDeployment(deployment, "gpt-4o")}
-		switch c {
-		case providertest.RateLimited:
-			opts = append(opts, azuretest.WithFaults(azuretest.Faults{Rate429: 1, RetryAfter: 1500 * time.Millisecond}))
-		case providertest.Stalled:
-			opts = append(opts, azuretest.WithFaults(azuretest.Faults{RateStall: 1, StallAfter: 1}))
-		}
-		srv := azuretest.NewServer(opts...)
+		srv := azuretest.NewServer(azureharness.Options(c, azuretest.WithAPIKeys(key), azuretest.WithDeployment(deployment, "gpt-4o"))...)
 		t.Cleanup(srv.Close)
 
 		k := key
@@ -63,7 +45,7 @@ func azureHarness(classic bool) providertest.HarnessFunc {
 		if c == providertest.UnknownModel {
 			m.Name = "no such deployment"
 		}
-		return providertest.Target{Provider: p, Model: m, Backend: emulatorBackend{srv}, Secrets: []string{key, wrong}}, true
+		return providertest.Target{Provider: p, Model: m, Backend: azureharness.Backend{srv}, Secrets: []string{key, wrong}}, true
 	}
 }
 

@@ -17,7 +17,11 @@
 //   - cancellation and deadlines end calls promptly with matching errors;
 //   - 401, 404 and 429 become *llm.Error with the right code, the 429 with
 //     RetryAfter > 0, secrets absent from messages, and one backend request
-//     per call;
+//     per call (one per endpoint at most, for a provider that fails over
+//     between endpoints, such as Azure's regions: see MultiEndpoint);
+//   - Response.Attempts counts the requests the backend received, and a
+//     provider that fails over does so at once when an endpoint fails
+//     (the FailingOver condition);
 //   - 50 goroutines can share the provider (run with -race).
 //
 // A harness hands the suite a provider and a model wired to a fresh backend

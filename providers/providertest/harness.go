@@ -35,6 +35,14 @@ const (
 	// and finish reason "tool_calls", as real models do. A backend that
 	// honours tool_choice can return its Healthy target.
 	CallsTool
+	// FailingOver: the backend has several endpoints for the target's
+	// model (its Backend implements [MultiEndpoint]); one of them answers
+	// every request with 503, and the provider tries it first on the
+	// first call. Only a provider that fails over between endpoints
+	// within a call (Azure's regions) can be given this condition; the
+	// case is skipped when the target's Backend has fewer than two
+	// endpoints.
+	FailingOver
 )
 
 func (c Condition) String() string {
@@ -51,6 +59,8 @@ func (c Condition) String() string {
 		return "Stalled"
 	case CallsTool:
 		return "CallsTool"
+	case FailingOver:
+		return "FailingOver"
 	}
 	return "Condition(?)"
 }
@@ -89,10 +99,20 @@ func (f HarnessFunc) Target(t *testing.T, c Condition) (Target, bool) { return f
 // Backend is what the suite can always ask a backend.
 // *llmtest.Provider satisfies it.
 type Backend interface {
-	// Calls returns how many requests the backend has received. The suite
-	// uses it to check that a provider sends one request per call
-	// (retrying is the llm.Client's job).
+	// Calls returns how many requests the backend has received, over all
+	// its endpoints. The suite uses it to check that a call sends one
+	// request to each endpoint at most (retrying is the llm.Client's job)
+	// and that Response.Attempts counts them.
 	Calls() int
+}
+
+// MultiEndpoint is implemented by backends that serve the target's model
+// from several endpoints (Azure's regions), between which a provider may
+// fail over within one call, trying each at most once. Without it a
+// backend has one endpoint, and a call sends it one request.
+type MultiEndpoint interface {
+	// Endpoints returns the number of endpoints.
+	Endpoints() int
 }
 
 // Recorder is implemented by backends that can report what reached them.

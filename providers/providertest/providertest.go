@@ -42,9 +42,11 @@ var cases = []testCase{
 	{"Generate/RequestNotMutated", "Generate and Stream leave the Request exactly as they found it (providers must treat it as read-only)", testNotMutated},
 	{"Generate/Canceled", "a canceled context ends the call promptly with an error matching context.Canceled and code canceled", testCanceled},
 	{"Generate/Deadline", "an expired deadline ends the call promptly with an error matching llm.ErrTimeout or context.DeadlineExceeded", testDeadline},
-	{"Errors/BadKey", "a rejected credential (401) is an *llm.Error with CodeAuthentication, StatusCode 401, the model ID, no secret in its text, after exactly one backend request", errorCase(BadKey, llm.CodeAuthentication, 401)},
-	{"Errors/UnknownModel", "an unknown model (404) is an *llm.Error with CodeNotFound, StatusCode 404, the model ID, after exactly one backend request", errorCase(UnknownModel, llm.CodeNotFound, 404)},
-	{"Errors/RateLimited", "a 429 is an *llm.Error with CodeRateLimited, StatusCode 429, RetryAfter > 0 and Retryable, after exactly one backend request (the provider does not retry on its own)", errorCase(RateLimited, llm.CodeRateLimited, 429)},
+	{"Generate/Attempts", "Response.Attempts counts the requests the call sent: exactly what the backend received (0 is read as 1)", testAttempts},
+	{"Errors/BadKey", "a rejected credential (401) is an *llm.Error with CodeAuthentication, StatusCode 401, the model ID, no secret in its text, after one backend request (at most one per endpoint)", errorCase(BadKey, llm.CodeAuthentication, 401)},
+	{"Errors/UnknownModel", "an unknown model (404) is an *llm.Error with CodeNotFound, StatusCode 404, the model ID, after one backend request (at most one per endpoint)", errorCase(UnknownModel, llm.CodeNotFound, 404)},
+	{"Errors/RateLimited", "a 429 is an *llm.Error with CodeRateLimited, StatusCode 429, RetryAfter > 0 and Retryable, after one backend request, or one per endpoint for a provider that fails over (the provider does not retry on its own)", errorCase(RateLimited, llm.CodeRateLimited, 429)},
+	{"Failover/Attempts", "when the endpoint tried first fails with 503, the call moves to another at once and succeeds, trying each endpoint at most once, and Response.Attempts counts the requests the backend received for it (streams fail over too, before their first chunk)", testFailover},
 	{"Stream/MatchesGenerate", "the streamed deltas concatenate to the Completion Generate returns for the same request, exactly one chunk carries the (same) finish reason, and the request ID, if any, comes on the first chunk", testStreamMatches},
 	{"Stream/Usage", "a stream reports usage (> 0 input and output tokens) on some chunk", testStreamUsage},
 	{"Stream/ToolCall", "a streamed tool call is yielded once, whole (ID, name, JSON arguments), with finish reason \"tool_calls\"", testStreamToolCall},
@@ -138,6 +140,19 @@ func requests(tg Target) int {
 	}
 	return tg.Backend.Calls()
 }
+
+// endpoints is the number of endpoints behind the target: 1 unless its
+// backend says more.
+func endpoints(tg Target) int {
+	if m, ok := tg.Backend.(MultiEndpoint); ok {
+		return max(m.Endpoints(), 1)
+	}
+	return 1
+}
+
+// attempts is what Response.Attempts says a call sent: 0 (a provider that
+// leaves the field to the engine) is one request.
+func attempts(resp *llm.Response) int { return max(resp.Attempts, 1) }
 
 // streamed is what a whole stream produced.
 type streamed struct {
@@ -489,6 +504,61 @@ func testDeadline(t *testing.T, h Harness) {
 	})
 }
 
+func testAttempts(t *testing.T, h Harness) {
+	tg := healthy(t, h)
+	before := requests(tg)
+	if before < 0 {
+		t.Skip("the target has no Backend to count requests")
+	}
+	for i := range 3 {
+		resp := generate(t, tg, request(tg.Model, conversation.New().User(fmt.Sprintf("Count me, %d.", i))))
+		if n := requests(tg) - before; n != attempts(resp) {
+			t.Errorf("call %d: Response.Attempts = %d, but the backend received %d requests", i, resp.Attempts, n)
+		}
+		before = requests(tg)
+	}
+}
+
+func testFailover(t *testing.T, h Harness) {
+	tg := needTarget(t, h, FailingOver)
+	most := endpoints(tg)
+	if _, ok := tg.Backend.(MultiEndpoint); !ok || most < 2 {
+		// A harness written before this condition existed hands out its
+		// Healthy target for it.
+		t.Skipf("the FailingOver target has %d endpoint: the harness cannot produce the condition (its Backend must implement MultiEndpoint, with 2 or more)", most)
+	}
+	for i := range 3 {
+		before := requests(tg)
+		req := request(tg.Model, conversation.New().User(fmt.Sprintf("Fail over, %d.", i)))
+		resp := generate(t, tg, req)
+		n := requests(tg) - before
+		if n != attempts(resp) {
+			t.Errorf("call %d: Response.Attempts = %d, but the backend received %d requests", i, resp.Attempts, n)
+		}
+		if n > most {
+			t.Errorf("call %d sent %d requests to %d endpoints: each is tried at most once", i, n, most)
+		}
+		if i == 0 && n < 2 {
+			t.Errorf("the first call sent %d request; the failing endpoint comes first, so it must fail over (2 or more)", n)
+		}
+		if r, ok := tg.Backend.(Replier); ok {
+			if want := r.ExpectedReply(req); resp.Completion != want {
+				t.Errorf("call %d: Completion = %q, want the backend's reply %q", i, resp.Completion, want)
+			}
+		}
+	}
+	if s, ok := tg.Provider.(llm.Streamer); ok {
+		before := requests(tg)
+		res := collect(t, s.Stream(callCtx(t), request(tg.Model, conversation.New().User("Stream, failing over."))))
+		if res.err != nil {
+			t.Errorf("Stream: %v", res.err)
+		}
+		if n := requests(tg) - before; n < 1 || n > most {
+			t.Errorf("a stream sent %d requests to %d endpoints: each is tried at most once", n, most)
+		}
+	}
+}
+
 // --- error cases ---
 
 func errorCase(c Condition, code llm.Code, status int) func(*testing.T, Harness) {
@@ -499,8 +569,8 @@ func errorCase(c Condition, code llm.Code, status int) func(*testing.T, Harness)
 		_, err := tg.Provider.Generate(callCtx(t), req)
 		checkError(t, tg, err, code, status)
 		if before >= 0 {
-			if n := requests(tg) - before; n != 1 {
-				t.Errorf("backend received %d requests for one Generate, want 1 (retries are the llm.Client's job)", n)
+			if n, most := requests(tg)-before, endpoints(tg); n < 1 || n > most {
+				t.Errorf("backend received %d requests for one Generate, want 1, or at most one per endpoint (%d) (retries are the llm.Client's job)", n, most)
 			}
 		}
 		if s, ok := tg.Provider.(llm.Streamer); ok {

@@ -141,19 +141,90 @@ func (p plainErrors) Generate(ctx context.Context, req *llm.Request) (*llm.Respo
 	return resp, nil
 }
 
+// miscounting reports more attempts than it made.
+type miscounting struct{ *llmtest.Provider }
+
+func (m miscounting) Generate(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+	resp, err := m.Provider.Generate(ctx, req)
+	if resp != nil {
+		resp.Attempts = 2
+	}
+	return resp, err
+}
+
+// regions serves a model from two llmtest endpoints and fails over from the
+// first to the second on a 503, as Azure's region router does; miscount
+// makes it report one attempt whatever it sent.
+type regions struct {
+	eps      [2]*llmtest.Provider
+	miscount bool
+}
+
+func (r *regions) Generate(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+	for i, ep := range r.eps {
+		resp, err := ep.Generate(ctx, req)
+		if err == nil {
+			resp.Attempts = i + 1
+			if r.miscount {
+				resp.Attempts = 1
+			}
+			return resp, nil
+		}
+		if llm.CodeOf(err) != llm.CodeUnavailable || i == len(r.eps)-1 {
+			return nil, err
+		}
+	}
+	panic("unreachable")
+}
+
+// regionsBackend counts the requests of both endpoints.
+type regionsBackend struct{ r *regions }
+
+func (b regionsBackend) Calls() int     { return b.r.eps[0].Calls() + b.r.eps[1].Calls() }
+func (b regionsBackend) Endpoints() int { return len(b.r.eps) }
+
+// regionsHarness offers Healthy and FailingOver (the first endpoint down).
+func regionsHarness(miscount bool) providertest.HarnessFunc {
+	return func(t *testing.T, c providertest.Condition) (providertest.Target, bool) {
+		r := &regions{eps: [2]*llmtest.Provider{llmtest.New(), llmtest.New()}, miscount: miscount}
+		switch c {
+		case providertest.Healthy:
+		case providertest.FailingOver:
+			r.eps[0].Reply = func(_ context.Context, req *llm.Request, _ int) (*llm.Response, error) {
+				return nil, llmtest.Error(req, llm.CodeUnavailable, 503, 0)
+			}
+		default:
+			return providertest.Target{}, false
+		}
+		return providertest.Target{Provider: r, Model: testModel, Backend: regionsBackend{r}}, true
+	}
+}
+
+// TestFailoverProvider: a provider that fails over between two endpoints
+// and counts its requests in Attempts passes.
+func TestFailoverProvider(t *testing.T) {
+	providertest.Run(t, regionsHarness(false))
+}
+
 var broken = map[string]struct {
 	wrap func(*llmtest.Provider) llm.Provider
+	// harness, when set, replaces llmtestHarness (and wrap).
+	harness providertest.Harness
 	// failing is the case that must fail, shown with its explanation.
 	failing, explanation string
 }{
 	"mutating": {func(p *llmtest.Provider) llm.Provider { return mutating{p} },
-		"Generate/RequestNotMutated", "leave the Request exactly as they found it"},
+		nil, "Generate/RequestNotMutated", "leave the Request exactly as they found it"},
 	"retrying": {func(p *llmtest.Provider) llm.Provider { return retrying{p} },
-		"Errors/RateLimited", "the provider does not retry on its own"},
+		nil, "Errors/RateLimited", "the provider does not retry on its own"},
 	"lossy-stream": {func(p *llmtest.Provider) llm.Provider { return lossyStream{p} },
-		"Stream/MatchesGenerate", "the streamed deltas concatenate"},
+		nil, "Stream/MatchesGenerate", "the streamed deltas concatenate"},
 	"plain-errors": {func(p *llmtest.Provider) llm.Provider { return plainErrors{p} },
-		"Errors/BadKey", "is an *llm.Error with CodeAuthentication"},
+		nil, "Errors/BadKey", "is an *llm.Error with CodeAuthentication"},
+	"miscounting": {func(p *llmtest.Provider) llm.Provider { return miscounting{p} },
+		nil, "Generate/Attempts", "Response.Attempts counts the requests the call sent"},
+	"miscounting-failover": {nil, regionsHarness(true),
+		"Failover/Attempts", "Response.Attempts counts the requests the backend received"},
 }
 
 // TestBrokenProvider is the suite run against one broken provider, chosen by
@@ -165,6 +236,10 @@ func TestBrokenProvider(t *testing.T) {
 		t.Skip("run by TestSuiteCatchesBrokenProviders")
 	}
 	b := broken[name]
+	if b.harness != nil {
+		providertest.Run(t, b.harness)
+		return
+	}
 	providertest.Run(t, providertest.HarnessFunc(func(t *testing.T, c providertest.Condition) (providertest.Target, bool) {
 		tg, ok := llmtestHarness(t, c)
 		tg.Provider = b.wrap(tg.Provider.(*llmtest.Provider))
