@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,10 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/deluge-go/deluge/examples"
-	"github.com/deluge-go/deluge/internal/memnet"
+	"github.com/deluge-go/deluge/internal/azureharness"
 	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/llm/llmtest"
-	"github.com/deluge-go/deluge/providers/azurefoundry/azuretest"
 	"github.com/deluge-go/deluge/registry"
 )
 
@@ -124,14 +122,7 @@ func (c cli) run(t testing.TB, args ...string) cliResult {
 		a.newEngine = func(*runConfig) (engine, error) { return c.engine, nil }
 	}
 	if c.inMemory {
-		a.startEmulator = func(opts ...azuretest.Option) (*azuretest.Handler, string, *http.Client, func()) {
-			h := azuretest.NewHandler(opts...)
-			srv := memnet.NewServer(h)
-			return h, srv.URL, srv.Client(), func() {
-				h.Close()
-				srv.Close()
-			}
-		}
+		a.startEmulator = azureharness.InMemory
 	}
 	code := executeApp(ctx, a, args)
 	return cliResult{code: code, stdout: stdout.String(), stderr: stderr.String()}

@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/deluge-go/deluge/conversation"
-	"github.com/deluge-go/deluge/internal/memnet"
+	"github.com/deluge-go/deluge/internal/azureharness"
 	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/providers/azurefoundry"
 	"github.com/deluge-go/deluge/providers/azurefoundry/azuretest"
@@ -47,13 +47,9 @@ func emulator(t *testing.T, opts ...azuretest.Option) *azuretest.Server {
 // emulator and a provider configuration that reaches it.
 func emulatorInMemory(t *testing.T, opts ...azuretest.Option) (*azuretest.Handler, azurefoundry.Config) {
 	t.Helper()
-	h := azuretest.NewHandler(append([]azuretest.Option{azuretest.WithAPIKeys(apiKey), azuretest.WithDeployment(deployment, "")}, opts...)...)
-	srv := memnet.NewServer(h)
-	t.Cleanup(func() {
-		h.Close() // end the emulator's delays, so its handlers return
-		srv.Close()
-	})
-	return h, azurefoundry.Config{Endpoint: srv.URL, HTTPClient: srv.Client()}
+	h, url, client, stop := azureharness.InMemory(append([]azuretest.Option{azuretest.WithAPIKeys(apiKey), azuretest.WithDeployment(deployment, "")}, opts...)...)
+	t.Cleanup(stop)
+	return h, azurefoundry.Config{Endpoint: url, HTTPClient: client}
 }
 
 // provider builds an Azure provider for cfg, recording its HTTP exchanges
