@@ -1,11 +1,12 @@
-// Package cache provides the response stores behind llm.WithCache: an
+// Package cache provides the response stores behind [llm.WithCache]: an
 // in-memory LRU ([Memory]) for a single process and an embedded SQLite file
 // ([SQLite]) that survives restarts and can be shared by several processes.
 //
-// Both implement llm.Cache. Keys are the hex SHA-256 fingerprints of
-// llm.Request.Fingerprint, which cover the provider, model, wire name, every
-// sampling setting, tools, response format and the whole conversation, so a
-// hit is a reply to exactly the same request.
+// Both implement [llm.Cache], and both pass its conformance suite,
+// [github.com/deluge-go/deluge/cache/cachetest]. Keys are the hex SHA-256
+// fingerprints of [llm.Request.Fingerprint], which cover the provider,
+// model, wire name, every sampling setting, tools, response format and the
+// whole conversation, so a hit is a reply to exactly the same request.
 //
 //	store, err := cache.OpenSQLite(path) // e.g. path from cache.DefaultPath()
 //	if err != nil { … }

@@ -22,7 +22,7 @@ type Cache interface {
 // cached serves the call from the cache when it can, and otherwise sends it
 // once for all identical calls in flight (deduplication), storing a
 // successful reply. Both need a fingerprint, so they only run with
-// WithCache: without a cache, repeating a prompt is how callers sample
+// [WithCache]: without a cache, repeating a prompt is how callers sample
 // several completions, and the client must not collapse them.
 func (k *call) cached(ctx context.Context) (*Response, effort, error) {
 	c, req := k.c, k.req

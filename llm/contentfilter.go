@@ -116,7 +116,7 @@ type FilterError struct {
 // Filtered still reports it. It marshals as the array.
 //
 // The custom decoding lives on this field rather than on
-// ContentFilterResults so that encoding/json decodes every annotation in
+// [ContentFilterResults] so that encoding/json decodes every annotation in
 // the single pass over the reply; a ContentFilterResults.UnmarshalJSON
 // would make it scan each annotation three times. A BlocklistResults is
 // assignable to and from []BlocklistResult.

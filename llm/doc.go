@@ -1,9 +1,10 @@
 // Package llm is deluge's portable API for calling large language models:
-// the Provider contract that provider packages implement, the Request,
-// Response and Error types they exchange, and the Client, the engine that
-// sends conversations at scale.
+// the [Provider] contract that provider packages implement, the [Request],
+// [Response] and [Error] types they exchange, and the [Client], the engine
+// that sends conversations at scale.
 //
-// Providers register themselves when imported, as database/sql drivers do:
+// Providers register themselves when imported ([RegisterProvider]), as
+// [database/sql] drivers do:
 //
 //	import _ "github.com/deluge-go/deluge/providers/azurefoundry"
 //
@@ -14,13 +15,30 @@
 // concurrency limits (client-wide and per model), retries rate limits,
 // timeouts and server errors with exponential backoff that honours the
 // server's retry-after, rests a rate-limited model and fails over to
-// another, serves repeats from a cache, and accounts tokens and cost.
-// Generate sends one conversation, Stream streams the reply, and Process,
-// ProcessSeq and ProcessJobs send batches of any size, one Result per
-// input. Errors are *Error values whose Code matches a sentinel under
-// errors.Is (ErrRateLimited, ErrContentFiltered, …).
+// another, serves repeats from a [Cache], and accounts tokens and cost
+// ([Client.Stats]). [Client.Generate] sends one conversation,
+// [Client.Stream] streams the reply, and [Client.Process],
+// [Client.ProcessSeq] and [Client.ProcessJobs] send batches of any size,
+// one [Result] per input. Errors are [*Error] values whose [Code] matches a
+// sentinel under [errors.Is] ([ErrRateLimited], [ErrContentFiltered], …).
+//
+// # Options
+//
+// An [Option] configures a call: sampling settings ([WithTemperature],
+// [WithMaxNewTokens], …) and per-call choices ([WithStrictContentFilter],
+// [WithProgressTotal]); given to [NewClient] it is the default of every
+// call. A [ClientOption] configures the engine (limits, retries, timeouts,
+// routing, cache, logger, progress reporting) and is accepted by NewClient
+// only: handing one to a call does not compile.
+//
+// The engine writes nothing to a terminal: progress goes to the function
+// of [WithProgressFunc], which package
+// [github.com/deluge-go/deluge/progress] can render, and events to
+// [log/slog] ([WithLogger]).
 //
 // See docs/engine.md for the limits, pacing, retries, routing, cache,
-// progress and statistics in detail, and package llmtest for an in-memory
-// provider to test code that uses a Client.
+// progress and statistics in detail, docs/architecture.md for where each
+// step of a request lives, and package
+// [github.com/deluge-go/deluge/llm/llmtest] for an in-memory provider to
+// test code that uses a Client.
 package llm

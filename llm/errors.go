@@ -9,12 +9,12 @@ import (
 	"time"
 )
 
-// Code classifies an Error. The string form is stable and is what the CLI
+// Code classifies an [Error]. The string form is stable and is what the CLI
 // writes in result files.
 type Code string
 
-// Error codes. Each has a sentinel error (ErrAuthentication, …) that an
-// *Error with that code matches under errors.Is.
+// Error codes. Each has a sentinel error ([ErrAuthentication], …) that an
+// *Error with that code matches under [errors.Is].
 const (
 	CodeUnknown          Code = "unknown"
 	CodeAuthentication   Code = "authentication"
@@ -30,7 +30,7 @@ const (
 	CodeCanceled         Code = "canceled"
 )
 
-// Sentinel errors, one per code, for errors.Is.
+// Sentinel errors, one per code, for [errors.Is].
 var (
 	ErrAuthentication   = errors.New("llm: authentication failed")
 	ErrPermissionDenied = errors.New("llm: permission denied")
@@ -61,7 +61,7 @@ var sentinels = map[Code]error{
 	CodeUnknown:          ErrUnknown,
 }
 
-// Sentinel returns the sentinel error for c (ErrUnknown for unknown codes).
+// Sentinel returns the sentinel error for c ([ErrUnknown] for unknown codes).
 func (c Code) Sentinel() error {
 	if s, ok := sentinels[c]; ok {
 		return s
@@ -81,9 +81,9 @@ func (c Code) Retryable() bool {
 }
 
 // Error is the error every provider returns for a failed call. It unwraps to
-// both the sentinel for its Code and the underlying cause, so both
-// errors.Is(err, llm.ErrRateLimited) and errors.As(err, &goopenai.APIError{})
-// work.
+// both the sentinel for its [Code] (see [Code.Sentinel]) and the underlying
+// cause, so both errors.Is(err, llm.ErrRateLimited) and
+// errors.As(err, &goopenai.APIError{}) work.
 type Error struct {
 	Code     Code
 	Provider string
@@ -155,8 +155,8 @@ func (e *Error) Unwrap() []error {
 // Retryable reports whether sending the request again may succeed.
 func (e *Error) Retryable() bool { return e.Code.Retryable() }
 
-// CodeOf returns the Code of err: the *Error's code, CodeCanceled or
-// CodeTimeout for context errors, CodeUnknown otherwise (and "" for nil).
+// CodeOf returns the [Code] of err: the [*Error]'s code, [CodeCanceled] or
+// [CodeTimeout] for context errors, [CodeUnknown] otherwise (and "" for nil).
 func CodeOf(err error) Code {
 	if err == nil {
 		return ""

@@ -146,3 +146,62 @@ func ExampleWithModelWeights() {
 	// secondary
 	// standby
 }
+
+func ExampleClient_ProcessJobs() {
+	client, err := llm.NewClient("test-model",
+		llm.WithProviderInstance(llmtest.New()),
+		llm.WithMaxNewTokens(100)) // the default of every call
+	if err != nil {
+		panic(err)
+	}
+	jobs := func(yield func(int, llm.Job) bool) {
+		_ = yield(0, llm.Job{Conversation: conversation.New().User("routed as usual")}) &&
+			// This prompt goes to another model, with its own options.
+			yield(1, llm.Job{
+				Conversation: conversation.New().User("pinned"),
+				Model:        "other-model",
+				Options:      []llm.Option{llm.WithTemperature(0), llm.WithMaxNewTokens(10)},
+			})
+	}
+	results := map[int]llm.Result{}
+	for i, r := range client.ProcessJobs(context.Background(), jobs, llm.WithProgressTotal(2)) {
+		results[i] = r // in completion order
+	}
+	for i := range 2 {
+		r := results[i]
+		fmt.Println(i, r.Response.Model, r.Response.Completion)
+	}
+	// Output:
+	// 0 test-model echo: routed as usual
+	// 1 other-model echo: pinned
+}
+
+func ExampleClient_Stats() {
+	flaky := llmtest.New(func(ctx context.Context, req *llm.Request, n int) (*llm.Response, error) {
+		if n%2 == 1 { // every other call fails with a retryable 503
+			return nil, llmtest.Error(req, llm.CodeUnavailable, 503, 0)
+		}
+		return llmtest.Echo(ctx, req, n)
+	})
+	client, err := llm.NewClient("test-model",
+		llm.WithProviderInstance(flaky),
+		llm.WithMaxConcurrency(1), // one at a time: a reproducible sequence
+		llm.WithRetryBackoff(time.Millisecond, time.Millisecond))
+	if err != nil {
+		panic(err)
+	}
+	convs := []*conversation.Conversation{
+		conversation.New().User("a"), conversation.New().User("b"), conversation.New().User("c"),
+	}
+	client.Process(context.Background(), convs)
+	_, _ = client.Generate(context.Background(), conversation.New()) // invalid: never sent
+
+	s := client.Stats()
+	fmt.Println("requests:", s.Requests, "retries:", s.Retries)
+	fmt.Println("successes:", s.Successes, "failures:", s.Failures, s.FailuresByCode)
+	fmt.Println("tokens:", s.InputTokens > 0, s.OutputTokens > 0, "in flight:", s.InFlight)
+	// Output:
+	// requests: 6 retries: 3
+	// successes: 3 failures: 1 map[invalid_request:1]
+	// tokens: true true in flight: 0
+}

@@ -13,7 +13,7 @@ import (
 // into a [Response]. It must be safe for concurrent use, must not modify the
 // Request, and should return errors as [*Error] so the [Client] can classify
 // and retry them. It performs one logical call: retries, rate limits and
-// caching are the Client's job, so a call sends one request. A provider
+// caching are the [Client]'s job, so a call sends one request. A provider
 // that serves a model from several endpoints (Azure's regions) may fail
 // over between them within the call, trying each at most once, and then
 // reports the requests it sent in [Response.Attempts], which the Client

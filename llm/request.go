@@ -13,8 +13,9 @@ import (
 	"github.com/deluge-go/deluge/registry"
 )
 
-// Request is one call as a Provider sees it: a resolved model, the messages
-// and the sampling settings. Providers must treat it as read-only.
+// Request is one call as a [Provider] sees it: a resolved model, the
+// messages and the [Sampling] settings. Providers must treat it as
+// read-only; [Request.Clone] makes a copy to change.
 type Request struct {
 	// Model is the resolved catalog entry; Model.Name is the wire name
 	// (for Azure, the deployment).
@@ -25,8 +26,10 @@ type Request struct {
 	Sampling
 }
 
-// Sampling holds generation settings. Zero values mean "provider default";
-// pointers distinguish an explicit zero (temperature 0) from unset.
+// Sampling holds generation settings, set by the sampling options
+// ([WithTemperature], [WithMaxNewTokens], …). Zero values mean "provider
+// default"; pointers distinguish an explicit zero (temperature 0) from
+// unset.
 type Sampling struct {
 	Temperature *float64
 	TopP        *float64
@@ -53,7 +56,8 @@ type Sampling struct {
 	User string
 }
 
-// ResponseFormat asks for structured output.
+// ResponseFormat asks for structured output ([WithJSONMode],
+// [WithJSONSchema]).
 type ResponseFormat struct {
 	// Type is "json_object" (JSON mode) or "json_schema".
 	Type string
@@ -70,7 +74,7 @@ const (
 	FormatJSONSchema = "json_schema"
 )
 
-// Tool is a function the model may call.
+// Tool is a function the model may call ([WithTools]).
 type Tool struct {
 	Name        string
 	Description string

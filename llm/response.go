@@ -9,7 +9,8 @@ import (
 	"github.com/deluge-go/deluge/registry"
 )
 
-// Response is a model's complete reply to one request.
+// Response is a model's complete reply to one [Request], as
+// [Provider.Generate] and [Client.Generate] return it.
 type Response struct {
 	// Model is the ID of the model that answered; Provider its provider;
 	// Region the region that served it, when the provider has regions.
@@ -119,7 +120,7 @@ func (u Usage) Add(v Usage) Usage {
 	}
 }
 
-// Cost prices the usage at m's catalog prices.
+// Cost prices the usage at m's catalog prices ([registry.Model.Cost]).
 func (u Usage) Cost(m registry.Model) float64 {
 	return m.Cost(u.InputTokens, u.CachedInputTokens, u.OutputTokens)
 }
@@ -140,7 +141,8 @@ type TopLogprob struct {
 	Bytes   []byte  `json:"bytes,omitempty"`
 }
 
-// Chunk is one piece of a streamed reply.
+// Chunk is one piece of a streamed reply ([Streamer.Stream],
+// [Client.Stream]).
 type Chunk struct {
 	// Text is the new text since the previous chunk (the delta).
 	Text string
@@ -176,8 +178,9 @@ type Chunk struct {
 	Header      http.Header
 }
 
-// Result is the outcome of one prompt in a batch: exactly one of Response
-// and Err is set.
+// Result is the outcome of one prompt in a batch ([Client.Process],
+// [Client.ProcessSeq], [Client.ProcessJobs]): exactly one of Response and
+// Err is set.
 type Result struct {
 	// Index is the prompt's position in the input.
 	Index    int

@@ -7,9 +7,10 @@ import (
 	"time"
 )
 
-// Stats are a Client's running totals since NewClient. A call is one
-// Generate, one Stream, or one prompt of a batch; a request is one attempt
-// sent to a provider.
+// Stats are a [Client]'s running totals since [NewClient], as
+// [Client.Stats] returns them. A call is one [Client.Generate], one
+// [Client.Stream], or one prompt of a batch; a request is one attempt sent
+// to a provider.
 type Stats struct {
 	// Requests counts attempts sent to providers, retries included.
 	Requests int64

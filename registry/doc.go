@@ -1,8 +1,9 @@
 // Package registry is deluge's catalog of models: pure data describing each
 // model's ID, provider, wire name, prices and capabilities.
 //
-// Providers register their catalogs at init; users add their own models
-// (fine-tunes, Azure deployments, any OpenAI-compatible server) with Register:
+// Providers register their catalogs at init; users add their own [Model]
+// entries (fine-tunes, Azure deployments, any OpenAI-compatible server)
+// with [Register] or [MustRegister], and find them with [Lookup]:
 //
 //	registry.MustRegister(registry.Model{
 //		ID:        "my-gpt4o",

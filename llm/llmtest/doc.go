@@ -1,6 +1,7 @@
-// Package llmtest provides an in-memory fake llm.Provider for tests, in the
-// spirit of net/http/httptest: no network, deterministic replies, scripted
-// failures, and a record of what was asked.
+// Package llmtest provides an in-memory fake [llm.Provider] ([Provider],
+// made by [New]) for tests, in the spirit of [net/http/httptest]: no
+// network, deterministic replies, scripted failures ([Error]), and a record
+// of what was asked.
 //
 // By default the fake answers "echo: " followed by the last user message's
 // text, with usage from the request's token estimate, so tests can assert on

@@ -1,7 +1,8 @@
 // Package providertest is the conformance suite every deluge provider runs,
-// in the spirit of testing/slogtest and gocloud's drivertest: one call,
-// Run, exercises the llm.Provider contract (and llm.Streamer, when the
-// provider implements it) against a backend the provider's tests control.
+// in the spirit of [testing/slogtest] and gocloud's drivertest: one call,
+// [Run], exercises the [llm.Provider] contract (and [llm.Streamer], when
+// the provider implements it) against a backend the provider's tests
+// control.
 //
 // Each case has a name and a one-line explanation that is printed when it
 // fails, so a provider author learns which promise was broken:
