@@ -518,10 +518,13 @@ func (j *batchJob) appendJSON(b []byte, iso bool) []byte {
 	b = appendJSONString(b, j.window)
 	b = append(b, `,"created_at":`...)
 	b = ts(b, j.created)
-	b = append(b, `,"endpoint":`...)
-	if j.legacy && j.status == BatchValidating {
-		b = append(b, "null"...) // aoai_batch_create_validating.doc.json
-	} else {
+	switch {
+	case j.legacy && j.status == BatchValidating && iso:
+		// absent, as in aoai_batch_create_validating_iso_timestamps.doc.json
+	case j.legacy && j.status == BatchValidating:
+		b = append(b, `,"endpoint":null`...) // aoai_batch_create_validating.doc.json
+	default:
+		b = append(b, `,"endpoint":`...)
 		b = appendJSONString(b, j.endpoint)
 	}
 	b = append(b, `,"input_file_id":`...)

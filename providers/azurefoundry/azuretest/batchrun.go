@@ -26,21 +26,19 @@ func (h *Handler) runBatch(j *batchJob) {
 	if a.pause(ctx, t.Validating) != nil {
 		return
 	}
-	if h.stopped(j, nil) {
-		return
-	}
 	if errs := h.validateBatch(j); len(errs) > 0 {
-		h.finishBatch(j, BatchFailed, errs, nil)
+		if !h.stopped(j, nil) {
+			h.finishBatch(j, BatchFailed, errs, nil)
+		}
 		return
 	}
+	// A batch stopped while validating runs no line: all go to its error
+	// file as unrun.
 	j.mu.Lock()
-	if j.stop != "" {
-		j.mu.Unlock()
-		h.stopped(j, nil)
-		return
-	}
-	j.status, j.inProgress = BatchInProgress, h.now().Unix()
 	j.total, j.counted = j.scan.lines, true
+	if j.stop == "" {
+		j.status, j.inProgress = BatchInProgress, h.now().Unix()
+	}
 	j.mu.Unlock()
 
 	out, err := newBatchOutput(a, j.id)
@@ -56,10 +54,15 @@ func (h *Handler) runBatch(j *batchJob) {
 	lw := &lineWriter{hdr: make(http.Header)}
 	url := "/openai/v1" + normalizeBatchURL(j.endpoint)
 	unrunCode, unrunMsg := "", ""
+	n := 0
 	err = forEachLine(j.input, func(line []byte, _ int) bool {
 		if unrunCode == "" {
 			if a.pause(ctx, t.PerLine) != nil {
 				return false
+			}
+			if !j.stopRequested() && a.cfg.beforeLine != nil {
+				n++
+				a.cfg.beforeLine(j.id, n)
 			}
 			if j.stopRequested() {
 				j.mu.Lock()

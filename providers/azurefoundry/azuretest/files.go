@@ -257,7 +257,7 @@ func (h *Handler) uploadFile(x *exchange) {
 			filename = part.FileName()
 			limit := int64(maxUploadBytes)
 			if purpose == "batch" {
-				limit = MaxBatchFileBytes
+				limit = h.api.maxBatchBytes()
 			}
 			if tmp, err = h.api.files.create("upload-"); err != nil {
 				h.writeError(x, http.StatusInternalServerError, serverErrorBody(false, x.requestID))
@@ -281,7 +281,7 @@ func (h *Handler) uploadFile(x *exchange) {
 	}
 
 	switch {
-	case tooLarge || purpose == "batch" && size > MaxBatchFileBytes:
+	case tooLarge || purpose == "batch" && size > h.api.maxBatchBytes():
 		h.writeError(x, http.StatusBadRequest, openAIError("File is too large.", "invalid_request_error", "", ""))
 		return
 	case purpose == "":
@@ -343,6 +343,13 @@ func (h *Handler) uploadFile(x *exchange) {
 	tmp = nil // kept
 	h.api.files.add(f)
 	h.writeJSON(x, http.StatusOK, f.appendJSON(nil))
+}
+
+func (a *apiState) maxBatchBytes() int64 {
+	if a.cfg.maxBatchBytes > 0 {
+		return a.cfg.maxBatchBytes
+	}
+	return MaxBatchFileBytes
 }
 
 // bodyMalformedMultipart answers a form that cannot be read.

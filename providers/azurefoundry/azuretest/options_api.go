@@ -54,6 +54,8 @@ type apiConfig struct {
 	storageDir       string
 	maxFilesNoExpiry int
 	maxFilesExpiry   int
+	maxBatchBytes    int64 // 0: MaxBatchFileBytes (tests lower it)
+	beforeLine       func(batchID string, n int)
 }
 
 func (c *apiConfig) setSKU(name, sku string) {
@@ -150,6 +152,15 @@ func WithStorageDir(dir string) Option {
 // an upload beyond gets Azure's 400 quotaExceeded.
 func WithFileLimits(withoutExpiry, withExpiry int) Option {
 	return func(c *config) { c.api.maxFilesNoExpiry, c.api.maxFilesExpiry = withoutExpiry, withExpiry }
+}
+
+// WithBeforeBatchLine calls f before each input line a batch runs, with the
+// batch id and the line's ordinal (1 for the first request). It runs on the
+// batch's goroutine and may block; a test uses it to act at a known point,
+// e.g. ExpireBatch(id) when n is 3 leaves two lines run and the rest
+// unrun. A stop requested from f applies to line n.
+func WithBeforeBatchLine(f func(batchID string, n int)) Option {
+	return func(c *config) { c.api.beforeLine = f }
 }
 
 // failFastRegions are the regions with the fail-fast enqueued-token check
