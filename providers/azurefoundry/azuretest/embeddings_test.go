@@ -55,9 +55,9 @@ func TestEmbeddings(t *testing.T) {
 			s := batchServer(t, WithDeployment("text-embedding-3-large", ""), WithDeployment("text-embedding-ada-002", ""))
 			for _, tc := range []struct {
 				name, deployment, body string // body without "model"
-				status                     int
-				code, message              string
-				check                      func(t *testing.T, d embeddingsDoc)
+				status                 int
+				code, message          string
+				check                  func(t *testing.T, d embeddingsDoc)
 			}{
 				{name: "string", deployment: "text-embedding-3-small", body: `"input":"hello world"`, status: 200, check: func(t *testing.T, d embeddingsDoc) {
 					require.Len(t, d.Data, 1)
