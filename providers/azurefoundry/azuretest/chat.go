@@ -92,6 +92,10 @@ func (h *Handler) chat(x *exchange, d *deployment) {
 		h.writeError(x, http.StatusBadRequest, body)
 		return
 	}
+	if x.batchLine && req.Stream {
+		h.writeError(x, http.StatusBadRequest, bodyBatchStream)
+		return
+	}
 
 	// Quota. A daily-quota exhaustion wins over the per-minute buckets.
 	if d.exhausted.Load() {

@@ -469,6 +469,10 @@ func (h *Handler) createResponse(x *exchange) {
 	store := rr.Store == nil || *rr.Store
 	background := rr.Background != nil && *rr.Background
 	if x.batchLine {
+		if rr.Stream {
+			h.writeError(x, http.StatusBadRequest, bodyBatchStream)
+			return
+		}
 		store, background = false, false
 	}
 	switch {
