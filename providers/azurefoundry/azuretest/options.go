@@ -182,9 +182,9 @@ type Config struct {
 	EnqueuedTokens int64
 	// BatchTiming paces batches; nil keeps DefaultBatchTiming.
 	BatchTiming *BatchTiming
-	// BackgroundDelay, when non-zero, is how long a background response
-	// stays queued and then in progress (each).
-	BackgroundDelay time.Duration
+	// BackgroundDelay is how long a background response stays queued and
+	// then in progress (each); nil keeps DefaultBackgroundDelay.
+	BackgroundDelay *time.Duration
 }
 
 // Options converts c to options for NewHandler or NewServer.
@@ -212,8 +212,8 @@ func (c Config) Options() []Option {
 	if c.BatchTiming != nil {
 		opts = append(opts, WithBatchTiming(*c.BatchTiming))
 	}
-	if c.BackgroundDelay > 0 {
-		opts = append(opts, WithBackgroundTiming(c.BackgroundDelay, c.BackgroundDelay))
+	if c.BackgroundDelay != nil {
+		opts = append(opts, WithBackgroundTiming(*c.BackgroundDelay, *c.BackgroundDelay))
 	}
 	return opts
 }
