@@ -93,6 +93,7 @@ type fileStore struct {
 	base   string // WithStorageDir, or "" for a temporary directory
 	dir    string // created on first use
 	ownDir bool
+	closed bool // after removeAll: no new files
 	byID   map[string]*storedFile
 	order  []*storedFile // by creation
 }
@@ -105,6 +106,10 @@ func (s *fileStore) init(base string) {
 // create opens a new file in the storage directory.
 func (s *fileStore) create(pattern string) (*os.File, error) {
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, errors.New("azuretest: the handler is closed")
+	}
 	if s.dir == "" {
 		if s.base != "" {
 			s.dir = s.base
@@ -178,6 +183,7 @@ func (s *fileStore) removeAll() {
 	}
 	clear(s.byID)
 	s.order = nil
+	s.closed = true
 	if s.ownDir {
 		_ = os.RemoveAll(s.dir)
 		s.dir, s.ownDir = "", false

@@ -115,6 +115,9 @@ func responsesToChat(body []byte, prev []json.RawMessage) (chat []byte, conv []j
 		return nil, nil, openAIError("Invalid type for 'input': expected a string or an array of input items.", "invalid_request_error", "input", "invalid_type")
 	}
 
+	if len(conv) == 0 {
+		return nil, nil, openAIError("Invalid 'input': it has no message to answer.", "invalid_request_error", "input", "invalid_value")
+	}
 	b := append(make([]byte, 0, len(body)+64), `{"messages":[`...)
 	n := 0
 	if rr.Instructions != nil && *rr.Instructions != "" {

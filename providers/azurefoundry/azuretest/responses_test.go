@@ -172,6 +172,7 @@ func TestResponsesErrors(t *testing.T) {
 				{"no input", `{"model":"gpt-4o"}`, 400, "missing_required_parameter"},
 				{"input type", `{"model":"gpt-4o","input":42}`, 400, "invalid_type"},
 				{"input role", `{"model":"gpt-4o","input":[{"role":"robot","content":"x"}]}`, 400, "invalid_value"},
+				{"no message in input", `{"model":"gpt-4o","input":[{"type":"reasoning","summary":[]}]}`, 400, "invalid_value"},
 				{"max_output_tokens below 16", `{"model":"gpt-4o","input":"x","max_output_tokens":15}`, 400, "integer_below_min_value"},
 				{"background without store", `{"model":"gpt-4o","input":"x","background":true,"store":false}`, 400, "invalid_value"},
 				{"reasoning effort on a chat model", `{"model":"gpt-4o","input":"x","reasoning":{"effort":"low"}}`, 400, "unsupported_parameter"},
