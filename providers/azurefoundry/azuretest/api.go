@@ -9,12 +9,17 @@ import (
 	"time"
 )
 
-// Operations, as recorded in Request.Operation and refused by deployments
-// that do not serve them.
+// Operations, as recorded in Request.Operation.
 const (
-	opChat       = "chat"
-	opResponses  = "responses"
-	opEmbeddings = "embeddings"
+	OperationChat       = "chat"
+	OperationResponses  = "responses"
+	OperationEmbeddings = "embeddings"
+)
+
+const (
+	opChat       = OperationChat
+	opResponses  = OperationResponses
+	opEmbeddings = OperationEmbeddings
 )
 
 // Minimum dated api-versions of the classic routes added after chat: Azure

@@ -11,7 +11,7 @@ import (
 // Request is a model request (chat completions, responses or embeddings)
 // as the emulator received it; see LastRequest.
 type Request struct {
-	// Operation is "chat" (chat completions), "responses" or "embeddings".
+	// Operation is OperationChat, OperationResponses or OperationEmbeddings.
 	Operation string
 	Time      time.Time // arrival, on the handler's clock (WithClock)
 	Path      string    // URL path as sent
