@@ -26,6 +26,12 @@ type emulateFlags struct {
 	failRate    float64
 	region      string
 	seed        int64
+
+	batchDeployments string
+	enqueuedTokens   int64
+	batchPhase       time.Duration
+	batchLineDelay   time.Duration
+	backgroundDelay  time.Duration
 }
 
 const emulateLong = `Serve an Azure OpenAI emulator: the same URLs, headers, status codes, JSON
@@ -41,11 +47,17 @@ OpenAI client) at it:
 
 It serves until interrupted (SIGINT or SIGTERM), then shuts down cleanly.
 A prompt containing FILTER_PROMPT is rejected by the content filter (400);
-one containing FILTER_COMPLETION has its completion filtered.`
+one containing FILTER_COMPLETION has its completion filtered.
+
+Besides chat completions it serves the Responses API, embeddings (deploy an
+embeddings model such as text-embedding-3-small), and files and batches for
+the Global Batch deployments named by --batch-deployments; uploaded and
+generated files live in a temporary directory removed at shutdown.`
 
 const emulateExample = `  deluge emulate --addr 127.0.0.1:8089 --api-key test --deployments gpt-4o,gpt-4o-mini,o3-mini
   deluge emulate --api-key test --latency 200ms --rpm 600 --tpm 60000 --fail-rate 0.05
-  deluge emulate --addr 127.0.0.1:0 --deployments prod-4o=gpt-4o-2024-11-20   # any free port`
+  deluge emulate --addr 127.0.0.1:0 --deployments prod-4o=gpt-4o-2024-11-20   # any free port
+  deluge emulate --api-key test --batch-deployments gpt-4o-mini-batch=gpt-4o-mini-2024-07-18 --enqueued-tokens 5000000 --batch-line-delay 1ms`
 
 func newEmulateCmd(a *app) *cobra.Command {
 	var f emulateFlags
@@ -62,8 +74,16 @@ func newEmulateCmd(a *app) *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:8089", "address to listen on (port 0: any free port)")
 	fl.StringArrayVar(&f.apiKeys, "api-key", nil, "API key to accept in the api-key header (repeatable); none: accept every request")
-	fl.StringVar(&f.deployments, "deployments", "gpt-4o,gpt-4o-mini,o3-mini",
+	fl.StringVar(&f.deployments, "deployments", "gpt-4o,gpt-4o-mini,o3-mini,text-embedding-3-small",
 		"deployments to serve, comma-separated; NAME or NAME=MODEL (e.g. prod=gpt-4o-2024-11-20)")
+	fl.StringVar(&f.batchDeployments, "batch-deployments", "",
+		"Global Batch deployments (batch jobs only), comma-separated; NAME or NAME=MODEL")
+	fl.Int64Var(&f.enqueuedTokens, "enqueued-tokens", 0, "enqueued-token quota of each batch deployment (0: unlimited)")
+	fl.DurationVar(&f.batchPhase, "batch-phase", azuretest.DefaultBatchTiming.Validating,
+		"time a batch spends validating, and again finalizing")
+	fl.DurationVar(&f.batchLineDelay, "batch-line-delay", 0, "time each batch line takes (0: as fast as possible)")
+	fl.DurationVar(&f.backgroundDelay, "background-delay", azuretest.DefaultBackgroundDelay,
+		"time a background response stays queued, and again in progress")
 	fl.DurationVar(&f.latency, "latency", 0, "delay before each reply")
 	fl.DurationVar(&f.jitter, "jitter", 0, "extra random delay, uniform in [0, jitter)")
 	fl.IntVar(&f.rpm, "rpm", 0, "requests-per-minute quota of each deployment (0: unlimited)")
@@ -87,6 +107,21 @@ func (f *emulateFlags) config() (azuretest.Config, error) {
 		return azuretest.Config{}, errors.New("--rpm and --tpm cannot be negative")
 	case f.latency < 0 || f.jitter < 0:
 		return azuretest.Config{}, errors.New("--latency and --jitter cannot be negative")
+	case f.enqueuedTokens < 0:
+		return azuretest.Config{}, errors.New("--enqueued-tokens cannot be negative")
+	case f.batchPhase < 0 || f.batchLineDelay < 0 || f.backgroundDelay < 0:
+		return azuretest.Config{}, errors.New("--batch-phase, --batch-line-delay and --background-delay cannot be negative")
+	}
+	var batchDeps map[string]string
+	if strings.TrimSpace(f.batchDeployments) != "" {
+		if batchDeps, err = azuretest.ParseDeployments(f.batchDeployments); err != nil {
+			return azuretest.Config{}, fmt.Errorf("--batch-deployments: %w", err)
+		}
+		for name := range batchDeps {
+			if _, dup := deps[name]; dup {
+				return azuretest.Config{}, fmt.Errorf("--batch-deployments: %q is also in --deployments; a deployment has one type", name)
+			}
+		}
 	}
 	for _, k := range f.apiKeys {
 		if strings.TrimSpace(k) == "" {
@@ -103,6 +138,15 @@ func (f *emulateFlags) config() (azuretest.Config, error) {
 		Faults:      azuretest.FaultsForFailRate(f.failRate),
 		Region:      f.region,
 		Seed:        f.seed,
+
+		BatchDeployments: batchDeps,
+		EnqueuedTokens:   f.enqueuedTokens,
+		BatchTiming: &azuretest.BatchTiming{
+			Validating: f.batchPhase,
+			PerLine:    f.batchLineDelay,
+			Finalizing: f.batchPhase,
+		},
+		BackgroundDelay: &f.backgroundDelay,
 	}, nil
 }
 
@@ -133,6 +177,17 @@ func runEmulate(ctx context.Context, a *app, f *emulateFlags) error {
 	slices.Sort(names)
 	u.infof("Azure OpenAI emulator listening on %s", url)
 	u.infof("  deployments: %s", strings.Join(names, ", "))
+	if len(cfg.BatchDeployments) > 0 {
+		names = names[:0]
+		for name, model := range cfg.BatchDeployments {
+			names = append(names, fmt.Sprintf("%s (%s)", name, model))
+		}
+		slices.Sort(names)
+		u.infof("  batch deployments: %s", strings.Join(names, ", "))
+		if cfg.EnqueuedTokens > 0 {
+			u.infof("  enqueued-token quota per batch deployment: %s", groupDigits(int(cfg.EnqueuedTokens)))
+		}
+	}
 	if cfg.RPM > 0 || cfg.TPM > 0 {
 		u.infof("  quota per deployment: %s RPM, %s TPM (0 = unlimited)", groupDigits(cfg.RPM), groupDigits(cfg.TPM))
 	}

@@ -93,10 +93,15 @@ func unsupportedParameterBody(param string) []byte {
 }
 
 // rateLimitBody is Azure's 429 body (fixture aoai_error_429_token_rate_limit.issue.json);
-// kind is "token" or "call".
-func rateLimitBody(apiVersion, kind string, seconds int64) []byte {
+// kind is "token" or "call"; op is the operation ("" is ChatCompletions_Create).
+func rateLimitBody(op, apiVersion, kind string, seconds int64) []byte {
+	if op == "" {
+		op = "ChatCompletions_Create"
+	}
 	b := make([]byte, 0, 320)
-	b = append(b, `{"error":{"code":"429","message":"Requests to the ChatCompletions_Create Operation under Azure OpenAI API version `...)
+	b = append(b, `{"error":{"code":"429","message":"Requests to the `...)
+	b = append(b, op...)
+	b = append(b, ` Operation under Azure OpenAI API version `...)
 	b = append(b, apiVersion...) // validated: [0-9a-z-] only
 	b = append(b, " have exceeded "...)
 	b = append(b, kind...)

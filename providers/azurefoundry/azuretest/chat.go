@@ -59,7 +59,11 @@ func (h *Handler) chat(x *exchange, d *deployment) {
 	if d == nil {
 		deploymentName = req.Model
 	}
-	h.keepLast(x, buf, deploymentName, req.Stream) // buf now belongs to LastRequest
+	if x.batchLine {
+		defer putBuf(buf) // req holds copies of what it keeps
+	} else {
+		h.keepLast(x, buf, deploymentName, req.Stream, opChat) // buf now belongs to LastRequest
+	}
 	if err != nil {
 		h.writeError(x, http.StatusBadRequest, decodeErrorBody(err))
 		return
@@ -79,9 +83,17 @@ func (h *Handler) chat(x *exchange, d *deployment) {
 		}
 		x.w.Header()[hdrXMsDeploymentName] = []string{d.name}
 	}
+	if body := d.refuses(opChat, x.batchLine); body != nil {
+		h.writeError(x, http.StatusBadRequest, body)
+		return
+	}
 
 	if body := h.validate(x, d, &req); body != nil {
 		h.writeError(x, http.StatusBadRequest, body)
+		return
+	}
+	if x.batchLine && req.Stream {
+		h.writeError(x, http.StatusBadRequest, bodyBatchStream)
 		return
 	}
 
@@ -90,15 +102,26 @@ func (h *Handler) chat(x *exchange, d *deployment) {
 		h.writeRateLimited(x, "token", 86400*time.Second)
 		return
 	}
-	q := d.limiter.admit(h.now().UnixNano(), req.quotaCost(), *h.defaultLimit.Load())
-	setRateLimitHeaders(x.w.Header(), q)
-	if !q.ok {
-		h.writeRateLimited(x, q.kind, q.wait)
-		return
+	// Batch lines skip the per-minute quota: batch deployments are governed
+	// by their enqueued-token quota, checked when the batch is created.
+	if !x.batchLine {
+		q := d.limiter.admit(h.now().UnixNano(), req.quotaCost(), *h.defaultLimit.Load())
+		setRateLimitHeaders(x.w.Header(), q)
+		if !q.ok {
+			h.writeRateLimited(x, q.kind, q.wait)
+			return
+		}
 	}
 
 	faults := h.faults.Load()
 	kind, slow, stall := h.drawFault(faults)
+	if x.batchLine {
+		// A line has no connection to reset and nothing to stall or slow.
+		slow, stall = false, false
+		if kind == faultReset {
+			kind = faultNone
+		}
+	}
 	switch kind {
 	case fault429:
 		h.writeRateLimited(x, "token", cmpOr(faults.RetryAfter, time.Second))
@@ -120,6 +143,9 @@ func (h *Handler) chat(x *exchange, d *deployment) {
 
 	// From here on the request reached the "model": it pays the latency.
 	delay := h.delay()
+	if x.batchLine {
+		delay = 0
+	}
 	if slow {
 		delay += cmpOr(faults.SlowDelay, 2*time.Second)
 	}
@@ -221,7 +247,7 @@ func (h *Handler) writeRateLimited(x *exchange, kind string, wait time.Duration)
 	hdr[hdrRetryAfter] = []string{strconv.FormatInt(secs, 10)}
 	hdr[hdrRetryAfterMs] = []string{strconv.FormatInt(ms, 10)}
 	x.arrival.RetryAfter = time.Duration(ms) * time.Millisecond
-	h.writeError(x, http.StatusTooManyRequests, rateLimitBody(x.apiVersion, kind, secs))
+	h.writeError(x, http.StatusTooManyRequests, rateLimitBody(x.op, x.apiVersion, kind, secs))
 }
 
 func setRateLimitHeaders(hdr http.Header, q quotaResult) {

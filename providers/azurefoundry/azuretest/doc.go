@@ -1,8 +1,9 @@
-// Package azuretest emulates the Azure OpenAI chat completions service
-// closely enough to test clients against it without an Azure subscription:
-// the same URLs, headers, status codes, JSON bodies and SSE layout as the
-// recordings in fixtures/azure, plus server-side quotas, content filtering
-// and fault injection. It is deterministic: the reply and the token usage are
+// Package azuretest emulates the Azure OpenAI service — chat completions,
+// the Responses API, embeddings, files and batch jobs — closely enough to
+// test clients against it without an Azure subscription: the same URLs,
+// headers, status codes, JSON bodies and SSE layout as the recordings in
+// fixtures/azure, plus server-side quotas, content filtering and fault
+// injection. It is deterministic: the reply and the token usage are
 // pure functions of the request, so tests can assert exact values.
 //
 // Use NewServer in tests (an httptest server; its URL is the resource
@@ -31,6 +32,15 @@
 //     (capabilities, lifecycle_status, deprecation) of the same models.
 //   - GET /openai/deployments?api-version=V — Azure's data-plane deployment
 //     list (id = deployment name, model = underlying model).
+//   - POST /openai/v1/responses and POST /openai/responses?api-version=V
+//     (V from 2025-03-01-preview), GET and DELETE …/responses/{id}, POST
+//     …/responses/{id}/cancel — the Responses API (see below).
+//   - POST /openai/v1/embeddings and POST
+//     /openai/deployments/{d}/embeddings?api-version=V — embeddings.
+//   - …/files (POST multipart upload, GET list), …/files/{id} (GET,
+//     DELETE), …/files/{id}/content and …/batches (POST, GET list),
+//     …/batches/{id}, …/batches/{id}/cancel, under /openai/v1/ and, with
+//     api-version, /openai/ (batches from 2024-07-01-preview).
 //
 // Anything else is 404 "Resource not found".
 //
@@ -39,7 +49,7 @@
 // With neither WithAPIKeys nor WithBearerTokens every request is accepted.
 // Otherwise an api-key header must hold a configured key (else 401 with
 // Azure's code "401" body, JSON even for stream requests); without api-key,
-// "Authorization: Bearer T" must hold a configured token — or, on the v1
+// "Authorization: Bearer T" must hold a configured token — or, on every v1
 // route, a configured key, as OpenAI clients send it (else Azure's Entra ID
 // 401 {"statusCode":401,"message":"Unauthorized. Access token is missing,
 // ..."}). A request with neither gets the api-key 401.
@@ -185,6 +195,45 @@
 //     content parts, tool calls, tool_call_id). The handler only keeps the
 //     body buffer it already has; the copy and the parsing happen in
 //     LastRequest. LastMessages is a shortcut.
+//
+// # Files and batches
+//
+// Uploads are streamed to disk (a temporary directory, or WithStorageDir;
+// Close deletes the files) and a batch file is scanned once, line by line,
+// so memory stays flat whatever its size. Batch deployments
+// (WithBatchDeployment, WithDataZoneBatchDeployment) serve batch jobs only.
+// A batch is validated with Azure's rules and error codes (empty_file,
+// invalid_json_line, too_many_tasks, duplicate_custom_id, model_mismatch,
+// url_mismatch, model_not_found, invalid_request, token_limit_exceeded
+// against the enqueued-token quota of WithEnqueuedTokenLimit), then each
+// line runs through the same handler as a synchronous v1 request —
+// validation, content filters, injected faults, reply generator — and its
+// answer is written to the output or error file in Azure's line format.
+// BatchTiming paces the phases; HoldAsync freezes them, WithBeforeBatchLine
+// acts at a given line, ExpireBatch and FailBatch end a batch, WaitBatch
+// waits for one; Batch, Batches, Files and FileContent observe them.
+//
+// # Responses API
+//
+// A responses request is translated to the chat request the reply
+// generator reads (input items, instructions, function tools, tool_choice,
+// text.format, max_output_tokens, reasoning.effort), so replies and tokens
+// follow the conventions above; reasoning deployments add a reasoning item
+// whose summary, when asked for, is ExpectedReasoningSummary. Stored
+// responses can be read, deleted and continued with previous_response_id;
+// background responses go queued → in_progress → done
+// (WithBackgroundTiming) and can be cancelled; streams send the semantic
+// events (response.created … response.completed) with sequence numbers.
+//
+// # Embeddings
+//
+// Deployments of text-embedding-* models serve embeddings only. Vectors
+// are deterministic unit vectors (Embedding) of the model's size
+// (EmbeddingDimensions), truncated and renormalised for "dimensions";
+// float or base64; up to MaxEmbeddingInputs inputs of at most
+// MaxEmbeddingInputTokens tokens; the quota charges the input tokens.
+//
+// docs/emulator.md lists every route, rule and error body with its source.
 //
 // # Running a conformance suite
 //

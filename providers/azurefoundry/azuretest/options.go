@@ -29,6 +29,7 @@ type config struct {
 	apiVersions     []string
 	clock           func() time.Time
 	arrivalLogSize  int
+	api             apiConfig // files, batches, responses (options_api.go)
 }
 
 // Defaults used when no option says otherwise.
@@ -173,6 +174,17 @@ type Config struct {
 	Region   string
 	// Seed, when non-zero, makes faults and jitter reproducible.
 	Seed int64
+	// BatchDeployments are Global Batch deployments, name → model (see
+	// WithBatchDeployment).
+	BatchDeployments map[string]string
+	// EnqueuedTokens is the enqueued-token limit of every batch deployment;
+	// 0 is unlimited.
+	EnqueuedTokens int64
+	// BatchTiming paces batches; nil keeps DefaultBatchTiming.
+	BatchTiming *BatchTiming
+	// BackgroundDelay is how long a background response stays queued and
+	// then in progress (each); nil keeps DefaultBackgroundDelay.
+	BackgroundDelay *time.Duration
 }
 
 // Options converts c to options for NewHandler or NewServer.
@@ -190,6 +202,18 @@ func (c Config) Options() []Option {
 	}
 	if c.Seed != 0 {
 		opts = append(opts, WithSeed(c.Seed))
+	}
+	for name, model := range c.BatchDeployments {
+		opts = append(opts, WithBatchDeployment(name, model))
+	}
+	if c.EnqueuedTokens > 0 {
+		opts = append(opts, WithDefaultEnqueuedTokenLimit(c.EnqueuedTokens))
+	}
+	if c.BatchTiming != nil {
+		opts = append(opts, WithBatchTiming(*c.BatchTiming))
+	}
+	if c.BackgroundDelay != nil {
+		opts = append(opts, WithBackgroundTiming(*c.BackgroundDelay, *c.BackgroundDelay))
 	}
 	return opts
 }
@@ -246,6 +270,10 @@ var defaultModels = map[string]string{
 	"gpt-5-mini":   "gpt-5-mini-2025-08-07",
 	"gpt-5-nano":   "gpt-5-nano-2025-08-07",
 	"DeepSeek-R1":  "DeepSeek-R1",
+	// Azure names embedding models without a version suffix.
+	"text-embedding-3-small": "text-embedding-3-small",
+	"text-embedding-3-large": "text-embedding-3-large",
+	"text-embedding-ada-002": "text-embedding-ada-002",
 }
 
 // DefaultModel returns the underlying model a deployment called name serves

@@ -8,11 +8,13 @@ import (
 	"time"
 )
 
-// Request is a chat completions request as the emulator received it; see
-// LastRequest.
+// Request is a model request (chat completions, responses or embeddings)
+// as the emulator received it; see LastRequest.
 type Request struct {
-	Time time.Time // arrival, on the handler's clock (WithClock)
-	Path string    // URL path as sent
+	// Operation is OperationChat, OperationResponses or OperationEmbeddings.
+	Operation string
+	Time      time.Time // arrival, on the handler's clock (WithClock)
+	Path      string    // URL path as sent
 	// APIVersion is the api-version the route accepted: the query value on
 	// the classic route; on the v1 route "v1" when absent, else the value.
 	APIVersion string
@@ -23,8 +25,15 @@ type Request struct {
 	Stream     bool   // the body's "stream"
 	Body       []byte // the raw JSON body; a copy owned by the caller
 	// Messages are the body's messages, parsed when LastRequest was
-	// called; nil when the body is not valid JSON.
+	// called; nil when the body is not valid JSON. For a responses request
+	// they are its instructions (as a system message) and input items, in
+	// chat form: input_text parts become "text" parts, input_image parts
+	// "image_url" parts, function_call items assistant ToolCalls and
+	// function_call_output items "tool" messages (the conversation of a
+	// previous_response_id is not included). Embeddings requests have none.
 	Messages []Message
+	// Inputs are the texts of an embeddings request (token arrays as JSON).
+	Inputs []string
 }
 
 // Message is one message of a recorded request, as the emulator understood it.
@@ -62,6 +71,7 @@ type ToolCall struct {
 // it was read into, so recording costs no allocation. Guarded by
 // Handler.lastMu.
 type lastRecord struct {
+	op         string        // opChat, opResponses or opEmbeddings
 	buf        *bytes.Buffer // nil: none
 	time       time.Time
 	path       string
@@ -73,10 +83,11 @@ type lastRecord struct {
 // keepLast makes buf (a request body) the newest recorded request and
 // returns the buffer it replaces to the pool. The handler must not use buf
 // afterwards.
-func (h *Handler) keepLast(x *exchange, buf *bytes.Buffer, deployment string, stream bool) {
+func (h *Handler) keepLast(x *exchange, buf *bytes.Buffer, deployment string, stream bool, op string) {
 	h.lastMu.Lock()
 	old := h.last.buf
 	h.last = lastRecord{
+		op:         op,
 		buf:        buf,
 		time:       x.arrival.Time,
 		path:       x.arrival.Path,
@@ -100,9 +111,10 @@ func (h *Handler) forgetLast() {
 	}
 }
 
-// LastRequest returns the newest chat completions request (either route)
-// whose body the emulator read — whatever its outcome: answered, refused by
-// validation, quota or an injected fault — and false if there is none.
+// LastRequest returns the newest model request — chat completions,
+// responses or embeddings, on either route family — whose body the emulator
+// read, whatever its outcome: answered, refused by validation, quota or an
+// injected fault — and false if there is none. Batch lines are not recorded.
 // Requests refused before the body is read (routing, authentication,
 // api-version, an unknown classic deployment) are not recorded. "Newest" is
 // by the time the body was read. ResetStats forgets it.
@@ -120,15 +132,24 @@ func (h *Handler) LastRequest() (Request, bool) {
 	if l.buf == nil {
 		return Request{}, false
 	}
-	return Request{
+	r := Request{
+		Operation:  l.op,
 		Time:       l.time,
 		Path:       l.path,
 		APIVersion: l.apiVersion,
 		Deployment: l.deployment,
 		Stream:     l.stream,
 		Body:       body,
-		Messages:   parseMessages(body),
-	}, true
+	}
+	switch l.op {
+	case opResponses:
+		r.Messages = parseResponsesMessages(body)
+	case opEmbeddings:
+		r.Inputs = parseEmbeddingInputs(body)
+	default:
+		r.Messages = parseMessages(body)
+	}
+	return r, true
 }
 
 // LastMessages returns the messages of LastRequest, nil if there is none or

@@ -15,6 +15,12 @@ type exchange struct {
 	requestID  string
 	apiVersion string // as sent; "v1" on the v1 route when absent
 	v1         bool
+	// op names the operation in 429 bodies ("" is ChatCompletions_Create).
+	op string
+	// batchLine marks a batch input line run through a synchronous
+	// handler (see batchrun.go): no recording, latency, per-minute quota,
+	// resets or stalls.
+	batchLine bool
 }
 
 // ServeHTTP implements http.Handler: it routes, authenticates and answers
@@ -49,6 +55,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(path, classicPrefix) && strings.HasSuffix(path, classicSuffix) && len(path) > len(classicPrefix)+len(classicSuffix):
 		h.classicChat(x, path[len(classicPrefix):len(path)-len(classicSuffix)])
 	case path == "/openai/v1/models":
+		x.v1 = true // the v1 API takes an API key as a bearer token
 		if h.checkMethod(x, http.MethodGet) && h.checkV1(x) {
 			h.writeJSON(x, http.StatusOK, h.modelsV1)
 		}
@@ -61,7 +68,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.writeJSON(x, http.StatusOK, h.deploymentList)
 		}
 	default:
-		h.writeError(x, http.StatusNotFound, bodyResourceNotFound)
+		if !h.routeAPI(x, path) {
+			h.writeError(x, http.StatusNotFound, bodyResourceNotFound)
+		}
 	}
 }
 

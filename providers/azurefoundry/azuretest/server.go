@@ -44,6 +44,8 @@ type Handler struct {
 
 	lastMu sync.Mutex
 	last   lastRecord // see LastRequest
+
+	api *apiState // files, batches, stored responses (api.go)
 }
 
 type latencyConfig struct{ fixed, jitter time.Duration }
@@ -55,6 +57,8 @@ type deployment struct {
 	fingerprint string
 	limiter     limiter
 	exhausted   atomic.Bool // daily quota
+	sku         string      // "" (standard), SKUGlobalBatch or SKUDataZoneBatch
+	embedding   bool        // an embeddings model: serves only embeddings
 }
 
 // NewHandler returns an emulator configured by opts. Without deployment
@@ -97,6 +101,8 @@ func NewHandler(opts ...Option) *Handler {
 			model:       model,
 			reasoning:   IsReasoningModel(model),
 			fingerprint: fingerprint(model),
+			sku:         c.api.skus[name],
+			embedding:   IsEmbeddingModel(model),
 		}
 		if lim, ok := c.limits[name]; ok {
 			d.limiter.set(lim, true)
@@ -108,6 +114,7 @@ func NewHandler(opts ...Option) *Handler {
 	h.latency.Store(&latencyConfig{c.latency, c.jitter})
 	def := c.defaultLimit
 	h.defaultLimit.Store(&def)
+	h.api = newAPIState(h, &c.api)
 	h.renderLists()
 	return h
 }
@@ -191,10 +198,15 @@ func (h *Handler) ResetStats() {
 
 // Close aborts pending latency and slow-fault delays and ends stalled
 // requests (resetting their connections) so that a server can shut down
-// promptly. The handler keeps serving, without delays; later stalls end at
-// once.
+// promptly. It also stops running batches and background responses and
+// deletes the files the emulator stored (uploads and batch outputs). The
+// handler keeps serving chat, responses and embeddings, without delays;
+// later stalls end at once.
 func (h *Handler) Close() {
-	h.closeOnce.Do(func() { close(h.closed) })
+	h.closeOnce.Do(func() {
+		close(h.closed)
+		h.api.shutdown()
+	})
 }
 
 // Server is an emulator listening on a local httptest server.
@@ -262,7 +274,11 @@ func (h *Handler) renderLists() {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, `{"status":"succeeded","capabilities":{"fine_tune":false,"inference":true,"completion":false,"chat_completion":true,"embeddings":false},"lifecycle_status":"generally-available","deprecation":{"inference":`+retires+`},"id":`...)
+		caps := `{"fine_tune":false,"inference":true,"completion":false,"chat_completion":true,"embeddings":false}`
+		if IsEmbeddingModel(m) {
+			caps = `{"fine_tune":false,"inference":true,"completion":false,"chat_completion":false,"embeddings":true}`
+		}
+		b = append(b, `{"status":"succeeded","capabilities":`+caps+`,"lifecycle_status":"generally-available","deprecation":{"inference":`+retires+`},"id":`...)
 		b = appendJSONString(b, m)
 		b = append(b, `,"created_at":`+created+`,"object":"model"}`...)
 	}
