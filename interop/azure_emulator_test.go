@@ -1,4 +1,4 @@
-package azuretest_test
+package interop_test
 
 import (
 	"bufio"
