@@ -1,0 +1,2 @@
+// Package anthropic is deluge's provider for Anthropic's Messages API.
+package anthropic
