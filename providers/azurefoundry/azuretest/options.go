@@ -29,6 +29,7 @@ type config struct {
 	apiVersions     []string
 	clock           func() time.Time
 	arrivalLogSize  int
+	serverless      string // WithServerless
 }
 
 // Defaults used when no option says otherwise.

@@ -127,7 +127,7 @@ func (h *Handler) LastRequest() (Request, bool) {
 		Deployment: l.deployment,
 		Stream:     l.stream,
 		Body:       body,
-		Messages:   parseMessages(body),
+		Messages:   parseMessagesFor(l.path, body),
 	}, true
 }
 
@@ -173,6 +173,15 @@ type wirePart struct {
 	ImageURL struct {
 		URL string `json:"url"`
 	} `json:"image_url"`
+}
+
+// parseMessagesFor decodes the messages of a body received on path: the
+// Anthropic route's in its own format, the others as chat completions.
+func parseMessagesFor(path string, body []byte) []Message {
+	if strings.TrimLeft(path, "/") == strings.TrimLeft(AnthropicPath, "/") {
+		return parseAnthropicMessages(body)
+	}
+	return parseMessages(body)
 }
 
 // parseMessages decodes the messages of a request body leniently: a message

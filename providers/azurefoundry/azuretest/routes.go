@@ -48,6 +48,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case strings.HasPrefix(path, classicPrefix) && strings.HasSuffix(path, classicSuffix) && len(path) > len(classicPrefix)+len(classicSuffix):
 		h.classicChat(x, path[len(classicPrefix):len(path)-len(classicSuffix)])
+	case path == AnthropicPath:
+		h.anthropic(x)
+	case path == ServerlessPath && h.serverless != "":
+		h.serverlessChat(x)
 	case path == "/openai/v1/models":
 		if h.checkMethod(x, http.MethodGet) && h.checkV1(x) {
 			h.writeJSON(x, http.StatusOK, h.modelsV1)
