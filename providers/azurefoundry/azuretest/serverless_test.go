@@ -54,8 +54,8 @@ func TestServerlessStreamMatchesRecording(t *testing.T) {
 	assert.Equal(t, "text/event-stream; charset=utf-8", resp.Header.Get("Content-Type"))
 	got := sseEvents(t, raw)
 	require.GreaterOrEqual(t, len(got), 4)
-	requireSameShape(t, []byte(want[0]), []byte(got[0]), nil, nil)                     // role chunk, no prompt-annotation event
-	requireSameShape(t, []byte(want[1]), []byte(got[1]), nil, nil)                     // content chunk
+	requireSameShape(t, []byte(want[0]), []byte(got[0]), nil, nil)                    // role chunk, no prompt-annotation event
+	requireSameShape(t, []byte(want[1]), []byte(got[1]), nil, nil)                    // content chunk
 	requireSameShape(t, []byte(want[len(want)-2]), []byte(got[len(got)-2]), nil, nil) // finish chunk with usage
 	assert.Equal(t, "[DONE]", got[len(got)-1])
 }
