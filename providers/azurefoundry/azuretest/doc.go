@@ -32,6 +32,15 @@
 //   - GET /openai/deployments?api-version=V — Azure's data-plane deployment
 //     list (id = deployment name, model = underlying model).
 //
+//   - POST /anthropic/v1/messages — Claude deployments (a model starting
+//     with "claude") in Anthropic's Messages API format: x-api-key or bearer
+//     auth, Anthropic's error envelope ({"type":"error","error":{…}}),
+//     anthropic-ratelimit-* headers, 429 with retry-after, injected 503s
+//     as 529 overloaded_error, and the documented SSE event sequence
+//     (message_start … message_stop). See AnthropicPath and docs/emulator.md.
+//   - POST /chat/completions — only with WithServerless: a serverless
+//     endpoint serving one model, in the layout of its recordings.
+//
 // Anything else is 404 "Resource not found".
 //
 // # Authentication
