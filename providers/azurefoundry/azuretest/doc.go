@@ -20,29 +20,23 @@
 //     not in WithAPIVersions (DefaultAPIVersions): 400 {"error":{"code":
 //     "BadRequest","message":"API version not supported"}}; unknown
 //     deployment: 404 DeploymentNotFound.
-//
 //   - POST /openai/v1/chat/completions — the v1 route; "model" in the body
 //     is the deployment name. api-version may be absent, "v1" or "preview"
 //     ("latest" is tolerated); other values get the 400 above. An unknown
 //     model gets the same 404 DeploymentNotFound body. Responses add
 //     x-ms-deployment-name.
-//
 //   - GET /openai/v1/models — OpenAI list shape ({id, object, created,
 //     owned_by}) of the deployments' underlying models.
-//
 //   - GET /openai/models?api-version=V — Azure's model list shape
 //     (capabilities, lifecycle_status, deprecation) of the same models.
-//
 //   - GET /openai/deployments?api-version=V — Azure's data-plane deployment
 //     list (id = deployment name, model = underlying model).
-//
 //   - POST /anthropic/v1/messages — Claude deployments (a model starting
 //     with "claude") in Anthropic's Messages API format: x-api-key or bearer
 //     auth, Anthropic's error envelope ({"type":"error","error":{…}}),
 //     anthropic-ratelimit-* headers, 429 with retry-after, injected 503s
 //     as 529 overloaded_error, and the documented SSE event sequence
 //     (message_start … message_stop). See AnthropicPath and docs/emulator.md.
-//
 //   - POST /chat/completions — only with WithServerless: a serverless
 //     endpoint serving one model, in the layout of its recordings.
 //
