@@ -203,8 +203,11 @@ func (p *Provider) messages(req *llm.Request, w *wireRequest) error {
 			blocks := make([]wireBlock, 0, len(msg.Parts))
 			for _, part := range msg.Parts {
 				if part.Type == conversation.PartToolResult && part.ToolResult != nil {
-					content := part.ToolResult.Content
-					blocks = append(blocks, wireBlock{Type: "tool_result", ToolUseID: part.ToolResult.CallID, Content: &content})
+					b := wireBlock{Type: "tool_result", ToolUseID: part.ToolResult.CallID}
+					if content := part.ToolResult.Content; content != "" { // an empty result is sent without content
+						b.Content = &content
+					}
+					blocks = append(blocks, b)
 				}
 			}
 			if mergeUser {

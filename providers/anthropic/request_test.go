@@ -250,3 +250,13 @@ func TestRequestNotModifiedAndWireName(t *testing.T) {
 	assert.Equal(t, "my-claude", m.last(t).Body["model"])
 	assert.Equal(t, "claude-opus-4-5", req.Model.Name)
 }
+
+func TestEmptyToolResult(t *testing.T) {
+	m := newMock(t, respond(200, okBody, nil))
+	conv := conversation.New().User("x").AssistantToolCalls("", conversation.ToolCall{ID: "t1", Name: "now"}).ToolResult("t1", "")
+	_, err := newProvider(t, m).Generate(context.Background(), &llm.Request{Model: model(t, "claude-haiku-4-5"), Messages: conv.Messages(),
+		Sampling: llm.Sampling{Tools: []llm.Tool{{Name: "now"}}}})
+	require.NoError(t, err)
+	msgs := m.last(t).Body["messages"].([]any)
+	assert.Equal(t, map[string]any{"type": "tool_result", "tool_use_id": "t1"}, msgs[2].(map[string]any)["content"].([]any)[0])
+}

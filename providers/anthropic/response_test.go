@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -364,4 +366,18 @@ func TestCanceled(t *testing.T) {
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, context.Canceled))
 	assert.Equal(t, llm.CodeCanceled, llm.CodeOf(err))
+}
+
+// TestFixtureCoverage fails when a fixture is added to fixtures/anthropic
+// without a test replaying it.
+func TestFixtureCoverage(t *testing.T) {
+	replayed := []string{"SOURCES.md",
+		"messages_create_response.doc.json", "messages_tool_use_response.doc.json", "error_404_not_found.doc.json",
+		"messages_stream_basic.doc.sse", "messages_stream_tool_use.doc.sse", "messages_stream_extended_thinking.doc.sse",
+		"messages_stream_error_overloaded.doc.sse"}
+	entries, err := os.ReadDir(filepath.Join("..", "..", "fixtures", "anthropic"))
+	require.NoError(t, err)
+	for _, e := range entries {
+		assert.Contains(t, replayed, e.Name(), "fixture %s is not replayed by any test", e.Name())
+	}
 }

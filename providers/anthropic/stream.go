@@ -216,11 +216,17 @@ func (a *assembler) event(ev *wireEvent) *llm.Chunk {
 			a.usage = m.Usage
 		}
 	case "content_block_start":
-		if b := ev.ContentBlock; b != nil && (b.Type == "tool_use") {
+		b := ev.ContentBlock
+		switch {
+		case b == nil:
+		case b.Type == "tool_use":
 			if a.blocks == nil {
 				a.blocks = map[int]*toolBlock{}
 			}
 			a.blocks[ev.Index] = &toolBlock{id: b.ID, name: b.Name, json: a.jsonTool && b.Name == jsonToolName}
+		case b.Type == "text" && b.Text != "":
+			// Anthropic starts text blocks empty; text here would be lost otherwise.
+			return &llm.Chunk{Text: b.Text}
 		}
 	case "content_block_delta":
 		d := ev.Delta
