@@ -123,8 +123,9 @@
 //
 // The SDK costs about 50 µs and 22 KB more per call than the hand-written
 // baseline (its reflection-driven parameter encoding and union decoding),
-// five times the budget; this package stays within it. It also needs no
-// knob to disable the SDK's retries (the SDK retries twice by default,
-// which would multiply the engine's attempts), and gives direct control of
+// five times the budget; this package stays within it. It also has no
+// retries to switch off (the SDK retries twice by default — message
+// creation when the request cannot have reached the API — which would add
+// attempts the engine does not see), and gives direct control of
 // redirects, body limits and the error body.
 package anthropic
