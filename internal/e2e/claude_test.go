@@ -35,6 +35,7 @@ func TestClaudeInjectedFaults(t *testing.T) {
 	results := c.Process(context.Background(), prompts(n))
 	requireAllSucceeded(t, results)
 
+	srv.Close() // Stats is final once Close returns
 	st := srv.Stats()
 	failed := failedStatuses(st)
 	require.Positive(t, st.ByStatus[529], "overloaded_error was injected")

@@ -292,5 +292,6 @@ func TestAnthropicQuotaAndFaults(t *testing.T) {
 	resp, _ = postClaude(t, s3, claudeBody("hi", `"stream":true`), nil)
 	assert.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
 	assert.Equal(t, "3", resp.Header.Get("retry-after"))
+	s3.Close() // Stats is final once Close returns
 	assert.Equal(t, 1, s3.Stats().RateLimited)
 }

@@ -35,6 +35,7 @@ func TestServerlessMatchesRecording(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, "mistral-large-2411", got.Deployment)
 	assert.Equal(t, "2024-05-01-preview", got.APIVersion)
+	s.Close() // Stats is final once Close returns
 	assert.Equal(t, 1, s.Stats().ByDeployment["mistral-large-2411"])
 }
 
