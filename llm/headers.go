@@ -17,6 +17,16 @@ const (
 	headerLimitTokens       = "X-Ratelimit-Limit-Tokens"
 )
 
+// Anthropic's rate-limit headers (anthropic-ratelimit-*): the same
+// remaining/limit pairs per minute, under Anthropic's names. The tokens pair
+// is the most restrictive of Anthropic's token limits.
+const (
+	headerAnthropicRemainingRequests = "Anthropic-Ratelimit-Requests-Remaining"
+	headerAnthropicRemainingTokens   = "Anthropic-Ratelimit-Tokens-Remaining"
+	headerAnthropicLimitRequests     = "Anthropic-Ratelimit-Requests-Limit"
+	headerAnthropicLimitTokens       = "Anthropic-Ratelimit-Tokens-Limit"
+)
+
 // headroom is the share of a per-minute quota below which the client pauses
 // a target: when the server reports less than 5% remaining, it pauses until
 // that much has been replenished, instead of waiting for a 429.
@@ -28,6 +38,8 @@ func (c *Client) observeHeaders(ctx context.Context, t *target, h http.Header, n
 	pause := max(
 		headroomPause(h, headerRemainingRequests, headerLimitRequests, t.limits.RequestsPerMinute),
 		headroomPause(h, headerRemainingTokens, headerLimitTokens, t.limits.TokensPerMinute),
+		headroomPause(h, headerAnthropicRemainingRequests, headerAnthropicLimitRequests, t.limits.RequestsPerMinute),
+		headroomPause(h, headerAnthropicRemainingTokens, headerAnthropicLimitTokens, t.limits.TokensPerMinute),
 	)
 	if pause > 0 && t.cool(now, pause) {
 		c.stats.throttled.Add(1)

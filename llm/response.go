@@ -99,12 +99,19 @@ func (r *Response) Clone() *Response {
 
 // Usage counts the tokens of a call.
 type Usage struct {
-	// InputTokens counts all prompt tokens, CachedInputTokens included.
+	// InputTokens counts all prompt tokens, CachedInputTokens and
+	// CacheWriteInputTokens included.
 	InputTokens int `json:"input_tokens"`
 	// OutputTokens counts all completion tokens, ReasoningTokens included.
-	OutputTokens      int `json:"output_tokens"`
+	OutputTokens int `json:"output_tokens"`
+	// CachedInputTokens counts prompt tokens read from the provider's
+	// prompt cache (billed at the model's CachedInputCost).
 	CachedInputTokens int `json:"cached_input_tokens,omitempty"`
-	ReasoningTokens   int `json:"reasoning_tokens,omitempty"`
+	// CacheWriteInputTokens counts prompt tokens written to the prompt
+	// cache, for providers that bill writes apart (Anthropic's
+	// cache_creation_input_tokens, billed at the model's CacheWriteCost).
+	CacheWriteInputTokens int `json:"cache_write_input_tokens,omitempty"`
+	ReasoningTokens       int `json:"reasoning_tokens,omitempty"`
 }
 
 // Total returns input plus output tokens.
@@ -113,16 +120,19 @@ func (u Usage) Total() int { return u.InputTokens + u.OutputTokens }
 // Add returns the sum of two usages.
 func (u Usage) Add(v Usage) Usage {
 	return Usage{
-		InputTokens:       u.InputTokens + v.InputTokens,
-		OutputTokens:      u.OutputTokens + v.OutputTokens,
-		CachedInputTokens: u.CachedInputTokens + v.CachedInputTokens,
-		ReasoningTokens:   u.ReasoningTokens + v.ReasoningTokens,
+		InputTokens:           u.InputTokens + v.InputTokens,
+		OutputTokens:          u.OutputTokens + v.OutputTokens,
+		CachedInputTokens:     u.CachedInputTokens + v.CachedInputTokens,
+		CacheWriteInputTokens: u.CacheWriteInputTokens + v.CacheWriteInputTokens,
+		ReasoningTokens:       u.ReasoningTokens + v.ReasoningTokens,
 	}
 }
 
-// Cost prices the usage at m's catalog prices ([registry.Model.Cost]).
+// Cost prices the usage at m's catalog prices: cache reads at
+// [registry.Model.CachedInputCost], cache writes at [registry.Model.CacheWriteCost], the rest of the prompt at
+// [registry.Model.InputCost] (see [registry.Model.CostWithCacheWrites]).
 func (u Usage) Cost(m registry.Model) float64 {
-	return m.Cost(u.InputTokens, u.CachedInputTokens, u.OutputTokens)
+	return m.CostWithCacheWrites(u.InputTokens, u.CachedInputTokens, u.CacheWriteInputTokens, u.OutputTokens)
 }
 
 // TokenLogprob is the log-probability of one generated token.

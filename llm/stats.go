@@ -33,11 +33,12 @@ type Stats struct {
 	Deduplicated int64
 	// Tokens and cost of the replies received from providers (cache hits and
 	// shared replies are free and not counted).
-	InputTokens       int64
-	OutputTokens      int64
-	CachedInputTokens int64
-	ReasoningTokens   int64
-	Cost              float64
+	InputTokens           int64
+	OutputTokens          int64
+	CachedInputTokens     int64
+	CacheWriteInputTokens int64
+	ReasoningTokens       int64
+	Cost                  float64
 	// InFlight is the number of requests in flight now.
 	InFlight int64
 	// Waited is the total time calls spent held back, by what held them:
@@ -49,23 +50,24 @@ type Stats struct {
 func (c *Client) Stats() Stats {
 	s := &c.stats
 	out := Stats{
-		Requests:          s.requests.Load(),
-		Successes:         s.successes.Load(),
-		Failures:          s.failures.Load(),
-		Retries:           s.retries.Load(),
-		Failovers:         s.failovers.Load(),
-		RateLimited:       s.rateLimited.Load(),
-		Throttled:         s.throttled.Load(),
-		CacheHits:         s.cacheHits.Load(),
-		Deduplicated:      s.deduplicated.Load(),
-		InputTokens:       s.inputTokens.Load(),
-		OutputTokens:      s.outputTokens.Load(),
-		CachedInputTokens: s.cachedInputTokens.Load(),
-		ReasoningTokens:   s.reasoningTokens.Load(),
-		Cost:              s.cost.load(),
-		InFlight:          s.inFlight.Load(),
-		FailuresByCode:    map[Code]int64{},
-		Waited:            map[string]time.Duration{},
+		Requests:              s.requests.Load(),
+		Successes:             s.successes.Load(),
+		Failures:              s.failures.Load(),
+		Retries:               s.retries.Load(),
+		Failovers:             s.failovers.Load(),
+		RateLimited:           s.rateLimited.Load(),
+		Throttled:             s.throttled.Load(),
+		CacheHits:             s.cacheHits.Load(),
+		Deduplicated:          s.deduplicated.Load(),
+		InputTokens:           s.inputTokens.Load(),
+		OutputTokens:          s.outputTokens.Load(),
+		CachedInputTokens:     s.cachedInputTokens.Load(),
+		CacheWriteInputTokens: s.cacheWriteInputTokens.Load(),
+		ReasoningTokens:       s.reasoningTokens.Load(),
+		Cost:                  s.cost.load(),
+		InFlight:              s.inFlight.Load(),
+		FailuresByCode:        map[Code]int64{},
+		Waited:                map[string]time.Duration{},
 	}
 	for i, code := range knownCodes {
 		if n := s.byCode[i].Load(); n > 0 {
@@ -110,6 +112,7 @@ type counters struct {
 	rateLimited, throttled, cacheHits, deduplicated   atomic.Int64
 	inputTokens, outputTokens                         atomic.Int64
 	cachedInputTokens, reasoningTokens                atomic.Int64
+	cacheWriteInputTokens                             atomic.Int64
 	inFlight                                          atomic.Int64
 	cost                                              atomicFloat
 	byCode                                            [len(knownCodes)]atomic.Int64
@@ -146,6 +149,9 @@ func (s *counters) addUsage(u Usage, cost float64) {
 	s.outputTokens.Add(int64(u.OutputTokens))
 	if u.CachedInputTokens != 0 {
 		s.cachedInputTokens.Add(int64(u.CachedInputTokens))
+	}
+	if u.CacheWriteInputTokens != 0 {
+		s.cacheWriteInputTokens.Add(int64(u.CacheWriteInputTokens))
 	}
 	if u.ReasoningTokens != 0 {
 		s.reasoningTokens.Add(int64(u.ReasoningTokens))

@@ -23,13 +23,19 @@ type Model struct {
 	// APIKeyEnvVar names the environment variable holding this model's key,
 	// when it differs from the provider's default.
 	APIKeyEnvVar string `json:"api_key_env_var,omitempty"`
-	// APISpec is the API family: "chat" (chat completions, the default) or
-	// "responses".
+	// APISpec is the API family: "chat" (chat completions, the default),
+	// "responses", or "anthropic-messages" (Anthropic's Messages API, which
+	// a provider serving several wire APIs, such as azure-foundry for
+	// Claude, uses to pick its serializer).
 	APISpec string `json:"api_spec,omitempty"`
 
 	InputCost       float64 `json:"input_cost"`
 	CachedInputCost float64 `json:"cached_input_cost,omitempty"`
-	OutputCost      float64 `json:"output_cost"`
+	// CacheWriteCost is the price of prompt tokens written to the prompt
+	// cache, for providers that bill writes apart (Anthropic: 1.25× the
+	// input price for the default 5-minute cache). 0 means InputCost.
+	CacheWriteCost float64 `json:"cache_write_cost,omitempty"`
+	OutputCost     float64 `json:"output_cost"`
 
 	ContextWindow   int `json:"context_window,omitempty"`
 	MaxOutputTokens int `json:"max_output_tokens,omitempty"`
@@ -59,6 +65,9 @@ func (m Model) Clone() Model {
 const (
 	APISpecChat      = "chat"
 	APISpecResponses = "responses"
+	// APISpecAnthropicMessages is Anthropic's Messages API
+	// (POST /v1/messages).
+	APISpecAnthropicMessages = "anthropic-messages"
 )
 
 // Cost returns the USD price of a call. input counts all prompt tokens,
@@ -67,13 +76,29 @@ const (
 // (or InputCost when the model has no cached price); output counts all
 // completion tokens, reasoning tokens included.
 func (m Model) Cost(input, cachedInput, output int) float64 {
-	cachedInput = min(max(cachedInput, 0), max(input, 0))
+	return m.CostWithCacheWrites(input, cachedInput, 0, output)
+}
+
+// CostWithCacheWrites is Cost for providers that report prompt tokens
+// written to the prompt cache (Anthropic's cache_creation_input_tokens):
+// cacheWrite counts the part of input written to the cache, priced at
+// CacheWriteCost (or InputCost when the model has none). cachedInput and
+// cacheWrite are disjoint parts of input.
+func (m Model) CostWithCacheWrites(input, cachedInput, cacheWrite, output int) float64 {
+	input = max(input, 0)
+	cachedInput = min(max(cachedInput, 0), input)
+	cacheWrite = min(max(cacheWrite, 0), input-cachedInput)
 	cachedPrice := m.CachedInputCost
 	if cachedPrice == 0 {
 		cachedPrice = m.InputCost
 	}
-	uncached := float64(max(input, 0) - cachedInput)
-	return (uncached*m.InputCost + float64(cachedInput)*cachedPrice + float64(max(output, 0))*m.OutputCost) / 1e6
+	writePrice := m.CacheWriteCost
+	if writePrice == 0 {
+		writePrice = m.InputCost
+	}
+	uncached := float64(input - cachedInput - cacheWrite)
+	return (uncached*m.InputCost + float64(cachedInput)*cachedPrice + float64(cacheWrite)*writePrice +
+		float64(max(output, 0))*m.OutputCost) / 1e6
 }
 
 // MaxCost returns the most a call of inputTokens prompt tokens and up to

@@ -61,7 +61,7 @@ func validate(m *Model) error {
 	for _, p := range []struct {
 		name string
 		v    float64
-	}{{"InputCost", m.InputCost}, {"CachedInputCost", m.CachedInputCost}, {"OutputCost", m.OutputCost}} {
+	}{{"InputCost", m.InputCost}, {"CachedInputCost", m.CachedInputCost}, {"CacheWriteCost", m.CacheWriteCost}, {"OutputCost", m.OutputCost}} {
 		if p.v < 0 || math.IsNaN(p.v) || math.IsInf(p.v, 0) {
 			return fmt.Errorf("registry: model %q: %s is %v; prices are USD per million tokens and cannot be negative", m.ID, p.name, p.v)
 		}
@@ -70,9 +70,9 @@ func validate(m *Model) error {
 		return fmt.Errorf("registry: model %q: ContextWindow and MaxOutputTokens cannot be negative", m.ID)
 	}
 	switch m.APISpec {
-	case "", APISpecChat, APISpecResponses:
+	case "", APISpecChat, APISpecResponses, APISpecAnthropicMessages:
 	default:
-		return fmt.Errorf("registry: model %q: unknown APISpec %q (want %q or %q)", m.ID, m.APISpec, APISpecChat, APISpecResponses)
+		return fmt.Errorf("registry: model %q: unknown APISpec %q (want %q, %q or %q)", m.ID, m.APISpec, APISpecChat, APISpecResponses, APISpecAnthropicMessages)
 	}
 	if m.APIBase != "" {
 		u, err := url.Parse(m.APIBase)

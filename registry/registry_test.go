@@ -148,3 +148,21 @@ func TestModelCloneCopiesRegions(t *testing.T) {
 		t.Errorf("changing the clone changed the original: %v", m.Regions)
 	}
 }
+
+func TestCostWithCacheWrites(t *testing.T) {
+	m := registry.Model{InputCost: 5, CachedInputCost: 0.5, CacheWriteCost: 6.25, OutputCost: 25}
+	assert.InDelta(t, m.Cost(1000, 100, 10), m.CostWithCacheWrites(1000, 100, 0, 10), 1e-12)
+	// 400 fresh, 100 read, 500 written, 10 out.
+	assert.InDelta(t, (400*5+100*0.5+500*6.25+10*25)/1e6, m.CostWithCacheWrites(1000, 100, 500, 10), 1e-12)
+	// Writes cannot exceed what is left of the prompt; no write price means the input price.
+	assert.InDelta(t, (100*0.5+900*6.25)/1e6, m.CostWithCacheWrites(1000, 100, 5000, 0), 1e-12)
+	m.CacheWriteCost = 0
+	assert.InDelta(t, (900*5+100*0.5)/1e6, m.CostWithCacheWrites(1000, 100, 900, 0), 1e-12)
+}
+
+func TestRegisterAnthropicSpecAndWritePrice(t *testing.T) {
+	require.NoError(t, registry.Register(registry.Model{ID: "reg-anthropic-1", Provider: "anthropic", APISpec: registry.APISpecAnthropicMessages}))
+	err := registry.Register(registry.Model{ID: "reg-anthropic-2", Provider: "anthropic", CacheWriteCost: -1})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "CacheWriteCost")
+}

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/deluge-go/deluge/llm"
+	"github.com/deluge-go/deluge/providers/anthropic"
 	"github.com/deluge-go/deluge/providers/azurefoundry"
 	"github.com/deluge-go/deluge/providers/openai"
 	"github.com/deluge-go/deluge/registry"
@@ -56,6 +57,12 @@ func preflight(m registry.Model) error {
 		if cfg.APIKey == "" && (cfg.BaseURL == "" || cfg.BaseURL == openai.DefaultBaseURL) {
 			return errors.New("no OpenAI API key: " + openai.EnvAPIKey + " is not set")
 		}
+	case anthropic.ProviderName:
+		p, err := anthropic.New(anthropic.ConfigFromEnv())
+		if err != nil {
+			return err
+		}
+		return p.Close()
 	}
 	return nil
 }
@@ -68,6 +75,8 @@ func credentialsHint(provider string) string {
 			"or use --provider openai with OPENAI_API_KEY. 'deluge demo' shows deluge at work without credentials."
 	case openai.ProviderName:
 		return "Set OPENAI_API_KEY, or use --provider azure-foundry with AZURE_OPENAI_API_KEY and AZURE_OPENAI_ENDPOINT."
+	case anthropic.ProviderName:
+		return "Set ANTHROPIC_API_KEY, or use --provider azure-foundry for Claude deployed in Azure AI Foundry (AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY)."
 	case "":
 		return "Check the provider's credentials and endpoint."
 	}

@@ -1,7 +1,9 @@
 // Package azurefoundry is deluge's provider for Azure OpenAI and Azure AI
 // Foundry: the OpenAI models of an Azure resource and the Foundry models
 // (DeepSeek, Llama, Mistral, Grok, Phi, gpt-oss) served by the same v1 chat
-// completions route.
+// completions route, Claude deployments of a Foundry resource (Anthropic's
+// Messages API under {endpoint}/anthropic), and partner models on
+// serverless endpoints (*.models.ai.azure.com).
 //
 // Import it for its side effects, as with a database/sql driver:
 //
@@ -38,6 +40,25 @@
 // this package's auth doer, which sets either "api-key" or "Authorization:
 // Bearer <token>" (never both, whatever go-openai set), then the endpoint's
 // own http.Transport.
+//
+// # Claude
+//
+// Models whose APISpec is registry.APISpecAnthropicMessages (the catalog's
+// "azure-claude-…" entries) go to POST {endpoint}/anthropic/v1/messages
+// with anthropic-version, the key in x-api-key or an Entra ID bearer token,
+// and the deployment name as the body's model, through the serializer of
+// providers/anthropic (anthropic.NewEndpoint), configured per endpoint as
+// the OpenAI one is. Deployment names, regions, cost and errors work as for
+// the other models; a missing deployment is reported as "Claude deployment
+// 'X' not found in resource 'Y'".
+//
+// # Serverless endpoints
+//
+// A model whose APIBase is a serverless endpoint
+// (https://{name}.{region}.models.ai.azure.com, or the older
+// *.inference.ai.azure.com) is sent to {APIBase}/chat/completions with
+// api-version ServerlessAPIVersion and the key in api-key: one model per
+// endpoint, no /openai prefix, no deployment in the path.
 //
 // # Deployments
 //

@@ -36,6 +36,9 @@ type endpoint struct {
 	resource string
 	// loopback is set for 127.0.0.0/8, ::1 and localhost (the emulator).
 	loopback bool
+	// serverless is set for a serverless endpoint (*.models.ai.azure.com),
+	// which serves one model at {base}/chat/completions (serverless.go).
+	serverless bool
 }
 
 // parseEndpoint checks raw against the security rules: HTTPS, and a host
@@ -64,7 +67,7 @@ func parseEndpoint(raw string, allowCustom bool) (endpoint, error) {
 		return endpoint{}, fmt.Errorf("endpoint %q must use https (plain http is allowed only for loopback addresses such as the azuretest emulator)", s)
 	}
 	if !loop && !allowCustom && !isAzureHost(host) {
-		return endpoint{}, fmt.Errorf("endpoint host %q is not an Azure OpenAI host (*.openai.azure.com, *.cognitiveservices.azure.com, *.services.ai.azure.com); "+
+		return endpoint{}, fmt.Errorf("endpoint host %q is not an Azure OpenAI host (*.openai.azure.com, *.cognitiveservices.azure.com, *.services.ai.azure.com) or serverless endpoint (*.models.ai.azure.com); "+
 			"to send your credentials to another host such as an API Management gateway, set AZURE_OPENAI_ALLOW_CUSTOM_ENDPOINT=1 (Config.AllowCustomEndpoint)", host)
 	}
 	path := strings.TrimRight(u.EscapedPath(), "/")
@@ -75,9 +78,10 @@ func parseEndpoint(raw string, allowCustom bool) (endpoint, error) {
 		}
 	}
 	ep := endpoint{
-		base:     u.Scheme + "://" + u.Host + path,
-		resource: host,
-		loopback: loop,
+		base:       u.Scheme + "://" + u.Host + path,
+		resource:   host,
+		loopback:   loop,
+		serverless: isServerlessHost(host),
 	}
 	if isAzureHost(host) {
 		ep.resource, _, _ = strings.Cut(host, ".")
@@ -100,7 +104,7 @@ func isAzureHost(host string) bool {
 			return true
 		}
 	}
-	return false
+	return isServerlessHost(host)
 }
 
 func isLoopback(host string) bool {

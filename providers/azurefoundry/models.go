@@ -24,7 +24,7 @@ const PricesAsOf = "2026-11"
 // BaseModel is the provider-independent name, OpenAI's spelling for OpenAI
 // models (gpt-35-turbo is gpt-3.5-turbo), so llm.WithProvider can switch an
 // OpenAI model to Azure.
-var catalog = []registry.Model{
+var catalog = append([]registry.Model{
 	// GPT-4o family.
 	chat("gpt-4o", "gpt-4o", 2.50, 1.25, 10.00, 128_000, 16_384, vision|tools|jsonMode|logprobs),
 	chat("gpt-4o-mini", "gpt-4o-mini", 0.15, 0.075, 0.60, 128_000, 16_384, vision|tools|jsonMode|logprobs),
@@ -63,7 +63,7 @@ var catalog = []registry.Model{
 	chat("Mistral-Large-3", "Mistral-Large-3", 0.50, 0, 1.50, 256_000, 256_000, vision|tools|jsonMode),
 	chat("grok-4", "grok-4", 3.00, 0, 15.00, 256_000, 8_192, tools),
 	chat("Phi-4", "Phi-4", 0.125, 0, 0.50, 16_384, 16_384, 0),
-}
+}, claudeCatalog...) // Claude deployments, on the Messages API route: claude_models.go
 
 // capability flags for the catalog table.
 type capability uint8

@@ -19,6 +19,7 @@ import (
 	goopenai "github.com/sashabaranov/go-openai"
 
 	"github.com/deluge-go/deluge/llm"
+	"github.com/deluge-go/deluge/providers/anthropic"
 	"github.com/deluge-go/deluge/providers/openai"
 	"github.com/deluge-go/deluge/registry"
 )
@@ -91,7 +92,8 @@ type target struct {
 	deployments map[string]string
 	tier        DeploymentType
 	oai         *openai.Provider
-	transport   *http.Transport // owned, closed by Close
+	claude      *anthropic.Provider // Claude models (claude.go); nil on a serverless endpoint
+	transport   *http.Transport     // owned, closed by Close
 	// err, when set, fails every call routed here without sending it.
 	err error
 
@@ -288,8 +290,10 @@ func (p *Provider) newTarget(region string, weight float64, ep endpoint, a *auth
 	}
 	cc := goopenai.DefaultConfig("")
 	cc.HTTPClient = authDoer{auth: a, next: client}
-	switch t.mode {
-	case modeClassic:
+	switch {
+	case ep.serverless:
+		t.configureServerless(&cc)
+	case t.mode == modeClassic:
 		cc.BaseURL = ep.base
 		cc.APIType = goopenai.APITypeAzure
 		cc.APIVersion = t.apiVersion
@@ -321,6 +325,7 @@ func (p *Provider) newTarget(region string, weight float64, ep endpoint, a *auth
 		t.err = fmt.Errorf("building the client for %s: %w", ep.base, err)
 	}
 	t.oai = oai
+	t.claude = t.newClaude(client, secrets)
 	return t
 }
 
@@ -578,9 +583,9 @@ func (t *target) generate(ctx context.Context, req *llm.Request, m registry.Mode
 	if err := t.ready(ctx, m); err != nil {
 		return nil, err
 	}
-	resp, err := t.oai.Generate(ctx, req)
+	resp, err := t.wire(m).Generate(ctx, req)
 	if err != nil {
-		return nil, t.azureError(err, m)
+		return nil, t.wireError(err, m)
 	}
 	resp.Cost = cost(m, resp.Usage, t.tier)
 	if t.region != "" {
@@ -598,9 +603,9 @@ func (t *target) stream(ctx context.Context, req *llm.Request, m registry.Model,
 	if err := t.ready(ctx, m); err != nil {
 		return false, t.yieldOrReturn(ctx, err, yield)
 	}
-	for c, err := range t.oai.Stream(ctx, req) {
+	for c, err := range t.wire(m).Stream(ctx, req) {
 		if err != nil {
-			err = t.azureError(err, m)
+			err = t.wireError(err, m)
 			if started {
 				yield(nil, err)
 				return true, err

@@ -14,12 +14,15 @@ const (
 	OperationChat       = "chat"
 	OperationResponses  = "responses"
 	OperationEmbeddings = "embeddings"
+	// OperationMessages is a Claude call on the Anthropic Messages route.
+	OperationMessages = "messages"
 )
 
 const (
 	opChat       = OperationChat
 	opResponses  = OperationResponses
 	opEmbeddings = OperationEmbeddings
+	opMessages   = OperationMessages
 )
 
 // Minimum dated api-versions of the classic routes added after chat: Azure

@@ -41,6 +41,14 @@
 //     DELETE), …/files/{id}/content and …/batches (POST, GET list),
 //     …/batches/{id}, …/batches/{id}/cancel, under /openai/v1/ and, with
 //     api-version, /openai/ (batches from 2024-07-01-preview).
+//   - POST /anthropic/v1/messages — Claude deployments (a model starting
+//     with "claude") in Anthropic's Messages API format: x-api-key or bearer
+//     auth, Anthropic's error envelope ({"type":"error","error":{…}}),
+//     anthropic-ratelimit-* headers, 429 with retry-after, injected 503s
+//     as 529 overloaded_error, and the documented SSE event sequence
+//     (message_start … message_stop). See AnthropicPath and docs/emulator.md.
+//   - POST /chat/completions — only with WithServerless: a serverless
+//     endpoint serving one model, in the layout of its recordings.
 //
 // Anything else is 404 "Resource not found".
 //

@@ -30,6 +30,7 @@ type config struct {
 	clock           func() time.Time
 	arrivalLogSize  int
 	api             apiConfig // files, batches, responses (options_api.go)
+	serverless      string    // WithServerless
 }
 
 // Defaults used when no option says otherwise.

@@ -11,7 +11,8 @@ import (
 // Request is a model request (chat completions, responses or embeddings)
 // as the emulator received it; see LastRequest.
 type Request struct {
-	// Operation is OperationChat, OperationResponses or OperationEmbeddings.
+	// Operation is OperationChat (also the serverless route),
+	// OperationResponses, OperationEmbeddings or OperationMessages (Claude).
 	Operation string
 	Time      time.Time // arrival, on the handler's clock (WithClock)
 	Path      string    // URL path as sent
@@ -147,7 +148,7 @@ func (h *Handler) LastRequest() (Request, bool) {
 	case opEmbeddings:
 		r.Inputs = parseEmbeddingInputs(body)
 	default:
-		r.Messages = parseMessages(body)
+		r.Messages = parseMessagesFor(l.path, body)
 	}
 	return r, true
 }
@@ -194,6 +195,15 @@ type wirePart struct {
 	ImageURL struct {
 		URL string `json:"url"`
 	} `json:"image_url"`
+}
+
+// parseMessagesFor decodes the messages of a body received on path: the
+// Anthropic route's in its own format, the others as chat completions.
+func parseMessagesFor(path string, body []byte) []Message {
+	if strings.TrimLeft(path, "/") == strings.TrimLeft(AnthropicPath, "/") {
+		return parseAnthropicMessages(body)
+	}
+	return parseMessages(body)
 }
 
 // parseMessages decodes the messages of a request body leniently: a message

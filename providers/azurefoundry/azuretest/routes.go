@@ -54,6 +54,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case strings.HasPrefix(path, classicPrefix) && strings.HasSuffix(path, classicSuffix) && len(path) > len(classicPrefix)+len(classicSuffix):
 		h.classicChat(x, path[len(classicPrefix):len(path)-len(classicSuffix)])
+	case path == AnthropicPath:
+		h.anthropic(x)
+	case path == ServerlessPath && h.serverless != "":
+		h.serverlessChat(x)
 	case path == "/openai/v1/models":
 		x.v1 = true // the v1 API takes an API key as a bearer token
 		if h.checkMethod(x, http.MethodGet) && h.checkV1(x) {

@@ -26,6 +26,7 @@ type Handler struct {
 	completionWord string
 	now            func() time.Time
 	arrivalLog     int
+	serverless     string // the model of WithServerless; "" serves no /chat/completions
 	modelsClassic  []byte // pre-rendered list bodies
 	modelsV1       []byte
 	deploymentList []byte
@@ -91,6 +92,7 @@ func NewHandler(opts ...Option) *Handler {
 		completionWord: c.completionWord,
 		now:            c.clock,
 		arrivalLog:     c.arrivalLogSize,
+		serverless:     c.serverless,
 		rng:            newRandSource(c.seed, c.seeded),
 		stats:          newStatsRecorder(c.arrivalLogSize),
 		closed:         make(chan struct{}),

@@ -1,0 +1,35 @@
+package llm
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/deluge-go/deluge/registry"
+)
+
+func TestObserveAnthropicHeaders(t *testing.T) {
+	// Anthropic reports its per-minute budget as anthropic-ratelimit-*:
+	// 20 of 1,000 requests left is below the 5% reserve, so the target
+	// pauses for the 30 missing requests (1.8 s at 1,000 per minute).
+	h := http.Header{}
+	h.Set("anthropic-ratelimit-requests-limit", "1000")
+	h.Set("anthropic-ratelimit-requests-remaining", "20")
+	assert.Equal(t, 1800*time.Millisecond, headroomPause(h, headerAnthropicRemainingRequests, headerAnthropicLimitRequests, 0))
+
+	h = http.Header{}
+	h.Set("anthropic-ratelimit-tokens-limit", "1000000")
+	h.Set("anthropic-ratelimit-tokens-remaining", "900000")
+	assert.Zero(t, headroomPause(h, headerAnthropicRemainingTokens, headerAnthropicLimitTokens, 0))
+}
+
+func TestUsageCostWithCacheWrites(t *testing.T) {
+	m := registry.Model{InputCost: 3, CachedInputCost: 0.30, CacheWriteCost: 3.75, OutputCost: 15}
+	u := Usage{InputTokens: 1_000_000, CachedInputTokens: 200_000, CacheWriteInputTokens: 300_000, OutputTokens: 100_000}
+	// 500k fresh at 3, 200k read at 0.30, 300k written at 3.75, 100k out at 15.
+	assert.InDelta(t, 1.5+0.06+1.125+1.5, u.Cost(m), 1e-9)
+	sum := u.Add(u)
+	assert.Equal(t, 600_000, sum.CacheWriteInputTokens)
+}
