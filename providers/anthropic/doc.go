@@ -113,7 +113,7 @@
 // The wire code (about 1,300 lines with comments) is net/http and
 // encoding/json rather than github.com/anthropics/anthropic-sdk-go/v2, a
 // choice measured against the project's overhead budget (at most about 10 µs per call over a raw
-// client). One call, sequential, on a 2-core machine (bench_test.go; medians
+// client). One call, sequential, on a 2-core machine (bench/anthropic_test.go in the bench module; medians
 // of 3 runs, docs/benchmarks.md):
 //
 //	                            in-memory transport      emulator over loopback
