@@ -40,6 +40,16 @@ func TestParseEndpoint(t *testing.T) {
 		{in: "http://127.0.0.1:8080", wantBase: "http://127.0.0.1:8080", wantResource: "127.0.0.1"},
 		{in: "http://localhost:8080/", wantBase: "http://localhost:8080", wantResource: "localhost"},
 		{in: "http://[::1]:9000", wantBase: "http://[::1]:9000", wantResource: "::1"},
+		{in: "http://127.0.0.2:8080", wantBase: "http://127.0.0.2:8080", wantResource: "127.0.0.2"},
+		{in: "http://[::ffff:127.0.0.1]:8080", wantBase: "http://[::ffff:127.0.0.1]:8080", wantResource: "::ffff:127.0.0.1"},
+		{in: "http://LocalHost:8080", wantBase: "http://LocalHost:8080", wantResource: "localhost"},
+		// Only "localhost" itself and literal loopback addresses are
+		// loopback: other names are resolved, and may resolve anywhere.
+		{in: "http://app.localhost:8080", wantErr: "must use https"},
+		{in: "http://localhost.evil.example:8080", wantErr: "must use https"},
+		{in: "http://127.0.0.1.nip.io:8080", wantErr: "must use https"},
+		{in: "http://[::2]:8080", wantErr: "must use https"},
+		{in: "https://app.localhost", wantErr: "not an Azure OpenAI host"},
 		{in: "https://apim.contoso.com/aoai", custom: true, wantBase: "https://apim.contoso.com/aoai", wantResource: "apim.contoso.com"},
 		{in: "https://apim.contoso.com/aoai", wantErr: "AZURE_OPENAI_ALLOW_CUSTOM_ENDPOINT"},
 		{in: "https://openai.azure.com.evil.com", wantErr: "not an Azure OpenAI host"},

@@ -3,7 +3,7 @@ package azurefoundry
 import (
 	"errors"
 	"fmt"
-	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 )
@@ -103,12 +103,16 @@ func isAzureHost(host string) bool {
 	return false
 }
 
+// isLoopback reports whether host (lower case) is "localhost" itself or a
+// literal loopback address (127.0.0.0/8, ::1, an IPv4-mapped 127.x). Other
+// names under .localhost are resolved like any name, so they get no
+// exemption from HTTPS.
 func isLoopback(host string) bool {
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+	if host == "localhost" {
 		return true
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 func redactURL(u *url.URL) string {

@@ -417,13 +417,16 @@ func checkKeyTransport(base string) error {
 		u.Redacted(), EnvAllowInsecureHTTP)
 }
 
-// isLoopback reports whether host is "localhost" or a loopback IP address.
+// isLoopback reports whether host is "localhost" itself or a literal
+// loopback address (127.0.0.0/8, ::1, an IPv4-mapped 127.x). Other names
+// under .localhost are not trusted: they are resolved like any name, and a
+// resolver may answer with any address.
 func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+	if strings.EqualFold(host, "localhost") {
 		return true
 	}
 	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.IsLoopback()
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 func isOpenAIHost(base string) bool {
