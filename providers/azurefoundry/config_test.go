@@ -77,6 +77,35 @@ func TestParseEndpoint(t *testing.T) {
 	}
 }
 
+func TestValidateResourceName(t *testing.T) {
+	for _, ok := range []string{"ab", "my-resource", "My-Resource-01", "0a", strings.Repeat("a", 64), "a-b-c"} {
+		if err := ValidateResourceName(ok); err != nil {
+			t.Errorf("ValidateResourceName(%q) = %v, want nil", ok, err)
+		}
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"", "empty resource name"},
+		{"a", "has 1 characters"},
+		{strings.Repeat("a", 65), "has 65 characters"},
+		{"my_res!", `contains '_'`},
+		{"my res", `contains ' '`},
+		{"my-resource.openai.azure.com", `contains '.'`},
+		{"https://x", `contains ':'`},
+		{"résumé", `contains 'é'`},
+		{"-abc", "starts or ends with a hyphen"},
+		{"abc-", "starts or ends with a hyphen"},
+	} {
+		err := ValidateResourceName(tc.in)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "2 to 64 letters, digits and hyphens") {
+			t.Errorf("ValidateResourceName(%q) = %v, want %q and the rule", tc.in, err, tc.want)
+		}
+	}
+	// Nothing is sent to a host built from an invalid name.
+	if _, err := New(Config{Resource: "my_res!", APIKey: "k"}); err == nil || !strings.Contains(err.Error(), "AZURE_OPENAI_ENDPOINT") {
+		t.Errorf("New with a bad resource: %v", err)
+	}
+}
+
 func TestParseAPIVersion(t *testing.T) {
 	for _, tc := range []struct {
 		in      string
@@ -208,6 +237,8 @@ func TestConfigFromEnvErrors(t *testing.T) {
 		{map[string]string{EnvAPIVersion: "2024-10"}, "AZURE_API_VERSION"},
 		{map[string]string{"OPENAI_API_VERSION": "latest"}, "OPENAI_API_VERSION"},
 		{map[string]string{EnvDeploymentType: "provisioned"}, "unknown deployment type"},
+		{map[string]string{EnvResource: "my_res!"}, `AZURE_OPENAI_RESOURCE: resource name "my_res!" contains '_'`},
+		{map[string]string{EnvRegions: "eastus", "AZURE_OPENAI_RESOURCE_EASTUS": "-east"}, "AZURE_OPENAI_RESOURCE_EASTUS: resource name \"-east\" starts or ends with a hyphen"},
 	} {
 		clearAzureEnv(t)
 		for k, v := range tc.env {
@@ -253,7 +284,7 @@ func TestNewErrors(t *testing.T) {
 		{"no credentials", Config{Endpoint: testEndpoint}, "no credentials"},
 		{"key and credential", Config{Endpoint: testEndpoint, APIKey: "k", Credential: &fakeCredential{clock: newFakeClock()}}, "more than one credential"},
 		{"bad version", Config{Endpoint: testEndpoint, APIKey: "k", APIVersion: "2024"}, "not valid"},
-		{"bad resource", Config{Resource: "my-resource.openai.azure.com", APIKey: "k"}, "bare Azure resource name"},
+		{"bad resource", Config{Resource: "my-resource.openai.azure.com", APIKey: "k"}, `resource name "my-resource.openai.azure.com" contains '.'`},
 		{"custom host", Config{Endpoint: "https://gateway.example.com", APIKey: "k"}, "AllowCustomEndpoint"},
 		{"plain http", Config{Endpoint: "http://my-resource.openai.azure.com", APIKey: "k"}, "https"},
 		{"deployment type", Config{Endpoint: testEndpoint, APIKey: "k", DeploymentType: "ptu"}, "DeploymentType"},

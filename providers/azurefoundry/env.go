@@ -64,6 +64,11 @@ func ConfigFromEnv() (Config, error) {
 	var c Config
 	c.Endpoint = strings.TrimSpace(os.Getenv(EnvEndpoint))
 	c.Resource = strings.TrimSpace(os.Getenv(EnvResource))
+	if c.Resource != "" && c.Endpoint == "" {
+		if err := ValidateResourceName(c.Resource); err != nil {
+			return Config{}, fmt.Errorf("azurefoundry: %s: %w", EnvResource, err)
+		}
+	}
 	if key := os.Getenv(EnvAPIKey); key != "" {
 		c.APIKey, c.keySource = key, EnvAPIKey
 	}
