@@ -215,11 +215,18 @@ func TestConfigFromEnvRegions(t *testing.T) {
 		{"", "1", "AZURE_OPENAI_REGIONS"},
 		{"northeurope", "", "AZURE_OPENAI_ENDPOINT_NORTHEUROPE"},
 		{"eastus", "0", "weight 0"},
+		{"eastus,westus", "1,NaN", "not a non-negative number"},
+		{"eastus,westus", "1,+Inf", "not a non-negative number"},
+		{"eastus,westus", "1,-1", "not a non-negative number"},
 	} {
 		t.Setenv(EnvRegions, tc.regions)
 		t.Setenv(EnvRegionWeights, tc.weights)
-		if _, err := ConfigFromEnv(); err == nil || !strings.Contains(err.Error(), tc.want) {
+		_, err := ConfigFromEnv()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("regions %q weights %q: err = %v, want %q", tc.regions, tc.weights, err, tc.want)
+		}
+		if !errors.Is(err, llm.ErrConfiguration) {
+			t.Errorf("regions %q weights %q: code %q, want configuration", tc.regions, tc.weights, llm.CodeOf(err))
 		}
 	}
 }
@@ -247,6 +254,9 @@ func TestConfigFromEnvErrors(t *testing.T) {
 		_, err := ConfigFromEnv()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("env %v: err = %v, want %q", tc.env, err, tc.want)
+		}
+		if llm.CodeOf(err) != llm.CodeConfiguration {
+			t.Errorf("env %v: code %q, want %q", tc.env, llm.CodeOf(err), llm.CodeConfiguration)
 		}
 		if err != nil && strings.Contains(err.Error(), "=k") {
 			t.Errorf("error reveals a key: %v", err)
@@ -294,6 +304,9 @@ func TestNewErrors(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want %q", err, tc.want)
 			}
+			if !errors.Is(err, llm.ErrConfiguration) {
+				t.Errorf("code %q, want %q", llm.CodeOf(err), llm.CodeConfiguration)
+			}
 		})
 	}
 	// Loopback needs no credentials (the emulator), and a custom host is
@@ -315,7 +328,7 @@ func TestNewFromEnvLenient(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = p.Generate(context.Background(), hello(lookup(t, "azure-gpt-4o")))
-	if e := asLLMError(t, err); e.Code != llm.CodeInvalidRequest || !strings.Contains(e.Message, EnvEndpoint) {
+	if e := asLLMError(t, err); e.Code != llm.CodeConfiguration || !strings.Contains(e.Message, EnvEndpoint) {
 		t.Errorf("err = %v", err)
 	}
 	t.Setenv(EnvEndpoint, testEndpoint)

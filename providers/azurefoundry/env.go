@@ -2,6 +2,7 @@ package azurefoundry
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -60,7 +61,17 @@ var newDefaultCredential = func() (*azidentity.DefaultAzureCredential, error) {
 // It fails on malformed values and on a key given together with Entra ID.
 // A missing endpoint is not an error here (New reports it), so that models
 // registered with their own APIBase work without one.
+//
+// Its errors are *llm.Error with llm.CodeConfiguration.
 func ConfigFromEnv() (Config, error) {
+	c, err := configFromEnv()
+	if err != nil {
+		return Config{}, configError("", err)
+	}
+	return c, nil
+}
+
+func configFromEnv() (Config, error) {
 	var c Config
 	c.Endpoint = strings.TrimSpace(os.Getenv(EnvEndpoint))
 	c.Resource = strings.TrimSpace(os.Getenv(EnvResource))
@@ -144,7 +155,7 @@ func regionsFromEnv() ([]Region, error) {
 		}
 		for i, p := range parts {
 			w, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-			if err != nil || w < 0 {
+			if err != nil || w < 0 || math.IsNaN(w) || math.IsInf(w, 0) {
 				return nil, fmt.Errorf("azurefoundry: %s: weight %q of region %s is not a non-negative number", EnvRegionWeights, p, names[i])
 			}
 			weights = append(weights, w)

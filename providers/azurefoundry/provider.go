@@ -122,8 +122,16 @@ var (
 // non-Azure endpoint without AllowCustomEndpoint, a malformed API version),
 // when no endpoint is configured, or when a non-loopback endpoint has no
 // credentials. Clients are built here, once.
+//
+// Its errors are *llm.Error with llm.CodeConfiguration, so that
+// errors.Is(err, llm.ErrConfiguration) holds and a caller (the CLI) can
+// tell a setting to fix from a failed call.
 func New(cfg Config) (*Provider, error) {
-	return newProvider(cfg, true)
+	p, err := newProvider(cfg, true)
+	if err != nil {
+		return nil, configError("", err)
+	}
+	return p, nil
 }
 
 // NewFromEnv returns the provider the package registers: New(ConfigFromEnv())
@@ -136,7 +144,11 @@ func NewFromEnv() (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newProvider(cfg, false)
+	p, err := newProvider(cfg, false)
+	if err != nil {
+		return nil, configError("", err)
+	}
+	return p, nil
 }
 
 func newProvider(cfg Config, strict bool) (*Provider, error) {
@@ -494,7 +506,7 @@ func (p *Provider) route(req *llm.Request) (*target, *llm.Request, error) {
 		return nil, req, nil
 	}
 	if p.def == nil {
-		return nil, nil, &llm.Error{Code: llm.CodeInvalidRequest, Provider: ProviderName, Model: m.ID, Message: p.defErr.Error(), Err: p.defErr}
+		return nil, nil, configError(m.ID, p.defErr)
 	}
 	return p.def, req, nil
 }
@@ -515,7 +527,7 @@ func (p *Provider) customTarget(m registry.Model) (*target, error) {
 	}
 	t, err := p.buildCustom(m)
 	if err != nil {
-		return nil, &llm.Error{Code: llm.CodeInvalidRequest, Provider: ProviderName, Model: m.ID, Message: err.Error(), Err: err}
+		return nil, configError(m.ID, err)
 	}
 	p.custom.Store(k, t)
 	return t, nil

@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -115,26 +116,35 @@ func (c Config) GoString() string { return c.String() }
 func (c Config) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
 // New returns a provider for cfg. It fails when the base URL is not an
-// absolute http(s) URL, or when the key is missing for api.openai.com.
+// absolute http(s) URL, when it would carry the key in clear text, or when
+// the key is missing for api.openai.com. Its errors are *llm.Error with
+// llm.CodeConfiguration.
 func New(cfg Config) (*Provider, error) {
 	return newProvider(cfg, true)
+}
+
+// configError is the *llm.Error for a configuration that cannot work:
+// nothing was sent, and the message names the setting to change.
+func configError(provider, model string, err error) *llm.Error {
+	return &llm.Error{Code: llm.CodeConfiguration, Provider: provider, Model: model,
+		Message: strings.TrimPrefix(err.Error(), "openai: "), Err: err}
 }
 
 func newProvider(cfg Config, requireKey bool) (*Provider, error) {
 	base, err := normalizeBaseURL(cfg.BaseURL)
 	if err != nil {
-		return nil, err
+		return nil, configError(ProviderName, "", err)
 	}
 	if cfg.APIKey != "" && !cfg.AllowInsecureHTTP {
 		if err := checkKeyTransport(base); err != nil {
-			return nil, err
+			return nil, configError(ProviderName, "", err)
 		}
 	}
 	var noKey error
 	if cfg.APIKey == "" && isOpenAIHost(base) {
 		noKey = fmt.Errorf("no API key for %s: set %s (or Config.APIKey) to a key from https://platform.openai.com/api-keys", base, EnvAPIKey)
 		if requireKey {
-			return nil, fmt.Errorf("openai: %w", noKey)
+			return nil, configError(ProviderName, "", noKey)
 		}
 	}
 	cc := goopenai.DefaultConfig(cfg.APIKey)
@@ -245,7 +255,7 @@ var (
 func NewFromClientConfig(cc goopenai.ClientConfig, opts Options) (*Provider, error) {
 	base, err := normalizeBaseURL(cc.BaseURL)
 	if err != nil {
-		return nil, err
+		return nil, configError(cmp.Or(opts.Name, ProviderName), "", err)
 	}
 	cc.BaseURL = base
 	if cc.HTTPClient == nil {
@@ -340,8 +350,7 @@ func (p *Provider) buildEndpoint(m registry.Model) (*endpoint, error) {
 	if p.modelConfig != nil {
 		cc, err = p.modelConfig(m)
 		if err != nil {
-			return nil, &llm.Error{Code: llm.CodeInvalidRequest, Provider: p.name, Model: m.ID,
-				Message: "configuring the endpoint of model " + m.ID + ": " + err.Error(), Err: err}
+			return nil, configError(p.name, m.ID, fmt.Errorf("configuring the endpoint of model %s: %w", m.ID, err))
 		}
 	} else {
 		cc = p.base
@@ -362,7 +371,7 @@ func (p *Provider) buildEndpoint(m registry.Model) (*endpoint, error) {
 		err = checkKeyTransport(base)
 	}
 	if err != nil {
-		return nil, &llm.Error{Code: llm.CodeInvalidRequest, Provider: p.name, Model: m.ID, Message: err.Error(), Err: err}
+		return nil, configError(p.name, m.ID, err)
 	}
 	cc.BaseURL = base
 	if cc.EmptyMessagesLimit == 0 {

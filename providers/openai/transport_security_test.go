@@ -56,7 +56,7 @@ func TestModelAPIBaseInClearIsRefused(t *testing.T) {
 	defer p.Close()
 	m := registry.Model{ID: "remote-llama", Provider: "openai", Name: "llama", APIBase: "http://10.0.0.7:8000/v1"}
 	_, err = p.Generate(context.Background(), &llm.Request{Model: m, Messages: conversation.New().User("hi").Messages()})
-	require.ErrorIs(t, err, llm.ErrInvalidRequest)
+	require.ErrorIs(t, err, llm.ErrConfiguration)
 	assert.Contains(t, err.Error(), "clear text")
 	assert.NotContains(t, err.Error(), "sk-default-0123456789")
 }
