@@ -9,6 +9,7 @@ import (
 	goopenai "github.com/sashabaranov/go-openai"
 
 	"github.com/deluge-go/deluge/llm"
+	"github.com/deluge-go/deluge/providers/openai"
 	"github.com/deluge-go/deluge/registry"
 )
 
@@ -39,6 +40,12 @@ func (t *target) azureError(err error, m registry.Model) error {
 	server := strings.TrimSpace(e.Message)
 	deployment := t.deployment(m)
 	res := t.ep.resource
+	if errors.Is(e.Err, openai.ErrRedirect) {
+		e.Message = fmt.Sprintf("Azure resource '%s': %s. Azure inference routes never redirect: check %s (the resource URL, e.g. https://my-resource.openai.azure.com, "+
+			"or the model's APIBase) and any proxy in between.", res, strings.TrimRight(server, "."), EnvEndpoint)
+		e.Message = t.redact(e.Message)
+		return e
+	}
 	switch e.Code {
 	case llm.CodeAuthentication:
 		e.Message = t.authMessage() + azureSaid(server)

@@ -298,6 +298,10 @@ func (p *Provider) newTarget(region string, weight float64, ep endpoint, a *auth
 		t.transport = newTransport()
 		client = &http.Client{Transport: t.transport}
 	}
+	// Azure's inference routes never redirect; a followed redirect would
+	// carry the api-key or token elsewhere. The caller's client is copied,
+	// not changed.
+	client = openai.RefuseRedirects(client)
 	cc := goopenai.DefaultConfig("")
 	cc.HTTPClient = authDoer{auth: a, next: client}
 	switch t.mode {

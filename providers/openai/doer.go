@@ -110,6 +110,11 @@ func (d captureDoer) Do(req *http.Request) (*http.Response, error) {
 	}
 	st.status = resp.StatusCode
 	st.header = resp.Header
+	if rerr := checkRedirect(req, resp); rerr != nil {
+		// Not read: the connection is dropped rather than drained.
+		resp.Body.Close()
+		return nil, rerr
+	}
 	switch {
 	case resp.StatusCode < http.StatusOK || resp.StatusCode >= http.StatusBadRequest:
 		// go-openai reads the error body itself; keep a copy for the

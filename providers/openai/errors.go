@@ -53,12 +53,23 @@ func ErrorFromHTTP(provider, modelID string, status int, header http.Header, bod
 // classify turns an error from go-openai into an *llm.Error.
 func (p *Provider) classify(ctx context.Context, m registry.Model, ep *endpoint, st *callState, err error) *llm.Error {
 	e := &llm.Error{Provider: p.name, Model: m.ID, Err: err}
-	var apiErr *goopenai.APIError
+	var (
+		apiErr *goopenai.APIError
+		redir  *redirectError
+	)
 	hasAPI := errors.As(err, &apiErr)
 	switch {
 	case st.status >= http.StatusBadRequest:
 		// The doer saw the response, headers and body included.
 		fillHTTP(e, st.status, st.header, st.body, apiErr, p.hint, m)
+	case errors.As(err, &redir):
+		e.Code = llm.CodeConfiguration
+		e.StatusCode = redir.status
+		e.Header, e.RequestID = st.header, requestID(st.header)
+		e.Message = redir.message()
+		if h := p.hint(e.Code, m); h != "" {
+			e.Message += "; " + h
+		}
 	case ctx.Err() != nil:
 		contextError(e, ctx.Err(), err)
 	case hasAPI:
@@ -261,6 +272,8 @@ func genericHint(c llm.Code, m registry.Model) string {
 		return "the quota is spent: retrying soon will not help; check the plan or use another model or region"
 	case llm.CodeContextLength:
 		return "shorten the conversation or lower the maximum output tokens"
+	case llm.CodeConfiguration:
+		return "check the base URL"
 	}
 	return ""
 }
@@ -274,6 +287,8 @@ func openAIHint(c llm.Code, m registry.Model) string {
 		return fmt.Sprintf("check the model name %q: it may be misspelled, retired, or not available to your organization", defaultWireName(m))
 	case llm.CodeQuotaExceeded:
 		return "the quota or credit is spent: check billing at https://platform.openai.com/settings/organization/billing"
+	case llm.CodeConfiguration:
+		return "check " + EnvBaseURL + " (Config.BaseURL) or the model's APIBase"
 	}
 	return genericHint(c, m)
 }

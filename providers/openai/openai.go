@@ -152,10 +152,10 @@ func newProvider(cfg Config, requireKey bool) (*Provider, error) {
 	cc.OrgID = cfg.Organization
 	var owned *http.Transport
 	if cfg.HTTPClient != nil {
-		cc.HTTPClient = cfg.HTTPClient
+		cc.HTTPClient = RefuseRedirects(cfg.HTTPClient)
 	} else {
 		owned = newTransport()
-		cc.HTTPClient = &http.Client{Transport: owned}
+		cc.HTTPClient = &http.Client{Transport: owned, CheckRedirect: refuseRedirect}
 	}
 	var redact []string
 	if cfg.APIKey != "" {
@@ -259,7 +259,7 @@ func NewFromClientConfig(cc goopenai.ClientConfig, opts Options) (*Provider, err
 	}
 	cc.BaseURL = base
 	if cc.HTTPClient == nil {
-		cc.HTTPClient = &http.Client{Transport: newTransport()}
+		cc.HTTPClient = RefuseRedirects(nil)
 	}
 	if cc.EmptyMessagesLimit == 0 {
 		cc.EmptyMessagesLimit = defaultEmptyMessagesLimit
@@ -293,8 +293,11 @@ func NewFromClientConfig(cc goopenai.ClientConfig, opts Options) (*Provider, err
 // newClient builds a go-openai client whose HTTP doer captures what the
 // provider needs from each response.
 func newClient(cc goopenai.ClientConfig) *goopenai.Client {
-	if cc.HTTPClient == nil {
-		cc.HTTPClient = http.DefaultClient
+	switch c := cc.HTTPClient.(type) {
+	case nil:
+		cc.HTTPClient = RefuseRedirects(http.DefaultClient)
+	case *http.Client:
+		cc.HTTPClient = RefuseRedirects(c)
 	}
 	cc.HTTPClient = captureDoer{next: cc.HTTPClient}
 	return goopenai.NewClientWithConfig(cc)
