@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 
 	goopenai "github.com/sashabaranov/go-openai"
@@ -57,6 +58,11 @@ type callState struct {
 	stub stubBody
 	// dec decodes the reply or the stream's events.
 	dec docDecoder
+	// creds are the credentials the request carried (the api-key header,
+	// the bearer token), read back once the doers set them, for redaction;
+	// secretBuf backs the call's list of secrets.
+	creds     [2]string
+	secretBuf []string
 }
 
 // stubBody is the "{}" body handed to go-openai; it lives in the pooled
@@ -73,6 +79,9 @@ func getState() *callState { return statePool.Get().(*callState) }
 func putState(st *callState) {
 	st.stream, st.zeroTemp, st.zeroTopP = false, false, false
 	st.sent, st.status, st.header, st.body = false, 0, nil, nil
+	st.creds = [2]string{}
+	clear(st.secretBuf)
+	st.secretBuf = st.secretBuf[:0]
 	if st.buf.Cap() > maxPooledBuffer {
 		st.buf = bytes.Buffer{}
 	} else {
@@ -105,6 +114,7 @@ func (d captureDoer) Do(req *http.Request) (*http.Response, error) {
 	}
 	st.sent = true
 	resp, err := d.next.Do(req)
+	st.recordCreds(req.Header)
 	if err != nil {
 		return resp, err
 	}
@@ -142,6 +152,22 @@ func (d captureDoer) Do(req *http.Request) (*http.Response, error) {
 		resp.Body = &st.stub
 	}
 	return resp, nil
+}
+
+// recordCreds keeps the credentials a request carried. The doers under
+// this one (go-openai's, an authenticating doer) set them on the request
+// in place, so they are read after Do.
+func (st *callState) recordCreds(h http.Header) {
+	if v := h["Api-Key"]; len(v) > 0 {
+		st.creds[0] = v[0]
+	}
+	if v := h["Authorization"]; len(v) > 0 {
+		a := v[0]
+		if len(a) > len("Bearer ") && strings.EqualFold(a[:len("Bearer ")], "Bearer ") {
+			a = a[len("Bearer "):]
+		}
+		st.creds[1] = a
+	}
 }
 
 // addZeroSampling returns req with "temperature":0 and/or "top_p":0 added to

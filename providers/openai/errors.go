@@ -1,7 +1,6 @@
 package openai
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,8 +23,6 @@ import (
 // after 86400 seconds", which must fail over or fail fast, not sleep.
 const quotaRetryAfter = time.Hour
 
-const redacted = "[REDACTED]"
-
 // ErrorFromHTTP turns an HTTP error response (status ≥ 400, its headers and
 // body) into the *llm.Error the provider returns for it: the code from the
 // status refined by the body (content filter, context length, daily quota),
@@ -47,6 +44,7 @@ func ErrorFromHTTP(provider, modelID string, status int, header http.Header, bod
 		e.Err = &goopenai.RequestError{HTTPStatusCode: status, HTTPStatus: strconv.Itoa(status) + " " + http.StatusText(status), Body: body}
 	}
 	fillHTTP(e, status, header, body, apiErr, nil, registry.Model{ID: modelID})
+	secrets(nil).cleanError(e) // no secrets known: printable, bounded text only
 	return e
 }
 
@@ -89,7 +87,7 @@ func (p *Provider) classify(ctx context.Context, m registry.Model, ep *endpoint,
 			e.RequestID = requestID(st.header)
 		}
 	}
-	p.redactError(e, ep)
+	p.secrets(ep, st).cleanError(e)
 	return e
 }
 
@@ -208,55 +206,6 @@ func isQuota(code, typ, msg string, retry time.Duration) bool {
 	}
 	return false
 }
-
-// redactError removes the provider's secrets from every string of e a
-// caller could print: its message and the go-openai error it wraps.
-func (p *Provider) redactError(e *llm.Error, ep *endpoint) {
-	secrets := p.redact
-	if ep != nil && ep.key != "" {
-		secrets = append(secrets[:len(secrets):len(secrets)], ep.key)
-	}
-	if len(secrets) == 0 {
-		return
-	}
-	e.Message = redactString(e.Message, secrets)
-	var apiErr *goopenai.APIError
-	if errors.As(e.Err, &apiErr) {
-		apiErr.Message = redactString(apiErr.Message, secrets)
-	}
-	var reqErr *goopenai.RequestError
-	if errors.As(e.Err, &reqErr) {
-		for _, s := range secrets {
-			reqErr.Body = bytes.ReplaceAll(reqErr.Body, []byte(s), []byte(redacted))
-		}
-	}
-	// Any other wrapped error (a URL error, a stream error) is re-checked
-	// as text; one that mentions a secret is replaced by its redacted text.
-	if e.Err != nil {
-		if s := e.Err.Error(); redactString(s, secrets) != s {
-			e.Err = redactedError{msg: redactString(s, secrets), err: e.Err}
-		}
-	}
-}
-
-func redactString(s string, secrets []string) string {
-	for _, k := range secrets {
-		if len(k) >= 4 && strings.Contains(s, k) {
-			s = strings.ReplaceAll(s, k, redacted)
-		}
-	}
-	return s
-}
-
-// redactedError hides a wrapped error's text while keeping it reachable to
-// errors.Is and errors.As.
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (r redactedError) Error() string { return r.msg }
-func (r redactedError) Unwrap() error { return r.err }
 
 // genericHint is the default advice for providers built with
 // NewFromClientConfig.
