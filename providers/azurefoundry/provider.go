@@ -53,6 +53,7 @@ type Provider struct {
 	deployments map[string]string
 	envDeploys  map[string]string
 	allowCustom bool
+	maxBody     int64
 	httpClient  *http.Client
 	logger      *slog.Logger
 	now         func() time.Time
@@ -164,6 +165,7 @@ func newProvider(cfg Config, strict bool) (*Provider, error) {
 		deployments: maps.Clone(cfg.Deployments), // the caller may reuse its map
 		envDeploys:  cfg.envDeployments,
 		allowCustom: cfg.AllowCustomEndpoint,
+		maxBody:     cfg.MaxResponseBytes,
 		httpClient:  cfg.HTTPClient,
 		logger:      cfg.Logger,
 		now:         time.Now,
@@ -330,6 +332,8 @@ func (p *Provider) newTarget(region string, weight float64, ep endpoint, a *auth
 		WireName: t.deployment,
 		Hint:     noHint,
 		Redact:   secrets,
+		// Responses are bounded by the same limit on every endpoint.
+		MaxResponseBytes: p.maxBody,
 	})
 	if err != nil {
 		// The base URL was validated by parseEndpoint; this cannot happen

@@ -95,3 +95,18 @@ func checkAzureRedirect(t *testing.T, err error, status int, target, key, token 
 		}
 	}
 }
+
+// TestResponseSizeLimit: Config.MaxResponseBytes bounds Azure replies.
+func TestResponseSizeLimit(t *testing.T) {
+	big := `{"choices":[{"index":0,"message":{"role":"assistant","content":"` + strings.Repeat("x", 10000) + `"},"finish_reason":"stop"}]}`
+	m := newMock(t, func(*http.Request) *http.Response { return jsonResponse(200, big, nil) })
+	p := newTestProvider(t, Config{Endpoint: testEndpoint, APIKey: "k", MaxResponseBytes: 4096}, m)
+	_, err := p.Generate(context.Background(), hello(lookup(t, "azure-gpt-4o")))
+	if e := asLLMError(t, err); e.Code != llm.CodeConfiguration || !errors.Is(err, openai.ErrResponseTooLarge) {
+		t.Errorf("err = %v", err)
+	}
+	p = newTestProvider(t, Config{Endpoint: testEndpoint, APIKey: "k"}, m)
+	if _, err := p.Generate(context.Background(), hello(lookup(t, "azure-gpt-4o"))); err != nil {
+		t.Errorf("within the default limit: %v", err)
+	}
+}

@@ -54,12 +54,28 @@ func (p *Provider) classify(ctx context.Context, m registry.Model, ep *endpoint,
 	var (
 		apiErr *goopenai.APIError
 		redir  *redirectError
+		big    = st.overflow
 	)
 	hasAPI := errors.As(err, &apiErr)
+	if big == nil {
+		errors.As(err, &big)
+	}
 	switch {
 	case st.status >= http.StatusBadRequest:
 		// The doer saw the response, headers and body included.
 		fillHTTP(e, st.status, st.header, st.body, apiErr, p.hint, m)
+		if st.bodyCut {
+			e.Message += fmt.Sprintf(" (the error body was longer than %d bytes; only its start was read)", min(int64(maxErrorBody), p.maxBody))
+		}
+	case big != nil:
+		// Before the context: a cut stream may also see the caller give up.
+		e.Code = llm.CodeConfiguration
+		e.StatusCode = st.status
+		e.Header, e.RequestID = st.header, requestID(st.header)
+		e.Message = big.message()
+		if !errors.Is(err, ErrResponseTooLarge) {
+			e.Err = fmt.Errorf("%w (%w)", big, err)
+		}
 	case errors.As(err, &redir):
 		e.Code = llm.CodeConfiguration
 		e.StatusCode = redir.status

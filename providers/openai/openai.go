@@ -80,8 +80,13 @@ type Config struct {
 	// HTTPClient sends the requests. When nil the provider creates one with
 	// a connection pool sized for high concurrency; it sets no overall
 	// timeout, because the llm.Client bounds each attempt with its context
-	// and a fixed timeout would cut long streams.
+	// and a fixed timeout would cut long streams. The provider uses a copy
+	// that follows no redirects (see RefuseRedirects).
 	HTTPClient *http.Client
+	// MaxResponseBytes bounds a reply body and each line of a stream;
+	// DefaultMaxResponseBytes (64 MiB) when 0 or less. A larger one fails
+	// with ErrResponseTooLarge, without reading the rest.
+	MaxResponseBytes int64
 }
 
 // ConfigFromEnv returns a Config from OPENAI_API_KEY, OPENAI_BASE_URL,
@@ -161,7 +166,7 @@ func newProvider(cfg Config, requireKey bool) (*Provider, error) {
 	if cfg.APIKey != "" {
 		redact = []string{cfg.APIKey}
 	}
-	p, err := NewFromClientConfig(cc, Options{Name: ProviderName, Redact: redact, Hint: openAIHint})
+	p, err := NewFromClientConfig(cc, Options{Name: ProviderName, Redact: redact, Hint: openAIHint, MaxResponseBytes: cfg.MaxResponseBytes})
 	if err != nil {
 		return nil, err
 	}
@@ -200,8 +205,13 @@ type Options struct {
 	// Redact lists secrets (API keys, static tokens) that must never appear
 	// in an error message; they are replaced by "[REDACTED]" wherever a
 	// server echoes them. A key the provider reads from a model's
-	// APIKeyEnvVar (when ModelConfig is nil) is redacted too.
+	// APIKeyEnvVar (when ModelConfig is nil) is redacted too, and so are
+	// the credentials each request carries (its api-key header and bearer
+	// token), read back from the request.
 	Redact []string
+	// MaxResponseBytes bounds a reply body and each line of a stream;
+	// DefaultMaxResponseBytes when 0 or less.
+	MaxResponseBytes int64
 }
 
 // Provider is an llm.Provider and llm.Streamer for the OpenAI chat
@@ -220,6 +230,8 @@ type Provider struct {
 	def       *endpoint
 	endpoints sync.Map // endpointKey → *endpoint, for models with their own APIBase or key
 	owned     *http.Transport
+	// maxBody bounds what one response may hold.
+	maxBody int64
 
 	// checkHTTP refuses a model APIBase that would carry a key over plain
 	// http to a non-loopback host; hasKey tells whether the default
@@ -271,6 +283,7 @@ func NewFromClientConfig(cc goopenai.ClientConfig, opts Options) (*Provider, err
 		base:        cc,
 		baseURL:     base,
 		modelConfig: opts.ModelConfig,
+		maxBody:     limitOf(opts.MaxResponseBytes),
 	}
 	for _, s := range opts.Redact {
 		if s != "" {
@@ -286,20 +299,20 @@ func NewFromClientConfig(cc goopenai.ClientConfig, opts Options) (*Provider, err
 	if p.hint == nil {
 		p.hint = genericHint
 	}
-	p.def = &endpoint{client: newClient(cc)}
+	p.def = &endpoint{client: newClient(cc, p.maxBody)}
 	return p, nil
 }
 
 // newClient builds a go-openai client whose HTTP doer captures what the
 // provider needs from each response.
-func newClient(cc goopenai.ClientConfig) *goopenai.Client {
+func newClient(cc goopenai.ClientConfig, limit int64) *goopenai.Client {
 	switch c := cc.HTTPClient.(type) {
 	case nil:
 		cc.HTTPClient = RefuseRedirects(http.DefaultClient)
 	case *http.Client:
 		cc.HTTPClient = RefuseRedirects(c)
 	}
-	cc.HTTPClient = captureDoer{next: cc.HTTPClient}
+	cc.HTTPClient = captureDoer{next: cc.HTTPClient, limit: limit}
 	return goopenai.NewClientWithConfig(cc)
 }
 
@@ -383,7 +396,7 @@ func (p *Provider) buildEndpoint(m registry.Model) (*endpoint, error) {
 	if cc.HTTPClient == nil {
 		cc.HTTPClient = p.base.HTTPClient
 	}
-	return &endpoint{client: newClient(cc), key: key}, nil
+	return &endpoint{client: newClient(cc, p.maxBody), key: key}, nil
 }
 
 // withKey returns a copy of cc authenticating with key. go-openai keeps the
