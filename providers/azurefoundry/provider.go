@@ -52,6 +52,9 @@ type Provider struct {
 	tier        DeploymentType
 	deployments map[string]string
 	envDeploys  map[string]string
+	// envAliases holds deployments named by the design plan's variable
+	// form (AZURE_DEPLOYMENT_GPT4O), by model ID.
+	envAliases  map[string]string
 	allowCustom bool
 	maxBody     int64
 	httpClient  *http.Client
@@ -177,6 +180,7 @@ func newProvider(cfg Config, strict bool) (*Provider, error) {
 	if p.logger == nil {
 		p.logger = slog.Default()
 	}
+	p.envAliases = envAliases(p.envDeploys, p.logger)
 	p.defAuth = p.newAuth(cfg.APIKey, orDefault(cfg.keySource, "Config.APIKey ("+EnvAPIKey+")"),
 		cfg.ADToken, orDefault(cfg.tokenSource, "Config.ADToken ("+EnvADToken+")"), cfg.Credential)
 
@@ -377,6 +381,9 @@ func (p *Provider) deployment(m registry.Model) string {
 	}
 	if len(p.envDeploys) > 0 {
 		if d := p.envDeploys[envSuffix(m.ID)]; d != "" {
+			return d
+		}
+		if d := p.envAliases[m.ID]; d != "" {
 			return d
 		}
 	}
