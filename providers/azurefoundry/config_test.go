@@ -402,9 +402,19 @@ func TestDeploymentTypes(t *testing.T) {
 			t.Errorf("ParseDeploymentType(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	for typ, mult := range map[DeploymentType]float64{"": 1, GlobalStandard: 1, DataZone: 1.1, Standard: 1.1, GlobalBatch: 0.5, DataZoneBatch: 0.55} {
-		if got := typ.Multiplier(); got != mult {
-			t.Errorf("%s.Multiplier() = %v, want %v", typ, got, mult)
+	// Synchronous calls are never priced at the batch rate; batch jobs are.
+	for typ, mult := range map[DeploymentType][2]float64{
+		"": {1, 0.5}, GlobalStandard: {1, 0.5}, DataZone: {1.1, 0.55}, Standard: {1.1, 0.55},
+		GlobalBatch: {1, 0.5}, DataZoneBatch: {1.1, 0.55},
+	} {
+		if got := typ.Multiplier(); got != mult[0] {
+			t.Errorf("%s.Multiplier() = %v, want %v", typ, got, mult[0])
+		}
+		if got := typ.BatchMultiplier(); got != mult[1] {
+			t.Errorf("%s.BatchMultiplier() = %v, want %v", typ, got, mult[1])
+		}
+		if typ.IsBatch() != (typ == GlobalBatch || typ == DataZoneBatch) {
+			t.Errorf("%s.IsBatch() = %v", typ, typ.IsBatch())
 		}
 	}
 }

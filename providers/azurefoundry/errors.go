@@ -75,6 +75,13 @@ func (t *target) azureError(err error, m registry.Model) error {
 			e.Message = server + t.apiVersionAdvice(m, deployment)
 			break
 		}
+		if t.tier.IsBatch() && strings.EqualFold(azureCode(e), "OperationNotSupported") {
+			// Azure serves batch deployments through batch jobs only.
+			e.Code = llm.CodeConfiguration
+			e.Message = fmt.Sprintf("%s (deployment '%s' is declared a %s deployment (%s): Azure serves those only through batch jobs; "+
+				"send synchronous calls to a standard deployment, or declare the type the deployment really has)", server, deployment, t.tier, EnvDeploymentType)
+			break
+		}
 		e.Message = t.invalidRequestMessage(e, server, deployment, m)
 	case llm.CodeUnavailable:
 		e.Message = fmt.Sprintf("Azure resource '%s' unavailable: %s", res, server)

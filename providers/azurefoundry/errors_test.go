@@ -116,3 +116,24 @@ func TestAPIVersionAdvice(t *testing.T) {
 		})
 	}
 }
+
+// TestSynchronousCallToBatchDeployment: Azure refuses a chat completion
+// sent to a batch deployment with 400 OperationNotSupported (as reported
+// in BerriAI/litellm#9122); the error says why, and nothing is priced.
+func TestSynchronousCallToBatchDeployment(t *testing.T) {
+	body := `{"error":{"code":"OperationNotSupported","message":"The chatCompletion operation does not work with the specified model, gpt-4o. Please choose different model and try again."}}`
+	m := newMock(t, func(*http.Request) *http.Response { return jsonResponse(400, body, nil) })
+	p := newTestProvider(t, Config{Endpoint: testEndpoint, APIKey: "k", DeploymentType: GlobalBatch}, m)
+	_, err := p.Generate(context.Background(), hello(lookup(t, "azure-gpt-4o")))
+	e := asLLMError(t, err)
+	if e.Code != llm.CodeConfiguration || !strings.Contains(e.Message, "declared a global-batch deployment") ||
+		!strings.Contains(e.Message, EnvDeploymentType) {
+		t.Errorf("err = %v", err)
+	}
+	// The same answer for a standard deployment is an ordinary bad request.
+	p = newTestProvider(t, Config{Endpoint: testEndpoint, APIKey: "k"}, m)
+	_, err = p.Generate(context.Background(), hello(lookup(t, "azure-gpt-4o")))
+	if e := asLLMError(t, err); e.Code != llm.CodeInvalidRequest {
+		t.Errorf("standard deployment: %v", err)
+	}
+}

@@ -131,12 +131,12 @@ func ExampleParseDeploymentType() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		fmt.Printf("%s ×%.2f\n", t, t.Multiplier())
+		fmt.Printf("%s: calls ×%.2f, batch jobs ×%.2f\n", t, t.Multiplier(), t.BatchMultiplier())
 	}
 	// Output:
-	// global-standard ×1.00
-	// data-zone ×1.10
-	// global-batch ×0.50
+	// global-standard: calls ×1.00, batch jobs ×0.50
+	// data-zone: calls ×1.10, batch jobs ×0.55
+	// global-batch: calls ×1.00, batch jobs ×0.50
 }
 
 func ExampleEnvKey() {
