@@ -116,6 +116,14 @@ func (l *sseLimiter) Read(p []byte) (int, error) {
 			return i, nil
 		}
 	}
+	if err == io.EOF && l.line > 0 {
+		// The last line has no newline: it counts all the same.
+		l.endLine()
+		if l.err != nil {
+			l.st.overflow = l.err.(*tooLargeError)
+			return n, l.err
+		}
+	}
 	return n, err
 }
 

@@ -185,7 +185,24 @@ func (s secrets) response(r *llm.Response) {
 	}
 	s.filter(r.ContentFilter)
 	s.filters(r.PromptFilter)
+	s.logprobs(r.Logprobs)
 	s.header(r.Header)
+}
+
+// logprobs cleans the tokens of log-probabilities (a token never holds a
+// whole key, but a hostile server's could).
+func (s secrets) logprobs(lps []llm.TokenLogprob) {
+	for i := range lps {
+		lp := &lps[i]
+		if s.in(lp.Token) {
+			lp.Token, lp.Bytes = s.clean(lp.Token), nil
+		}
+		for j := range lp.TopLogprobs {
+			if top := &lp.TopLogprobs[j]; s.in(top.Token) {
+				top.Token, top.Bytes = s.clean(top.Token), nil
+			}
+		}
+	}
 }
 
 // chunk cleans a stream chunk in place. A secret split across two chunks
@@ -202,6 +219,7 @@ func (s secrets) chunk(c *llm.Chunk) {
 	s.toolCalls(c.ToolCalls)
 	s.filter(c.ContentFilter)
 	s.filters(c.PromptFilter)
+	s.logprobs(c.Logprobs)
 	if c.Header != nil {
 		s.header(c.Header)
 	}
