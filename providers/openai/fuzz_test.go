@@ -182,7 +182,7 @@ func FuzzGenerate(f *testing.F) {
 			f.Add(max(s.Status, 200), s.Body)
 		}
 	})
-	f.Add(200, []byte(`{"model":"`+fuzzKey+`","choices":[{"message":{"content":["`+fuzzKey+`",{"text":"x"}]},"logprobs":{"content":[{"token":"`+fuzzKey+`"}]}}]}`))
+	f.Add(200, []byte(`{"model":"`+fuzzKey+`","choices":[{"message":{"content":[{"text":"`+fuzzKey+`"}]},"logprobs":{"content":[{"token":"`+fuzzKey+`","top_logprobs":[{"token":"`+fuzzKey+`"}]}]}}]}`))
 	f.Add(302, []byte(nil))
 	f.Fuzz(func(t *testing.T, status int, body []byte) {
 		if status < 100 || status > 999 {
