@@ -48,6 +48,9 @@ func TestValidate(t *testing.T) {
 		{"unknown role", conversation.FromMessages(conversation.Message{Role: "robot", Parts: []conversation.Part{conversation.Text("x")}}), `unknown role "robot"`},
 		{"image without data", conversation.New().User("x", conversation.Part{Type: conversation.PartImage}), "neither URL nor data"},
 		{"image data without mime", conversation.New().User("x", conversation.ImageData("", []byte{1})), "image/*"},
+		// A comma would end the type early in the data: URL, losing the bytes.
+		{"image data with a comma in its type", conversation.New().User("x", conversation.ImageData("image/png,x", []byte{1})), "not a media type"},
+		{"file data with a bad type", conversation.New().User("x", conversation.FileData("a", "pdf please", []byte{1})), "not a media type"},
 		{"tool result without id", conversation.New().User("x").ToolResult("", "out"), "call ID"},
 		{"tool call in user message", conversation.FromMessages(conversation.Message{Role: conversation.RoleUser, Parts: []conversation.Part{conversation.Call("1", "f", "{}")}}), "assistant"},
 		{"no content", conversation.FromMessages(conversation.Message{Role: conversation.RoleUser}), "no content"},

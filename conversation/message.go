@@ -2,6 +2,7 @@ package conversation
 
 import (
 	"fmt"
+	"mime"
 	"slices"
 	"strings"
 )
@@ -145,10 +146,12 @@ func (p Part) Validate() error {
 		if len(p.Data) > 0 && !strings.HasPrefix(p.MIMEType, "image/") {
 			return fmt.Errorf("image part has data but MIME type %q: give an image/* type such as image/png", p.MIMEType)
 		}
+		return checkMIMEType(p)
 	case PartFile:
 		if p.URL == "" && len(p.Data) == 0 {
 			return fmt.Errorf("file part has neither URL nor data: use FileURL or FileData")
 		}
+		return checkMIMEType(p)
 	case PartToolCall:
 		if p.ToolCall == nil || p.ToolCall.Name == "" {
 			return fmt.Errorf("tool-call part has no tool name")
@@ -161,6 +164,19 @@ func (p Part) Validate() error {
 		return fmt.Errorf("part has no type")
 	default:
 		return fmt.Errorf("unknown part type %q (want text, image, file, tool_call or tool_result)", p.Type)
+	}
+	return nil
+}
+
+// checkMIMEType checks the MIME type of inline data, which goes on the wire
+// in a data: URL (data:<type>;base64,<data>): it must be a media type, and
+// without a comma, which would end the type early and lose the data.
+func checkMIMEType(p Part) error {
+	if len(p.Data) == 0 || p.MIMEType == "" {
+		return nil
+	}
+	if _, _, err := mime.ParseMediaType(p.MIMEType); err != nil || strings.Contains(p.MIMEType, ",") {
+		return fmt.Errorf("%s part has MIME type %q, which is not a media type such as image/png or application/pdf", p.Type, p.MIMEType)
 	}
 	return nil
 }

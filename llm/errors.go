@@ -28,6 +28,10 @@ const (
 	CodeUnavailable      Code = "unavailable"
 	CodeTimeout          Code = "timeout"
 	CodeCanceled         Code = "canceled"
+	// CodeConfiguration is a problem with the client's own configuration
+	// (an invalid endpoint, API version or region weights, an endpoint that
+	// redirects): no retry can fix it; the message names what to change.
+	CodeConfiguration Code = "configuration"
 )
 
 // Sentinel errors, one per code, for [errors.Is].
@@ -44,6 +48,7 @@ var (
 	ErrTimeout          = errors.New("llm: request timed out")
 	ErrCanceled         = errors.New("llm: canceled")
 	ErrUnknown          = errors.New("llm: unknown error")
+	ErrConfiguration    = errors.New("llm: invalid configuration")
 )
 
 var sentinels = map[Code]error{
@@ -59,6 +64,7 @@ var sentinels = map[Code]error{
 	CodeTimeout:          ErrTimeout,
 	CodeCanceled:         ErrCanceled,
 	CodeUnknown:          ErrUnknown,
+	CodeConfiguration:    ErrConfiguration,
 }
 
 // Sentinel returns the sentinel error for c ([ErrUnknown] for unknown codes).

@@ -63,8 +63,9 @@ func TestCodeForStatusAndRetryable(t *testing.T) {
 		assert.True(t, c.Retryable(), c)
 	}
 	for _, c := range []llm.Code{llm.CodeAuthentication, llm.CodePermissionDenied, llm.CodeNotFound, llm.CodeContentFiltered,
-		llm.CodeContextLength, llm.CodeInvalidRequest, llm.CodeQuotaExceeded, llm.CodeCanceled, llm.CodeUnknown} {
+		llm.CodeContextLength, llm.CodeInvalidRequest, llm.CodeQuotaExceeded, llm.CodeCanceled, llm.CodeUnknown, llm.CodeConfiguration} {
 		assert.False(t, c.Retryable(), c)
 	}
+	assert.ErrorIs(t, &llm.Error{Code: llm.CodeConfiguration}, llm.ErrConfiguration)
 	assert.Equal(t, llm.ErrUnknown, llm.Code("weird").Sentinel())
 }

@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 	"slices"
+	"strings"
 
 	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/providers/anthropic"
@@ -67,13 +69,32 @@ func preflight(m registry.Model) error {
 	return nil
 }
 
-// credentialsHint says how to configure a provider.
+// credentialsHint says how to configure a provider: it asks to set only the
+// variables that are unset, and to check those that are.
 func credentialsHint(provider string) string {
 	switch provider {
 	case azurefoundry.ProviderName:
-		return "Set AZURE_OPENAI_API_KEY and AZURE_OPENAI_ENDPOINT (e.g. https://my-resource.openai.azure.com), " +
-			"or use --provider openai with OPENAI_API_KEY. 'deluge demo' shows deluge at work without credentials."
+		cred := firstSet(azurefoundry.EnvAPIKey, azurefoundry.EnvADToken, azurefoundry.EnvUseEntraID)
+		endpoint := firstSet(azurefoundry.EnvEndpoint, azurefoundry.EnvResource, azurefoundry.EnvRegions)
+		var set, unset []string
+		if cred != "" {
+			set = append(set, cred)
+		} else {
+			unset = append(unset, azurefoundry.EnvAPIKey)
+		}
+		if endpoint != "" {
+			set = append(set, endpoint)
+		} else {
+			unset = append(unset, azurefoundry.EnvEndpoint+" (e.g. https://my-resource.openai.azure.com)")
+		}
+		if len(unset) == 0 {
+			return strings.Join(set, " and ") + " are set: check the value the message names. 'deluge demo' shows deluge at work without credentials."
+		}
+		return "Set " + strings.Join(unset, " and ") + ", or use --provider openai with OPENAI_API_KEY. 'deluge demo' shows deluge at work without credentials."
 	case openai.ProviderName:
+		if os.Getenv(openai.EnvAPIKey) != "" {
+			return "OPENAI_API_KEY is set: check its value (and OPENAI_BASE_URL), or use --provider azure-foundry."
+		}
 		return "Set OPENAI_API_KEY, or use --provider azure-foundry with AZURE_OPENAI_API_KEY and AZURE_OPENAI_ENDPOINT."
 	case anthropic.ProviderName:
 		return "Set ANTHROPIC_API_KEY, or use --provider azure-foundry for Claude deployed in Azure AI Foundry (AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY)."
@@ -81,6 +102,16 @@ func credentialsHint(provider string) string {
 		return "Check the provider's credentials and endpoint."
 	}
 	return fmt.Sprintf("Check the credentials and endpoint of provider %q, or choose another with --provider.", provider)
+}
+
+// firstSet returns the first of the variables that is set, or "".
+func firstSet(vars ...string) string {
+	for _, v := range vars {
+		if strings.TrimSpace(os.Getenv(v)) != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // notFoundHint says what to do when a model or deployment does not exist.

@@ -562,7 +562,7 @@ func (r *runner) noteConfigFailure(err error) {
 		return
 	}
 	switch llm.CodeOf(err) {
-	case llm.CodeAuthentication, llm.CodePermissionDenied, llm.CodeNotFound:
+	case llm.CodeAuthentication, llm.CodePermissionDenied, llm.CodeNotFound, llm.CodeConfiguration:
 		r.configFails++
 	default:
 		r.configFails = -1

@@ -70,6 +70,12 @@ type Config struct {
 	// attempt with its context.
 	HTTPClient *http.Client
 
+	// MaxResponseBytes bounds a reply body and each line of a stream;
+	// openai.DefaultMaxResponseBytes (64 MiB, far above any real reply)
+	// when 0 or less. A larger reply fails with openai.ErrResponseTooLarge
+	// (llm.CodeConfiguration) without being read whole.
+	MaxResponseBytes int64
+
 	// AllowCustomEndpoint permits endpoints outside the Azure host
 	// suffixes, such as API Management gateways. Credentials are sent to
 	// them, so set it only for hosts you trust.

@@ -40,6 +40,16 @@ func TestParseEndpoint(t *testing.T) {
 		{in: "http://127.0.0.1:8080", wantBase: "http://127.0.0.1:8080", wantResource: "127.0.0.1"},
 		{in: "http://localhost:8080/", wantBase: "http://localhost:8080", wantResource: "localhost"},
 		{in: "http://[::1]:9000", wantBase: "http://[::1]:9000", wantResource: "::1"},
+		{in: "http://127.0.0.2:8080", wantBase: "http://127.0.0.2:8080", wantResource: "127.0.0.2"},
+		{in: "http://[::ffff:127.0.0.1]:8080", wantBase: "http://[::ffff:127.0.0.1]:8080", wantResource: "::ffff:127.0.0.1"},
+		{in: "http://LocalHost:8080", wantBase: "http://LocalHost:8080", wantResource: "localhost"},
+		// Only "localhost" itself and literal loopback addresses are
+		// loopback: other names are resolved, and may resolve anywhere.
+		{in: "http://app.localhost:8080", wantErr: "must use https"},
+		{in: "http://localhost.evil.example:8080", wantErr: "must use https"},
+		{in: "http://127.0.0.1.nip.io:8080", wantErr: "must use https"},
+		{in: "http://[::2]:8080", wantErr: "must use https"},
+		{in: "https://app.localhost", wantErr: "not an Azure OpenAI host"},
 		{in: "https://apim.contoso.com/aoai", custom: true, wantBase: "https://apim.contoso.com/aoai", wantResource: "apim.contoso.com"},
 		{in: "https://apim.contoso.com/aoai", wantErr: "AZURE_OPENAI_ALLOW_CUSTOM_ENDPOINT"},
 		{in: "https://openai.azure.com.evil.com", wantErr: "not an Azure OpenAI host"},
@@ -64,6 +74,35 @@ func TestParseEndpoint(t *testing.T) {
 		if err != nil || ep.base != tc.wantBase || ep.resource != tc.wantResource {
 			t.Errorf("parseEndpoint(%q) = %+v, %v; want base %q resource %q", tc.in, ep, err, tc.wantBase, tc.wantResource)
 		}
+	}
+}
+
+func TestValidateResourceName(t *testing.T) {
+	for _, ok := range []string{"ab", "my-resource", "My-Resource-01", "0a", strings.Repeat("a", 64), "a-b-c"} {
+		if err := ValidateResourceName(ok); err != nil {
+			t.Errorf("ValidateResourceName(%q) = %v, want nil", ok, err)
+		}
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"", "empty resource name"},
+		{"a", "has 1 characters"},
+		{strings.Repeat("a", 65), "has 65 characters"},
+		{"my_res!", `contains '_'`},
+		{"my res", `contains ' '`},
+		{"my-resource.openai.azure.com", `contains '.'`},
+		{"https://x", `contains ':'`},
+		{"résumé", `contains 'é'`},
+		{"-abc", "starts or ends with a hyphen"},
+		{"abc-", "starts or ends with a hyphen"},
+	} {
+		err := ValidateResourceName(tc.in)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "2 to 64 letters, digits and hyphens") {
+			t.Errorf("ValidateResourceName(%q) = %v, want %q and the rule", tc.in, err, tc.want)
+		}
+	}
+	// Nothing is sent to a host built from an invalid name.
+	if _, err := New(Config{Resource: "my_res!", APIKey: "k"}); err == nil || !strings.Contains(err.Error(), "AZURE_OPENAI_ENDPOINT") {
+		t.Errorf("New with a bad resource: %v", err)
 	}
 }
 
@@ -176,11 +215,18 @@ func TestConfigFromEnvRegions(t *testing.T) {
 		{"", "1", "AZURE_OPENAI_REGIONS"},
 		{"northeurope", "", "AZURE_OPENAI_ENDPOINT_NORTHEUROPE"},
 		{"eastus", "0", "weight 0"},
+		{"eastus,westus", "1,NaN", "not a non-negative number"},
+		{"eastus,westus", "1,+Inf", "not a non-negative number"},
+		{"eastus,westus", "1,-1", "not a non-negative number"},
 	} {
 		t.Setenv(EnvRegions, tc.regions)
 		t.Setenv(EnvRegionWeights, tc.weights)
-		if _, err := ConfigFromEnv(); err == nil || !strings.Contains(err.Error(), tc.want) {
+		_, err := ConfigFromEnv()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("regions %q weights %q: err = %v, want %q", tc.regions, tc.weights, err, tc.want)
+		}
+		if !errors.Is(err, llm.ErrConfiguration) {
+			t.Errorf("regions %q weights %q: code %q, want configuration", tc.regions, tc.weights, llm.CodeOf(err))
 		}
 	}
 }
@@ -198,6 +244,8 @@ func TestConfigFromEnvErrors(t *testing.T) {
 		{map[string]string{EnvAPIVersion: "2024-10"}, "AZURE_API_VERSION"},
 		{map[string]string{"OPENAI_API_VERSION": "latest"}, "OPENAI_API_VERSION"},
 		{map[string]string{EnvDeploymentType: "provisioned"}, "unknown deployment type"},
+		{map[string]string{EnvResource: "my_res!"}, `AZURE_OPENAI_RESOURCE: resource name "my_res!" contains '_'`},
+		{map[string]string{EnvRegions: "eastus", "AZURE_OPENAI_RESOURCE_EASTUS": "-east"}, "AZURE_OPENAI_RESOURCE_EASTUS: resource name \"-east\" starts or ends with a hyphen"},
 	} {
 		clearAzureEnv(t)
 		for k, v := range tc.env {
@@ -206,6 +254,9 @@ func TestConfigFromEnvErrors(t *testing.T) {
 		_, err := ConfigFromEnv()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("env %v: err = %v, want %q", tc.env, err, tc.want)
+		}
+		if llm.CodeOf(err) != llm.CodeConfiguration {
+			t.Errorf("env %v: code %q, want %q", tc.env, llm.CodeOf(err), llm.CodeConfiguration)
 		}
 		if err != nil && strings.Contains(err.Error(), "=k") {
 			t.Errorf("error reveals a key: %v", err)
@@ -243,7 +294,7 @@ func TestNewErrors(t *testing.T) {
 		{"no credentials", Config{Endpoint: testEndpoint}, "no credentials"},
 		{"key and credential", Config{Endpoint: testEndpoint, APIKey: "k", Credential: &fakeCredential{clock: newFakeClock()}}, "more than one credential"},
 		{"bad version", Config{Endpoint: testEndpoint, APIKey: "k", APIVersion: "2024"}, "not valid"},
-		{"bad resource", Config{Resource: "my-resource.openai.azure.com", APIKey: "k"}, "bare Azure resource name"},
+		{"bad resource", Config{Resource: "my-resource.openai.azure.com", APIKey: "k"}, `resource name "my-resource.openai.azure.com" contains '.'`},
 		{"custom host", Config{Endpoint: "https://gateway.example.com", APIKey: "k"}, "AllowCustomEndpoint"},
 		{"plain http", Config{Endpoint: "http://my-resource.openai.azure.com", APIKey: "k"}, "https"},
 		{"deployment type", Config{Endpoint: testEndpoint, APIKey: "k", DeploymentType: "ptu"}, "DeploymentType"},
@@ -252,6 +303,9 @@ func TestNewErrors(t *testing.T) {
 			_, err := New(tc.cfg)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want %q", err, tc.want)
+			}
+			if !errors.Is(err, llm.ErrConfiguration) {
+				t.Errorf("code %q, want %q", llm.CodeOf(err), llm.CodeConfiguration)
 			}
 		})
 	}
@@ -274,7 +328,7 @@ func TestNewFromEnvLenient(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = p.Generate(context.Background(), hello(lookup(t, "azure-gpt-4o")))
-	if e := asLLMError(t, err); e.Code != llm.CodeInvalidRequest || !strings.Contains(e.Message, EnvEndpoint) {
+	if e := asLLMError(t, err); e.Code != llm.CodeConfiguration || !strings.Contains(e.Message, EnvEndpoint) {
 		t.Errorf("err = %v", err)
 	}
 	t.Setenv(EnvEndpoint, testEndpoint)
@@ -348,9 +402,19 @@ func TestDeploymentTypes(t *testing.T) {
 			t.Errorf("ParseDeploymentType(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	for typ, mult := range map[DeploymentType]float64{"": 1, GlobalStandard: 1, DataZone: 1.1, Standard: 1.1, GlobalBatch: 0.5, DataZoneBatch: 0.55} {
-		if got := typ.Multiplier(); got != mult {
-			t.Errorf("%s.Multiplier() = %v, want %v", typ, got, mult)
+	// Synchronous calls are never priced at the batch rate; batch jobs are.
+	for typ, mult := range map[DeploymentType][2]float64{
+		"": {1, 0.5}, GlobalStandard: {1, 0.5}, DataZone: {1.1, 0.55}, Standard: {1.1, 0.55},
+		GlobalBatch: {1, 0.5}, DataZoneBatch: {1.1, 0.55},
+	} {
+		if got := typ.Multiplier(); got != mult[0] {
+			t.Errorf("%s.Multiplier() = %v, want %v", typ, got, mult[0])
+		}
+		if got := typ.BatchMultiplier(); got != mult[1] {
+			t.Errorf("%s.BatchMultiplier() = %v, want %v", typ, got, mult[1])
+		}
+		if typ.IsBatch() != (typ == GlobalBatch || typ == DataZoneBatch) {
+			t.Errorf("%s.IsBatch() = %v", typ, typ.IsBatch())
 		}
 	}
 }

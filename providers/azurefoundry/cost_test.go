@@ -18,7 +18,7 @@ import (
 // cost, the Client keeps it, and Stats counts it.
 func TestAcceptanceStreamDeploymentTypeCost(t *testing.T) {
 	m := lookup(t, "azure-gpt-4o")
-	for typ, mult := range map[string]float64{"global-standard": 1, "data-zone": 1.1, "global-batch": 0.5} {
+	for typ, mult := range map[string]float64{"global-standard": 1, "data-zone": 1.1, "global-batch": 1} {
 		t.Run(typ, func(t *testing.T) {
 			c, _ := envClient(t, map[string]string{EnvDeploymentType: typ})
 			var (

@@ -64,9 +64,12 @@
 //
 // A model's deployment is, in order: the region's override
 // (Region.Deployments), Config.Deployments[modelID], the variable
-// AZURE_DEPLOYMENT_<ID> (EnvKey), and the model's Name, which for the
-// catalog is the model name the Azure portal proposes. Names are never
-// rewritten. A model registered with an APIBase (and optionally an
+// AZURE_DEPLOYMENT_<ID> (EnvKey), for catalog models the short form
+// AZURE_DEPLOYMENT_GPT4O (the model name without "azure-", with or without
+// underscores), and the model's Name, which for the catalog is the model
+// name the Azure portal proposes. Names are never rewritten. A variable
+// naming no model is reported once through Config.Logger with the closest
+// model. A model registered with an APIBase (and optionally an
 // APIKeyEnvVar) is served from that endpoint:
 //
 //	registry.MustRegister(registry.Model{
@@ -108,7 +111,19 @@
 // # Prices
 //
 // The catalog holds Global Standard prices. Config.DeploymentType
-// (AZURE_OPENAI_DEPLOYMENT_TYPE) scales them for Data Zone, regional
-// Standard and Batch deployments, and the provider sets Response.Cost, and
-// the Cost of a stream's usage chunk, accordingly.
+// (AZURE_OPENAI_DEPLOYMENT_TYPE) scales them for Data Zone and regional
+// Standard deployments, and the provider sets Response.Cost, and the Cost
+// of a stream's usage chunk, accordingly. Batch prices apply to batch jobs
+// only (BatchCost, DeploymentType.BatchMultiplier): a synchronous call is
+// never priced at the batch rate.
+//
+// # Security
+//
+// Endpoints must be HTTPS on an Azure host (or loopback: localhost and
+// literal loopback addresses only), unless AllowCustomEndpoint; resource
+// names follow Azure's rule (ValidateResourceName). No redirect is
+// followed, for api-keys and Entra ID tokens alike. Secrets a server
+// echoes are redacted from errors and results, and a response is bounded
+// by Config.MaxResponseBytes; see providers/openai, which does both.
+// Configuration errors are *llm.Error with llm.CodeConfiguration.
 package azurefoundry

@@ -166,7 +166,9 @@ func TestAcceptanceContentFilter(t *testing.T) {
 
 // TestAcceptanceDeploymentTypeCost: the cost follows the SKU.
 func TestAcceptanceDeploymentTypeCost(t *testing.T) {
-	for typ, mult := range map[string]float64{"global-standard": 1, "data-zone": 1.1, "global-batch": 0.5} {
+	// A synchronous call is never priced at the batch rate, even when the
+	// deployment is declared a batch one.
+	for typ, mult := range map[string]float64{"global-standard": 1, "data-zone": 1.1, "global-batch": 1, "data-zone-batch": 1.1} {
 		t.Run(typ, func(t *testing.T) {
 			c, _ := envClient(t, map[string]string{EnvDeploymentType: typ})
 			resp, err := c.Generate(context.Background(), conversation.New().User("Hello!"))

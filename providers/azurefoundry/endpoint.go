@@ -3,7 +3,7 @@ package azurefoundry
 import (
 	"errors"
 	"fmt"
-	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 )
@@ -89,13 +89,43 @@ func parseEndpoint(raw string, allowCustom bool) (endpoint, error) {
 	return ep, nil
 }
 
-// resourceEndpoint expands a resource name into its endpoint.
+// resourceEndpoint expands a resource name into its endpoint, after
+// checking it with [ValidateResourceName].
 func resourceEndpoint(resource string) (string, error) {
 	r := strings.TrimSpace(resource)
-	if r == "" || strings.ContainsAny(r, "./:@ ") {
-		return "", fmt.Errorf("resource name %q is not a bare Azure resource name such as \"my-resource\" (set AZURE_OPENAI_ENDPOINT for a full URL)", resource)
+	if err := ValidateResourceName(r); err != nil {
+		return "", err
 	}
 	return "https://" + r + ".openai.azure.com", nil
+}
+
+// ValidateResourceName checks an Azure OpenAI / AI Services resource name
+// (the first label of https://{name}.openai.azure.com) against Azure's
+// naming rule for Microsoft.CognitiveServices/accounts: 2 to 64 characters,
+// letters, digits and hyphens, starting and ending with a letter or digit.
+// The error says what is wrong and that a full URL goes in
+// AZURE_OPENAI_ENDPOINT instead.
+func ValidateResourceName(name string) error {
+	const rule = "Azure resource names are 2 to 64 letters, digits and hyphens, starting and ending with a letter or digit"
+	const instead = "; for a full URL set " + EnvEndpoint + " instead"
+	shown := name
+	if len(shown) > 80 {
+		shown = shown[:80] + "…"
+	}
+	switch {
+	case name == "":
+		return errors.New("empty resource name: " + rule)
+	case len(name) < 2 || len(name) > 64:
+		return fmt.Errorf("resource name %q has %d characters: %s%s", shown, len(name), rule, instead)
+	case name[0] == '-' || name[len(name)-1] == '-':
+		return fmt.Errorf("resource name %q starts or ends with a hyphen: %s", shown, rule)
+	}
+	for _, c := range name {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+			return fmt.Errorf("resource name %q contains %q, which is not allowed: %s%s", shown, c, rule, instead)
+		}
+	}
+	return nil
 }
 
 func isAzureHost(host string) bool {
@@ -107,12 +137,16 @@ func isAzureHost(host string) bool {
 	return isServerlessHost(host)
 }
 
+// isLoopback reports whether host (lower case) is "localhost" itself or a
+// literal loopback address (127.0.0.0/8, ::1, an IPv4-mapped 127.x). Other
+// names under .localhost are resolved like any name, so they get no
+// exemption from HTTPS.
 func isLoopback(host string) bool {
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+	if host == "localhost" {
 		return true
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 func redactURL(u *url.URL) string {

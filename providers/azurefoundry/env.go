@@ -2,6 +2,7 @@ package azurefoundry
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -60,10 +61,25 @@ var newDefaultCredential = func() (*azidentity.DefaultAzureCredential, error) {
 // It fails on malformed values and on a key given together with Entra ID.
 // A missing endpoint is not an error here (New reports it), so that models
 // registered with their own APIBase work without one.
+//
+// Its errors are *llm.Error with llm.CodeConfiguration.
 func ConfigFromEnv() (Config, error) {
+	c, err := configFromEnv()
+	if err != nil {
+		return Config{}, configError("", err)
+	}
+	return c, nil
+}
+
+func configFromEnv() (Config, error) {
 	var c Config
 	c.Endpoint = strings.TrimSpace(os.Getenv(EnvEndpoint))
 	c.Resource = strings.TrimSpace(os.Getenv(EnvResource))
+	if c.Resource != "" && c.Endpoint == "" {
+		if err := ValidateResourceName(c.Resource); err != nil {
+			return Config{}, fmt.Errorf("azurefoundry: %s: %w", EnvResource, err)
+		}
+	}
 	if key := os.Getenv(EnvAPIKey); key != "" {
 		c.APIKey, c.keySource = key, EnvAPIKey
 	}
@@ -125,25 +141,10 @@ func regionsFromEnv() ([]Region, error) {
 		}
 		return nil, nil
 	}
-	var names []string
-	for n := range strings.SplitSeq(list, ",") {
-		if n = strings.TrimSpace(n); n != "" {
-			names = append(names, n)
-		}
-	}
-	var weights []float64
-	if ws := strings.TrimSpace(os.Getenv(EnvRegionWeights)); ws != "" {
-		parts := strings.Split(ws, ",")
-		if len(parts) != len(names) {
-			return nil, fmt.Errorf("azurefoundry: %s has %d weights for the %d regions of %s; give one weight per region", EnvRegionWeights, len(parts), len(names), EnvRegions)
-		}
-		for i, p := range parts {
-			w, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-			if err != nil || w < 0 {
-				return nil, fmt.Errorf("azurefoundry: %s: weight %q of region %s is not a non-negative number", EnvRegionWeights, p, names[i])
-			}
-			weights = append(weights, w)
-		}
+	names := parseRegionList(list)
+	weights, err := parseWeights(os.Getenv(EnvRegionWeights), names)
+	if err != nil {
+		return nil, err
 	}
 	regions := make([]Region, len(names))
 	for i, name := range names {
@@ -173,6 +174,39 @@ func regionsFromEnv() ([]Region, error) {
 		regions[i] = r
 	}
 	return regions, nil
+}
+
+// parseRegionList splits AZURE_OPENAI_REGIONS: names separated by commas,
+// blanks ignored.
+func parseRegionList(list string) []string {
+	var names []string
+	for n := range strings.SplitSeq(list, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// parseWeights parses AZURE_REGION_WEIGHTS for the regions names: one
+// finite, non-negative number per region; nil when ws is blank.
+func parseWeights(ws string, names []string) ([]float64, error) {
+	if ws = strings.TrimSpace(ws); ws == "" {
+		return nil, nil
+	}
+	parts := strings.Split(ws, ",")
+	if len(parts) != len(names) {
+		return nil, fmt.Errorf("azurefoundry: %s has %d weights for the %d regions of %s; give one weight per region", EnvRegionWeights, len(parts), len(names), EnvRegions)
+	}
+	weights := make([]float64, 0, len(parts))
+	for i, p := range parts {
+		w, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil || w < 0 || math.IsNaN(w) || math.IsInf(w, 0) {
+			return nil, fmt.Errorf("azurefoundry: %s: weight %q of region %s is not a non-negative number", EnvRegionWeights, p, names[i])
+		}
+		weights = append(weights, w)
+	}
+	return weights, nil
 }
 
 // deploymentsFromEnv collects AZURE_DEPLOYMENT_<ID>=name pairs by <ID>.

@@ -9,8 +9,18 @@ import (
 	goopenai "github.com/sashabaranov/go-openai"
 
 	"github.com/deluge-go/deluge/llm"
+	"github.com/deluge-go/deluge/providers/openai"
 	"github.com/deluge-go/deluge/registry"
 )
+
+// configError is the error for a configuration that cannot work: what
+// New, NewFromEnv and ConfigFromEnv return, and what calls get when routed
+// to an endpoint that was never configured. Nothing was sent; the message
+// names the setting to change.
+func configError(model string, err error) *llm.Error {
+	return &llm.Error{Code: llm.CodeConfiguration, Provider: ProviderName, Model: model,
+		Message: strings.TrimPrefix(err.Error(), "azurefoundry: "), Err: err}
+}
 
 // azureError rewrites the message of an error from the openai provider so
 // it says, in Azure's terms, what to fix: which key or identity, which
@@ -30,6 +40,12 @@ func (t *target) azureError(err error, m registry.Model) error {
 	server := strings.TrimSpace(e.Message)
 	deployment := t.deployment(m)
 	res := t.ep.resource
+	if errors.Is(e.Err, openai.ErrRedirect) {
+		e.Message = fmt.Sprintf("Azure resource '%s': %s. Azure inference routes never redirect: check %s (the resource URL, e.g. https://my-resource.openai.azure.com, "+
+			"or the model's APIBase) and any proxy in between.", res, strings.TrimRight(server, "."), EnvEndpoint)
+		e.Message = t.redact(e.Message)
+		return e
+	}
 	switch e.Code {
 	case llm.CodeAuthentication:
 		e.Message = t.authMessage() + azureSaid(server)
@@ -53,6 +69,19 @@ func (t *target) azureError(err error, m registry.Model) error {
 	case llm.CodeContentFiltered:
 		e.Message = contentFilterMessage(e.ContentFilter, server)
 	case llm.CodeInvalidRequest:
+		if isAPIVersionError(server) {
+			// Every call will fail the same way until the setting changes.
+			e.Code = llm.CodeConfiguration
+			e.Message = server + t.apiVersionAdvice(m, deployment)
+			break
+		}
+		if t.tier.IsBatch() && strings.EqualFold(azureCode(e), "OperationNotSupported") {
+			// Azure serves batch deployments through batch jobs only.
+			e.Code = llm.CodeConfiguration
+			e.Message = fmt.Sprintf("%s (deployment '%s' is declared a %s deployment (%s): Azure serves those only through batch jobs; "+
+				"send synchronous calls to a standard deployment, or declare the type the deployment really has)", server, deployment, t.tier, EnvDeploymentType)
+			break
+		}
 		e.Message = t.invalidRequestMessage(e, server, deployment, m)
 	case llm.CodeUnavailable:
 		e.Message = fmt.Sprintf("Azure resource '%s' unavailable: %s", res, server)
@@ -109,18 +138,66 @@ func (t *target) tokenFailureMessage(err error) string {
 
 func (t *target) invalidRequestMessage(e *llm.Error, server, deployment string, m registry.Model) string {
 	code := strings.ToLower(azureCode(e))
-	lserver := strings.ToLower(server)
-	switch {
-	case code == "unsupported_parameter" || code == "unsupported_value":
-		if !m.Reasoning {
-			return server + fmt.Sprintf(" (deployment '%s' looks like a reasoning model: register model %s with Reasoning: true so deluge sends max_completion_tokens and omits temperature and top_p)",
-				deployment, m.ID)
-		}
-	case strings.Contains(lserver, "api version") || strings.Contains(lserver, "api-version"):
-		return server + fmt.Sprintf(" (the API version is %q: set %s to v1, or to a dated version the resource supports such as 2024-10-21)",
-			t.apiVersionName(), EnvAPIVersion)
+	if (code == "unsupported_parameter" || code == "unsupported_value") && !m.Reasoning {
+		return server + fmt.Sprintf(" (deployment '%s' looks like a reasoning model: register model %s with Reasoning: true so deluge sends max_completion_tokens and omits temperature and top_p)",
+			deployment, m.ID)
 	}
 	return server
+}
+
+// isAPIVersionError tells a 400 about the api-version ("API version not
+// supported", "Model o1 is enabled only for api versions 2024-12-01-preview
+// and later") from other bad requests.
+func isAPIVersionError(server string) bool {
+	l := strings.ToLower(server)
+	return strings.Contains(l, "api version") || strings.Contains(l, "api-version")
+}
+
+// Dated API versions the advice proposes: the latest GA one, and the
+// latest dated preview, the first that serves every reasoning model
+// (they need 2024-12-01-preview or later).
+const (
+	latestGAVersion      = "2024-10-21"
+	latestPreviewVersion = "2025-04-01-preview"
+)
+
+// apiVersionAdvice proposes API versions to use instead of the one that
+// failed: v1 first (it needs no version bumps), then a dated version that
+// serves the model; never the version in use.
+func (t *target) apiVersionAdvice(m registry.Model, deployment string) string {
+	cur := t.apiVersionName()
+	reasoning := m.Reasoning || isReasoningName(deployment)
+	var try []string
+	if cur != APIVersionV1 {
+		try = append(try, APIVersionV1+" (recommended)")
+	}
+	dated := latestGAVersion
+	if reasoning || cur == latestGAVersion {
+		dated = latestPreviewVersion
+	}
+	if dated != cur {
+		try = append(try, "a dated version the resource supports such as "+dated)
+	}
+	advice := fmt.Sprintf(" (the API version is %q", cur)
+	if len(try) > 0 {
+		advice += fmt.Sprintf(": set %s to %s", EnvAPIVersion, strings.Join(try, ", or to "))
+	}
+	if reasoning {
+		advice += "; reasoning models need 2024-12-01-preview or later on the dated route"
+	}
+	return advice + ")"
+}
+
+// isReasoningName reports whether a deployment name looks like a
+// reasoning model's (the prefixes go-openai and Azure's docs use).
+func isReasoningName(name string) bool {
+	l := strings.ToLower(name)
+	for _, p := range [...]string{"o1", "o3", "o4", "gpt-5"} {
+		if strings.HasPrefix(l, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // isDeploymentNotFound tells Azure's "deployment does not exist" 404 from

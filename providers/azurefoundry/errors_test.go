@@ -45,7 +45,7 @@ func TestErrorMessages(t *testing.T) {
 			llm.ErrRateLimited, []string{"Azure rate limit reached for deployment 'gpt-4o' in resource 'my-resource'", "exceeded call rate limit"}},
 		{"400 api version", Config{APIKey: "k", APIVersion: "2023-05-15"}, 400,
 			`{"error":{"code":"BadRequest","message":"API version not supported"}}`, nil,
-			llm.ErrInvalidRequest, []string{"API version not supported", `"2023-05-15"`, "AZURE_API_VERSION"}},
+			llm.ErrConfiguration, []string{"API version not supported", `"2023-05-15"`, "AZURE_API_VERSION", "v1 (recommended)", "such as 2024-10-21"}},
 		{"503", Config{APIKey: "k"}, 503,
 			`{"error":{"message":"That model is currently overloaded with other requests.","type":"server_error","param":null,"code":null}}`, nil,
 			llm.ErrUnavailable, []string{"Azure resource 'my-resource' unavailable", "overloaded"}},
@@ -75,5 +75,65 @@ func TestErrorMessages(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAPIVersionAdvice: the advice never proposes the version that failed,
+// and for reasoning models proposes one that serves them.
+func TestAPIVersionAdvice(t *testing.T) {
+	for _, tc := range []struct {
+		name, version, model string
+		want, not            []string
+	}{
+		{"reasoning model on the latest GA", "2024-10-21", "azure-o3",
+			[]string{`"2024-10-21"`, "v1 (recommended)", "such as 2025-04-01-preview", "2024-12-01-preview or later"}, []string{"such as 2024-10-21"}},
+		{"reasoning model on the latest preview", "2025-04-01-preview", "azure-o3",
+			[]string{"v1 (recommended)"}, []string{"such as 2025-04-01-preview"}},
+		{"chat model on the latest GA", "2024-10-21", "azure-gpt-4o",
+			[]string{"v1 (recommended)", "such as 2025-04-01-preview"}, []string{"such as 2024-10-21", "reasoning"}},
+		{"v1 itself refused", "v1", "azure-gpt-4o",
+			[]string{`"v1"`, "such as 2024-10-21"}, []string{"v1 (recommended)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := `{"error":{"code":"BadRequest","message":"Model o3 is enabled only for api versions 2024-12-01-preview and later"}}`
+			m := newMock(t, func(*http.Request) *http.Response { return jsonResponse(400, body, nil) })
+			p := newTestProvider(t, Config{Endpoint: testEndpoint, APIKey: "k", APIVersion: tc.version}, m)
+			_, err := p.Generate(context.Background(), hello(lookup(t, tc.model)))
+			e := asLLMError(t, err)
+			if e.Code != llm.CodeConfiguration {
+				t.Errorf("code %q, want configuration", e.Code)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(e.Message, w) {
+					t.Errorf("message lacks %q:\n%s", w, e.Message)
+				}
+			}
+			for _, w := range tc.not {
+				if strings.Contains(e.Message, w) {
+					t.Errorf("message has %q:\n%s", w, e.Message)
+				}
+			}
+		})
+	}
+}
+
+// TestSynchronousCallToBatchDeployment: Azure refuses a chat completion
+// sent to a batch deployment with 400 OperationNotSupported (as reported
+// in BerriAI/litellm#9122); the error says why, and nothing is priced.
+func TestSynchronousCallToBatchDeployment(t *testing.T) {
+	body := `{"error":{"code":"OperationNotSupported","message":"The chatCompletion operation does not work with the specified model, gpt-4o. Please choose different model and try again."}}`
+	m := newMock(t, func(*http.Request) *http.Response { return jsonResponse(400, body, nil) })
+	p := newTestProvider(t, Config{Endpoint: testEndpoint, APIKey: "k", DeploymentType: GlobalBatch}, m)
+	_, err := p.Generate(context.Background(), hello(lookup(t, "azure-gpt-4o")))
+	e := asLLMError(t, err)
+	if e.Code != llm.CodeConfiguration || !strings.Contains(e.Message, "declared a global-batch deployment") ||
+		!strings.Contains(e.Message, EnvDeploymentType) {
+		t.Errorf("err = %v", err)
+	}
+	// The same answer for a standard deployment is an ordinary bad request.
+	p = newTestProvider(t, Config{Endpoint: testEndpoint, APIKey: "k"}, m)
+	_, err = p.Generate(context.Background(), hello(lookup(t, "azure-gpt-4o")))
+	if e := asLLMError(t, err); e.Code != llm.CodeInvalidRequest {
+		t.Errorf("standard deployment: %v", err)
 	}
 }

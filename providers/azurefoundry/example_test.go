@@ -131,16 +131,39 @@ func ExampleParseDeploymentType() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		fmt.Printf("%s ×%.2f\n", t, t.Multiplier())
+		fmt.Printf("%s: calls ×%.2f, batch jobs ×%.2f\n", t, t.Multiplier(), t.BatchMultiplier())
 	}
 	// Output:
-	// global-standard ×1.00
-	// data-zone ×1.10
-	// global-batch ×0.50
+	// global-standard: calls ×1.00, batch jobs ×0.50
+	// data-zone: calls ×1.10, batch jobs ×0.55
+	// global-batch: calls ×1.00, batch jobs ×0.50
 }
 
 func ExampleEnvKey() {
 	fmt.Println(azurefoundry.EnvDeploymentPrefix + azurefoundry.EnvKey("azure-gpt-4.1-mini"))
 	// Output:
 	// AZURE_DEPLOYMENT_AZURE_GPT_4_1_MINI
+}
+
+func ExampleValidateResourceName() {
+	fmt.Println(azurefoundry.ValidateResourceName("my-resource"))
+	fmt.Println(azurefoundry.ValidateResourceName("my_res!"))
+	// Output:
+	// <nil>
+	// resource name "my_res!" contains '_', which is not allowed: Azure resource names are 2 to 64 letters, digits and hyphens, starting and ending with a letter or digit; for a full URL set AZURE_OPENAI_ENDPOINT instead
+}
+
+// A batch job's requests cost half the synchronous price; a synchronous
+// call is priced at the synchronous rate whatever the deployment type.
+func ExampleBatchCost() {
+	m, err := registry.Lookup("azure-gpt-4o")
+	if err != nil {
+		log.Fatal(err)
+	}
+	u := llm.Usage{InputTokens: 1_000_000, OutputTokens: 100_000}
+	fmt.Printf("synchronous: $%.2f\n", u.Cost(m)*azurefoundry.GlobalBatch.Multiplier())
+	fmt.Printf("batch job:   $%.2f\n", azurefoundry.BatchCost(m, u, azurefoundry.GlobalBatch))
+	// Output:
+	// synchronous: $3.50
+	// batch job:   $1.75
 }

@@ -80,16 +80,27 @@ func TestCost(t *testing.T) {
 	m := lookup(t, "azure-gpt-4o")
 	u := llm.Usage{InputTokens: 1_000_000, CachedInputTokens: 200_000, OutputTokens: 100_000}
 	base := 0.8*2.50 + 0.2*1.25 + 0.1*10
-	for typ, mult := range map[DeploymentType]float64{GlobalStandard: 1, DataZone: 1.1, GlobalBatch: 0.5, DataZoneBatch: 0.55} {
-		if got := cost(m, u, typ); !near(got, base*mult) {
-			t.Errorf("%s: cost = %g, want %g", typ, got, base*mult)
+	// A synchronous call to a batch-type deployment is not discounted;
+	// BatchCost is the batch job's price.
+	for typ, mult := range map[DeploymentType][2]float64{
+		GlobalStandard: {1, 0.5}, DataZone: {1.1, 0.55}, GlobalBatch: {1, 0.5}, DataZoneBatch: {1.1, 0.55},
+	} {
+		if got := cost(m, u, typ); !near(got, base*mult[0]) {
+			t.Errorf("%s: cost = %g, want %g", typ, got, base*mult[0])
+		}
+		if got := BatchCost(m, u, typ); !near(got, base*mult[1]) {
+			t.Errorf("%s: BatchCost = %g, want %g", typ, got, base*mult[1])
 		}
 	}
-	// A model registered with its own prices is not scaled.
+	// A model registered with its own prices is not scaled, except by the
+	// batch discount.
 	own := m
 	own.InputCost = 1
 	if got, want := cost(own, u, DataZone), u.Cost(own); !near(got, want) {
 		t.Errorf("own prices: cost = %g, want %g", got, want)
+	}
+	if got, want := BatchCost(own, u, DataZone), u.Cost(own)/2; !near(got, want) {
+		t.Errorf("own prices: BatchCost = %g, want %g", got, want)
 	}
 }
 

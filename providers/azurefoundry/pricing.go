@@ -25,24 +25,38 @@ const (
 	// Standard is a regional pay-as-you-go deployment, priced like DataZone
 	// for current models.
 	Standard DeploymentType = "standard"
-	// GlobalBatch is the Global Batch SKU: half the Global Standard price.
+	// GlobalBatch is the Global Batch SKU: batch jobs at half the Global
+	// Standard price. Azure serves it only through batch jobs (a
+	// synchronous chat completion is refused with 400 OperationNotSupported);
+	// a synchronous call that does succeed (the deployment was in fact a
+	// standard one) is priced at the Global Standard rate.
 	GlobalBatch DeploymentType = "global-batch"
-	// DataZoneBatch is the Data Zone Batch SKU: half the Data Zone price.
+	// DataZoneBatch is the Data Zone Batch SKU: batch jobs at half the Data
+	// Zone price; synchronous calls as for GlobalBatch, at the Data Zone
+	// rate.
 	DataZoneBatch DeploymentType = "data-zone-batch"
 )
 
-// Multiplier returns the factor applied to Global Standard prices.
+// Multiplier returns the factor applied to Global Standard prices for a
+// synchronous call (Generate, Stream). The batch SKUs get no discount
+// here: Azure's batch price applies to batch jobs only (see
+// BatchMultiplier).
 func (t DeploymentType) Multiplier() float64 {
 	switch t {
-	case DataZone, Standard:
+	case DataZone, Standard, DataZoneBatch:
 		return 1.10
-	case GlobalBatch:
-		return 0.5
-	case DataZoneBatch:
-		return 0.55
 	}
 	return 1
 }
+
+// BatchMultiplier returns the factor applied to Global Standard prices for
+// the requests of a batch job: half the synchronous rate of the same data
+// boundary (0.5 for the global types, 0.55 for the data-zone and regional
+// ones), whatever SKU the deployment was declared with.
+func (t DeploymentType) BatchMultiplier() float64 { return t.Multiplier() / 2 }
+
+// IsBatch reports whether t is one of the batch SKUs.
+func (t DeploymentType) IsBatch() bool { return t == GlobalBatch || t == DataZoneBatch }
 
 // String returns the canonical name ("global-standard" for the zero value).
 func (t DeploymentType) String() string {
@@ -81,13 +95,25 @@ func (t DeploymentType) valid() bool {
 	return false
 }
 
-// cost prices u for model m served by a deployment of type t. Only
-// catalog models are scaled: a model the user registered carries the
-// prices the user pays.
+// cost prices u for a synchronous call to model m served by a deployment
+// of type t. Only catalog models are scaled: a model the user registered
+// carries the prices the user pays.
 func cost(m registry.Model, u llm.Usage, t DeploymentType) float64 {
 	c := u.Cost(m)
 	if isCatalogModel(m) {
 		c *= t.Multiplier()
 	}
 	return c
+}
+
+// BatchCost prices u for one request of an Azure batch job to model m on a
+// deployment of type t: catalog models at t.BatchMultiplier() times their
+// Global Standard prices; a model the user registered at half its own
+// prices (Azure's batch rate is half the synchronous one).
+func BatchCost(m registry.Model, u llm.Usage, t DeploymentType) float64 {
+	c := u.Cost(m)
+	if isCatalogModel(m) {
+		return c * t.BatchMultiplier()
+	}
+	return c / 2
 }

@@ -53,7 +53,11 @@ type Provider struct {
 	tier        DeploymentType
 	deployments map[string]string
 	envDeploys  map[string]string
+	// envAliases holds deployments named by the design plan's variable
+	// form (AZURE_DEPLOYMENT_GPT4O), by model ID.
+	envAliases  map[string]string
 	allowCustom bool
+	maxBody     int64
 	httpClient  *http.Client
 	logger      *slog.Logger
 	now         func() time.Time
@@ -124,8 +128,16 @@ var (
 // non-Azure endpoint without AllowCustomEndpoint, a malformed API version),
 // when no endpoint is configured, or when a non-loopback endpoint has no
 // credentials. Clients are built here, once.
+//
+// Its errors are *llm.Error with llm.CodeConfiguration, so that
+// errors.Is(err, llm.ErrConfiguration) holds and a caller (the CLI) can
+// tell a setting to fix from a failed call.
 func New(cfg Config) (*Provider, error) {
-	return newProvider(cfg, true)
+	p, err := newProvider(cfg, true)
+	if err != nil {
+		return nil, configError("", err)
+	}
+	return p, nil
 }
 
 // NewFromEnv returns the provider the package registers: New(ConfigFromEnv())
@@ -138,7 +150,11 @@ func NewFromEnv() (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newProvider(cfg, false)
+	p, err := newProvider(cfg, false)
+	if err != nil {
+		return nil, configError("", err)
+	}
+	return p, nil
 }
 
 func newProvider(cfg Config, strict bool) (*Provider, error) {
@@ -154,6 +170,7 @@ func newProvider(cfg Config, strict bool) (*Provider, error) {
 		deployments: maps.Clone(cfg.Deployments), // the caller may reuse its map
 		envDeploys:  cfg.envDeployments,
 		allowCustom: cfg.AllowCustomEndpoint,
+		maxBody:     cfg.MaxResponseBytes,
 		httpClient:  cfg.HTTPClient,
 		logger:      cfg.Logger,
 		now:         time.Now,
@@ -165,6 +182,7 @@ func newProvider(cfg Config, strict bool) (*Provider, error) {
 	if p.logger == nil {
 		p.logger = slog.Default()
 	}
+	p.envAliases = envAliases(p.envDeploys, p.logger)
 	p.defAuth = p.newAuth(cfg.APIKey, orDefault(cfg.keySource, "Config.APIKey ("+EnvAPIKey+")"),
 		cfg.ADToken, orDefault(cfg.tokenSource, "Config.ADToken ("+EnvADToken+")"), cfg.Credential)
 
@@ -288,6 +306,10 @@ func (p *Provider) newTarget(region string, weight float64, ep endpoint, a *auth
 		t.transport = newTransport()
 		client = &http.Client{Transport: t.transport}
 	}
+	// Azure's inference routes never redirect; a followed redirect would
+	// carry the api-key or token elsewhere. The caller's client is copied,
+	// not changed.
+	client = openai.RefuseRedirects(client)
 	cc := goopenai.DefaultConfig("")
 	cc.HTTPClient = authDoer{auth: a, next: client}
 	switch {
@@ -318,6 +340,8 @@ func (p *Provider) newTarget(region string, weight float64, ep endpoint, a *auth
 		WireName: t.deployment,
 		Hint:     noHint,
 		Redact:   secrets,
+		// Responses are bounded by the same limit on every endpoint.
+		MaxResponseBytes: p.maxBody,
 	})
 	if err != nil {
 		// The base URL was validated by parseEndpoint; this cannot happen
@@ -362,6 +386,9 @@ func (p *Provider) deployment(m registry.Model) string {
 	}
 	if len(p.envDeploys) > 0 {
 		if d := p.envDeploys[envSuffix(m.ID)]; d != "" {
+			return d
+		}
+		if d := p.envAliases[m.ID]; d != "" {
 			return d
 		}
 	}
@@ -499,7 +526,7 @@ func (p *Provider) route(req *llm.Request) (*target, *llm.Request, error) {
 		return nil, req, nil
 	}
 	if p.def == nil {
-		return nil, nil, &llm.Error{Code: llm.CodeInvalidRequest, Provider: ProviderName, Model: m.ID, Message: p.defErr.Error(), Err: p.defErr}
+		return nil, nil, configError(m.ID, p.defErr)
 	}
 	return p.def, req, nil
 }
@@ -520,7 +547,7 @@ func (p *Provider) customTarget(m registry.Model) (*target, error) {
 	}
 	t, err := p.buildCustom(m)
 	if err != nil {
-		return nil, &llm.Error{Code: llm.CodeInvalidRequest, Provider: ProviderName, Model: m.ID, Message: err.Error(), Err: err}
+		return nil, configError(m.ID, err)
 	}
 	p.custom.Store(k, t)
 	return t, nil

@@ -234,7 +234,7 @@ func (p *Provider) unavailable(m registry.Model, last error) error {
 		}
 	}
 	if eligible == 0 {
-		return &llm.Error{Code: llm.CodeInvalidRequest, Provider: ProviderName, Model: m.ID,
+		return &llm.Error{Code: llm.CodeConfiguration, Provider: ProviderName, Model: m.ID,
 			Message: fmt.Sprintf("model %s gives weight 0 to every configured region; fix the model's Regions or Config.Regions", m.ID)}
 	}
 	var base *llm.Error

@@ -71,7 +71,7 @@ func TestRegionsWeightedChoice(t *testing.T) {
 	// Weight 0 everywhere is a configuration error.
 	mw.Regions = map[string]float64{"eastus": 0, "westus": 0}
 	_, err = p.Generate(context.Background(), hello(mw))
-	if e := asLLMError(t, err); e.Code != llm.CodeInvalidRequest || !strings.Contains(e.Message, "weight 0") {
+	if e := asLLMError(t, err); e.Code != llm.CodeConfiguration || !strings.Contains(e.Message, "weight 0") {
 		t.Errorf("zero model weights: %v", err)
 	}
 }

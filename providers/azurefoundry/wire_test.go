@@ -242,7 +242,7 @@ func TestCustomModel(t *testing.T) {
 	bad.ID, bad.APIBase = "my-bad", "http://evil.example.com"
 	n := m.count()
 	_, err = p.Generate(context.Background(), hello(bad))
-	if e := asLLMError(t, err); e.Code != llm.CodeInvalidRequest || !strings.Contains(e.Message, "https") {
+	if e := asLLMError(t, err); e.Code != llm.CodeConfiguration || !strings.Contains(e.Message, "https") {
 		t.Errorf("bad APIBase: %v", err)
 	}
 	if m.count() != n {

@@ -23,16 +23,17 @@ type docDecoder struct {
 	// fed counts the bytes handed to dec; after a document it has
 	// consumed them all, or the document had more after its value.
 	fed int64
-	// big is set when a document was larger than half maxPooledBuffer
-	// (the Decoder's buffer grows to up to twice the document); reset then
-	// drops the Decoder.
-	big bool
 }
 
 // errTrailingData is the error for a document with more after its value.
 var errTrailingData = errors.New("invalid character after top-level value")
 
 func (d *docDecoder) decode(data []byte, v any) error {
+	if len(data) > maxPooledBuffer/2 {
+		// A large document is decoded where it lies: a Decoder would
+		// first copy it into a buffer of its own, grown by doubling.
+		return json.Unmarshal(data, v)
+	}
 	// Without trailing white space the value must end where the input
 	// does, so no remainder is left in the Decoder for the next document.
 	data = bytes.TrimRight(data, " \t\r\n")
@@ -50,19 +51,15 @@ func (d *docDecoder) decode(data []byte, v any) error {
 	case err == nil && d.dec.InputOffset() != d.fed:
 		err = errTrailingData
 	}
-	if len(data) > maxPooledBuffer/2 {
-		d.big = true
-	}
 	if err != nil {
 		d.dec = nil
 	}
 	return err
 }
 
-// reset drops the Decoder if it holds a large buffer.
+// reset readies the decoder for the next call. The Decoder is kept: it
+// only ever sees documents of at most half maxPooledBuffer, so its buffer
+// stays below maxPooledBuffer.
 func (d *docDecoder) reset() {
-	if d.big {
-		d.dec, d.big = nil, false
-	}
 	d.r.Reset(nil)
 }

@@ -2,6 +2,7 @@ package openai
 
 import (
 	"encoding/json"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -54,17 +55,27 @@ func TestDocDecoderMatchesUnmarshal(t *testing.T) {
 	}
 }
 
-func TestDocDecoderDropsLargeBuffer(t *testing.T) {
+// TestDocDecoderLargeDocumentInPlace: a large document is decoded without
+// the Decoder (which would copy it into its own buffer), so the pooled
+// Decoder's buffer stays small, and the result is the same.
+func TestDocDecoderLargeDocumentInPlace(t *testing.T) {
 	var d docDecoder
 	var v struct{ S string }
-	require.NoError(t, d.decode([]byte(`{"S":"`+strings.Repeat("a", maxPooledBuffer/2)+`"}`), &v))
-	assert.True(t, d.big)
-	d.reset()
-	assert.Nil(t, d.dec)
+	require.NoError(t, d.decode([]byte(`{"S":"b"}`), &v))
+	big := []byte(`{"S":"` + strings.Repeat("a", maxPooledBuffer) + `"}`)
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	for range 4 {
+		v.S = ""
+		require.NoError(t, d.decode(big, &v))
+	}
+	runtime.ReadMemStats(&m1)
+	perDoc := (m1.TotalAlloc - m0.TotalAlloc) / 4
+	assert.Less(t, perDoc, uint64(maxPooledBuffer)*3/2, "the document is not copied: only its string is allocated")
+	assert.Len(t, v.S, maxPooledBuffer)
+	require.Error(t, d.decode([]byte(`{"S":"`+strings.Repeat("a", maxPooledBuffer)+`"} x`), &v), "as strict as json.Unmarshal")
 	require.NoError(t, d.decode([]byte(`{"S":"b"}`), &v))
 	assert.Equal(t, "b", v.S)
-	d.reset()
-	assert.NotNil(t, d.dec, "a small decoder is kept")
 }
 
 // TestDocDecoderReusesScanner: after the first document, decoding one

@@ -68,8 +68,30 @@
 // that asks to wait more than an hour or mentions a spent or daily quota →
 // CodeQuotaExceeded. RetryAfter comes from retry-after-ms, then
 // retry-after (seconds or HTTP date), then the message ("retry after N
-// seconds", "try again in 1.5s"). The API key never appears in an error.
-// The provider never retries; the llm.Client does.
+// seconds", "try again in 1.5s"), at most a week. Mapping is two steps:
+// the wire error is parsed into what it says, then classified.
+// Configuration that cannot work (a bad base URL, a key over plain http)
+// is llm.CodeConfiguration. The provider never retries; the llm.Client
+// does.
+//
+// # Security and limits
+//
+// No redirect is followed: inference routes do not redirect, and net/http
+// would re-send the credentials to wherever a 3xx points. The provider's
+// HTTP client refuses them, a Config.HTTPClient is used through a copy
+// that does (see RefuseRedirects), and a 3xx is an error with
+// llm.CodeConfiguration matching ErrRedirect.
+//
+// Every string a server sent that reaches an error or a result (request
+// IDs, headers, messages, completions, tool calls, annotations) has the
+// call's secrets replaced by "[REDACTED]": the configured keys and the
+// credentials the request carried. Request IDs and messages are also
+// stripped of control characters and bounded.
+//
+// A reply body, and each line of a stream, holds at most
+// Config.MaxResponseBytes (DefaultMaxResponseBytes, 64 MiB, when 0);
+// past it the call fails with ErrResponseTooLarge without reading the
+// rest. Large replies are decoded without extra copies of the body.
 //
 // # Reuse by other providers
 //

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 
 	goopenai "github.com/sashabaranov/go-openai"
@@ -23,9 +24,6 @@ import (
 // annotations) would double the parsing cost of every Azure reply, all of
 // which carry annotations. go-openai still builds and sends the request,
 // authenticates it, and parses error bodies and event streams.
-
-// maxErrorBody bounds how much of an error body is kept.
-const maxErrorBody = 1 << 20
 
 // maxPooledBuffer bounds the buffer a pooled callState keeps between calls,
 // so that one huge response does not pin memory for the process's life.
@@ -57,6 +55,16 @@ type callState struct {
 	stub stubBody
 	// dec decodes the reply or the stream's events.
 	dec docDecoder
+	// creds are the credentials the request carried (the api-key header,
+	// the bearer token), read back once the doers set them, for redaction;
+	// secretBuf backs the call's list of secrets.
+	creds     [2]string
+	secretBuf []string
+	// bodyCut is set when an error body was longer than maxErrorBody and
+	// only its start was read; overflow when a stream broke the size
+	// limit (go-openai may report another error in its place).
+	bodyCut  bool
+	overflow *tooLargeError
 }
 
 // stubBody is the "{}" body handed to go-openai; it lives in the pooled
@@ -73,6 +81,10 @@ func getState() *callState { return statePool.Get().(*callState) }
 func putState(st *callState) {
 	st.stream, st.zeroTemp, st.zeroTopP = false, false, false
 	st.sent, st.status, st.header, st.body = false, 0, nil, nil
+	st.creds = [2]string{}
+	st.bodyCut, st.overflow = false, nil
+	clear(st.secretBuf)
+	st.secretBuf = st.secretBuf[:0]
 	if st.buf.Cap() > maxPooledBuffer {
 		st.buf = bytes.Buffer{}
 	} else {
@@ -86,9 +98,11 @@ func withState(ctx context.Context, st *callState) context.Context {
 	return context.WithValue(ctx, stateKey{}, st)
 }
 
-// captureDoer records the response of each call into the call's state.
+// captureDoer records the response of each call into the call's state,
+// and bounds what it reads by limit (see DefaultMaxResponseBytes).
 type captureDoer struct {
-	next goopenai.HTTPDoer
+	next  goopenai.HTTPDoer
+	limit int64
 }
 
 // Do implements goopenai.HTTPDoer.
@@ -105,38 +119,131 @@ func (d captureDoer) Do(req *http.Request) (*http.Response, error) {
 	}
 	st.sent = true
 	resp, err := d.next.Do(req)
+	st.recordCreds(req.Header)
 	if err != nil {
 		return resp, err
 	}
 	st.status = resp.StatusCode
 	st.header = resp.Header
+	if rerr := checkRedirect(req, resp); rerr != nil {
+		// Not read: the connection is dropped rather than drained.
+		resp.Body.Close()
+		return nil, rerr
+	}
 	switch {
 	case resp.StatusCode < http.StatusOK || resp.StatusCode >= http.StatusBadRequest:
 		// go-openai reads the error body itself; keep a copy for the
-		// classifier (innererror.content_filter_result, error codes).
+		// classifier (innererror.content_filter_result, error codes). A
+		// longer body is cut: the status still classifies the error.
+		limit := min(int64(maxErrorBody), d.limit)
 		st.buf.Reset()
-		_, rerr := st.buf.ReadFrom(io.LimitReader(resp.Body, maxErrorBody))
+		_, rerr := st.buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
 		resp.Body.Close()
 		if rerr != nil {
 			return nil, rerr
+		}
+		if int64(st.buf.Len()) > limit {
+			st.buf.Truncate(int(limit))
+			st.bodyCut = true
 		}
 		st.body = st.buf.Bytes()
 		resp.Body = io.NopCloser(bytes.NewReader(st.body))
 	case !st.stream:
-		st.buf.Reset()
-		if n := resp.ContentLength; n > 0 && n < 64<<20 {
-			st.buf.Grow(int(n))
+		if n := resp.ContentLength; n > d.limit {
+			resp.Body.Close()
+			return nil, &tooLargeError{limit: d.limit, what: "reply body", size: n}
 		}
-		_, rerr := st.buf.ReadFrom(resp.Body)
+		body, rerr := st.readBody(resp.Body, resp.ContentLength, d.limit)
 		resp.Body.Close()
 		if rerr != nil {
 			return nil, rerr
 		}
-		st.body = st.buf.Bytes()
+		st.body = body
 		st.stub.r.Reset(emptyObject)
 		resp.Body = &st.stub
+	default:
+		resp.Body = &sseLimiter{r: resp.Body, limit: d.limit, st: st}
 	}
 	return resp, nil
+}
+
+// pooledRead is how much of a body of unknown size is read into the pooled
+// buffer before reading the rest in chunks: past it, the buffer's growth by
+// doubling would cost more than the chunks.
+const pooledRead = 256 << 10
+
+// readBody reads a reply body of at most limit bytes (size is its
+// Content-Length, or -1). A body that fits the pooled buffer is read into
+// it; a larger one ends in a slice of its exact size, so that it is held
+// once: read in place when its size is known, else gathered in 1 MiB
+// chunks and copied once (a bytes.Buffer growing by doubling would allocate
+// about twice the body on the way, and may keep twice its size).
+func (st *callState) readBody(r io.Reader, size, limit int64) ([]byte, error) {
+	if size > maxPooledBuffer {
+		out := make([]byte, size)
+		if _, err := io.ReadFull(r, out); err != nil {
+			return nil, err
+		}
+		var one [1]byte
+		if n, _ := r.Read(one[:]); n > 0 {
+			return nil, &tooLargeError{limit: limit, what: "reply body (longer than its Content-Length)"}
+		}
+		return out, nil
+	}
+	first := min(limit+1, pooledRead)
+	if size > 0 {
+		first = min(limit+1, max(size+1, pooledRead))
+	}
+	st.buf.Reset()
+	if size > 0 {
+		// MinRead more, so that the Read that finds the end of the body
+		// does not make the buffer grow (and copy) once more.
+		st.buf.Grow(int(size) + bytes.MinRead)
+	}
+	if _, err := st.buf.ReadFrom(io.LimitReader(r, first)); err != nil {
+		return nil, err
+	}
+	if int64(st.buf.Len()) < first {
+		return st.buf.Bytes(), nil
+	}
+	chunks := [][]byte{st.buf.Bytes()}
+	total := int64(st.buf.Len())
+	for total <= limit {
+		c := make([]byte, min(maxPooledBuffer, limit+1-total))
+		n, err := io.ReadFull(r, c)
+		chunks = append(chunks, c[:n])
+		total += int64(n)
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if total > limit {
+		return nil, &tooLargeError{limit: limit, what: "reply body"}
+	}
+	out := make([]byte, 0, total)
+	for _, c := range chunks {
+		out = append(out, c...)
+	}
+	return out, nil
+}
+
+// recordCreds keeps the credentials a request carried. The doers under
+// this one (go-openai's, an authenticating doer) set them on the request
+// in place, so they are read after Do.
+func (st *callState) recordCreds(h http.Header) {
+	if v := h["Api-Key"]; len(v) > 0 {
+		st.creds[0] = v[0]
+	}
+	if v := h["Authorization"]; len(v) > 0 {
+		a := v[0]
+		if len(a) > len("Bearer ") && strings.EqualFold(a[:len("Bearer ")], "Bearer ") {
+			a = a[len("Bearer "):]
+		}
+		st.creds[1] = a
+	}
 }
 
 // addZeroSampling returns req with "temperature":0 and/or "top_p":0 added to

@@ -132,6 +132,20 @@ func TestErrorContentFilter(t *testing.T) {
 	assert.False(t, le.Retryable())
 }
 
+func TestErrorContentFilterInnerErrorOnly(t *testing.T) {
+	// No top-level code: the innererror alone (singular form) marks the
+	// rejection as the content filter's.
+	body := `{"error":{"message":"The response was filtered due to the prompt triggering Azure OpenAI's content management policy.",
+	"param":"prompt","status":400,
+	"innererror":{"code":"ResponsibleAIPolicyViolation","content_filter_result":{
+		"hate":{"filtered":false,"severity":"safe"},"self_harm":{"filtered":true,"severity":"medium"}}}}}`
+	le := errorFor(t, 400, nil, body)
+	assert.ErrorIs(t, le, llm.ErrContentFiltered)
+	require.NotNil(t, le.ContentFilter)
+	assert.Equal(t, []string{"self_harm (medium)"}, le.ContentFilter.Fired())
+	assert.False(t, le.Retryable())
+}
+
 func TestErrorNetwork(t *testing.T) {
 	// A listener that is closed: connection refused.
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"time"
 
 	goopenai "github.com/sashabaranov/go-openai"
 
@@ -185,4 +186,13 @@ func ExampleMarshalChatRequest() {
 	}
 	fmt.Println(string(body))
 	// Output: {"temperature":0,"model":"gpt-4.1-mini","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"2+2?"}],"max_tokens":5,"stream":false}
+}
+
+// RefuseRedirects copies a client so that it never follows a redirect,
+// leaving the original alone; providers use it for every client.
+func ExampleRefuseRedirects() {
+	mine := &http.Client{Timeout: time.Minute}
+	c := openai.RefuseRedirects(mine)
+	fmt.Println(c.Timeout, mine.CheckRedirect == nil, c.CheckRedirect != nil)
+	// Output: 1m0s true true
 }

@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -79,8 +80,13 @@ type Config struct {
 	// HTTPClient sends the requests. When nil the provider creates one with
 	// a connection pool sized for high concurrency; it sets no overall
 	// timeout, because the llm.Client bounds each attempt with its context
-	// and a fixed timeout would cut long streams.
+	// and a fixed timeout would cut long streams. The provider uses a copy
+	// that follows no redirects (see RefuseRedirects).
 	HTTPClient *http.Client
+	// MaxResponseBytes bounds a reply body and each line of a stream;
+	// DefaultMaxResponseBytes (64 MiB) when 0 or less. A larger one fails
+	// with ErrResponseTooLarge, without reading the rest.
+	MaxResponseBytes int64
 }
 
 // ConfigFromEnv returns a Config from OPENAI_API_KEY, OPENAI_BASE_URL,
@@ -115,26 +121,35 @@ func (c Config) GoString() string { return c.String() }
 func (c Config) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
 // New returns a provider for cfg. It fails when the base URL is not an
-// absolute http(s) URL, or when the key is missing for api.openai.com.
+// absolute http(s) URL, when it would carry the key in clear text, or when
+// the key is missing for api.openai.com. Its errors are *llm.Error with
+// llm.CodeConfiguration.
 func New(cfg Config) (*Provider, error) {
 	return newProvider(cfg, true)
+}
+
+// configError is the *llm.Error for a configuration that cannot work:
+// nothing was sent, and the message names the setting to change.
+func configError(provider, model string, err error) *llm.Error {
+	return &llm.Error{Code: llm.CodeConfiguration, Provider: provider, Model: model,
+		Message: strings.TrimPrefix(err.Error(), "openai: "), Err: err}
 }
 
 func newProvider(cfg Config, requireKey bool) (*Provider, error) {
 	base, err := normalizeBaseURL(cfg.BaseURL)
 	if err != nil {
-		return nil, err
+		return nil, configError(ProviderName, "", err)
 	}
 	if cfg.APIKey != "" && !cfg.AllowInsecureHTTP {
 		if err := checkKeyTransport(base); err != nil {
-			return nil, err
+			return nil, configError(ProviderName, "", err)
 		}
 	}
 	var noKey error
 	if cfg.APIKey == "" && isOpenAIHost(base) {
 		noKey = fmt.Errorf("no API key for %s: set %s (or Config.APIKey) to a key from https://platform.openai.com/api-keys", base, EnvAPIKey)
 		if requireKey {
-			return nil, fmt.Errorf("openai: %w", noKey)
+			return nil, configError(ProviderName, "", noKey)
 		}
 	}
 	cc := goopenai.DefaultConfig(cfg.APIKey)
@@ -142,16 +157,16 @@ func newProvider(cfg Config, requireKey bool) (*Provider, error) {
 	cc.OrgID = cfg.Organization
 	var owned *http.Transport
 	if cfg.HTTPClient != nil {
-		cc.HTTPClient = cfg.HTTPClient
+		cc.HTTPClient = RefuseRedirects(cfg.HTTPClient)
 	} else {
 		owned = newTransport()
-		cc.HTTPClient = &http.Client{Transport: owned}
+		cc.HTTPClient = &http.Client{Transport: owned, CheckRedirect: refuseRedirect}
 	}
 	var redact []string
 	if cfg.APIKey != "" {
 		redact = []string{cfg.APIKey}
 	}
-	p, err := NewFromClientConfig(cc, Options{Name: ProviderName, Redact: redact, Hint: openAIHint})
+	p, err := NewFromClientConfig(cc, Options{Name: ProviderName, Redact: redact, Hint: openAIHint, MaxResponseBytes: cfg.MaxResponseBytes})
 	if err != nil {
 		return nil, err
 	}
@@ -190,8 +205,13 @@ type Options struct {
 	// Redact lists secrets (API keys, static tokens) that must never appear
 	// in an error message; they are replaced by "[REDACTED]" wherever a
 	// server echoes them. A key the provider reads from a model's
-	// APIKeyEnvVar (when ModelConfig is nil) is redacted too.
+	// APIKeyEnvVar (when ModelConfig is nil) is redacted too, and so are
+	// the credentials each request carries (its api-key header and bearer
+	// token), read back from the request.
 	Redact []string
+	// MaxResponseBytes bounds a reply body and each line of a stream;
+	// DefaultMaxResponseBytes when 0 or less.
+	MaxResponseBytes int64
 }
 
 // Provider is an llm.Provider and llm.Streamer for the OpenAI chat
@@ -210,6 +230,8 @@ type Provider struct {
 	def       *endpoint
 	endpoints sync.Map // endpointKey → *endpoint, for models with their own APIBase or key
 	owned     *http.Transport
+	// maxBody bounds what one response may hold.
+	maxBody int64
 
 	// checkHTTP refuses a model APIBase that would carry a key over plain
 	// http to a non-loopback host; hasKey tells whether the default
@@ -245,11 +267,11 @@ var (
 func NewFromClientConfig(cc goopenai.ClientConfig, opts Options) (*Provider, error) {
 	base, err := normalizeBaseURL(cc.BaseURL)
 	if err != nil {
-		return nil, err
+		return nil, configError(cmp.Or(opts.Name, ProviderName), "", err)
 	}
 	cc.BaseURL = base
 	if cc.HTTPClient == nil {
-		cc.HTTPClient = &http.Client{Transport: newTransport()}
+		cc.HTTPClient = RefuseRedirects(nil)
 	}
 	if cc.EmptyMessagesLimit == 0 {
 		cc.EmptyMessagesLimit = defaultEmptyMessagesLimit
@@ -261,6 +283,7 @@ func NewFromClientConfig(cc goopenai.ClientConfig, opts Options) (*Provider, err
 		base:        cc,
 		baseURL:     base,
 		modelConfig: opts.ModelConfig,
+		maxBody:     limitOf(opts.MaxResponseBytes),
 	}
 	for _, s := range opts.Redact {
 		if s != "" {
@@ -276,17 +299,20 @@ func NewFromClientConfig(cc goopenai.ClientConfig, opts Options) (*Provider, err
 	if p.hint == nil {
 		p.hint = genericHint
 	}
-	p.def = &endpoint{client: newClient(cc)}
+	p.def = &endpoint{client: newClient(cc, p.maxBody)}
 	return p, nil
 }
 
 // newClient builds a go-openai client whose HTTP doer captures what the
 // provider needs from each response.
-func newClient(cc goopenai.ClientConfig) *goopenai.Client {
-	if cc.HTTPClient == nil {
-		cc.HTTPClient = http.DefaultClient
+func newClient(cc goopenai.ClientConfig, limit int64) *goopenai.Client {
+	switch c := cc.HTTPClient.(type) {
+	case nil:
+		cc.HTTPClient = RefuseRedirects(http.DefaultClient)
+	case *http.Client:
+		cc.HTTPClient = RefuseRedirects(c)
 	}
-	cc.HTTPClient = captureDoer{next: cc.HTTPClient}
+	cc.HTTPClient = captureDoer{next: cc.HTTPClient, limit: limit}
 	return goopenai.NewClientWithConfig(cc)
 }
 
@@ -340,8 +366,7 @@ func (p *Provider) buildEndpoint(m registry.Model) (*endpoint, error) {
 	if p.modelConfig != nil {
 		cc, err = p.modelConfig(m)
 		if err != nil {
-			return nil, &llm.Error{Code: llm.CodeInvalidRequest, Provider: p.name, Model: m.ID,
-				Message: "configuring the endpoint of model " + m.ID + ": " + err.Error(), Err: err}
+			return nil, configError(p.name, m.ID, fmt.Errorf("configuring the endpoint of model %s: %w", m.ID, err))
 		}
 	} else {
 		cc = p.base
@@ -362,7 +387,7 @@ func (p *Provider) buildEndpoint(m registry.Model) (*endpoint, error) {
 		err = checkKeyTransport(base)
 	}
 	if err != nil {
-		return nil, &llm.Error{Code: llm.CodeInvalidRequest, Provider: p.name, Model: m.ID, Message: err.Error(), Err: err}
+		return nil, configError(p.name, m.ID, err)
 	}
 	cc.BaseURL = base
 	if cc.EmptyMessagesLimit == 0 {
@@ -371,7 +396,7 @@ func (p *Provider) buildEndpoint(m registry.Model) (*endpoint, error) {
 	if cc.HTTPClient == nil {
 		cc.HTTPClient = p.base.HTTPClient
 	}
-	return &endpoint{client: newClient(cc), key: key}, nil
+	return &endpoint{client: newClient(cc, p.maxBody), key: key}, nil
 }
 
 // withKey returns a copy of cc authenticating with key. go-openai keeps the
@@ -417,13 +442,16 @@ func checkKeyTransport(base string) error {
 		u.Redacted(), EnvAllowInsecureHTTP)
 }
 
-// isLoopback reports whether host is "localhost" or a loopback IP address.
+// isLoopback reports whether host is "localhost" itself or a literal
+// loopback address (127.0.0.0/8, ::1, an IPv4-mapped 127.x). Other names
+// under .localhost are not trusted: they are resolved like any name, and a
+// resolver may answer with any address.
 func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+	if strings.EqualFold(host, "localhost") {
 		return true
 	}
 	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.IsLoopback()
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 func isOpenAIHost(base string) bool {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/jarcoal/httpmock"
+	goopenai "github.com/sashabaranov/go-openai"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -297,11 +298,14 @@ func TestNewValidation(t *testing.T) {
 	_, err := openai.New(openai.Config{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "OPENAI_API_KEY")
+	assert.ErrorIs(t, err, llm.ErrConfiguration, "a configuration error has a code, not unknown")
 
 	for _, base := range []string{"localhost:8000", "ftp://x/v1", "/v1", "http://"} {
 		_, err = openai.New(openai.Config{APIKey: "k", BaseURL: base})
-		assert.Error(t, err, base)
+		assert.ErrorIs(t, err, llm.ErrConfiguration, base)
 	}
+	_, err = openai.NewFromClientConfig(goopenai.ClientConfig{BaseURL: "not a url"}, openai.Options{Name: "x"})
+	assert.ErrorIs(t, err, llm.ErrConfiguration)
 	// A keyless local server is fine.
 	p, err := openai.New(openai.Config{BaseURL: "http://localhost:8000/v1/"})
 	require.NoError(t, err)

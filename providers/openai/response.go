@@ -38,10 +38,17 @@ func (p *Provider) Generate(ctx context.Context, req *llm.Request) (*llm.Respons
 		e := &llm.Error{Code: llm.CodeUnknown, Provider: p.name, Model: req.Model.ID, StatusCode: st.status,
 			RequestID: requestID(st.header), Header: st.header, Err: err,
 			Message: "cannot decode the server's reply (is the base URL an OpenAI-compatible API?): " + err.Error()}
-		p.redactError(e, ep)
+		p.secrets(ep, st).cleanError(e)
 		return nil, e
 	}
-	return p.toResponse(req, &w, st)
+	resp, le := p.toResponse(req, &w, st)
+	sec := p.secrets(ep, st)
+	if le != nil {
+		sec.cleanError(le)
+		return nil, le
+	}
+	sec.response(resp)
+	return resp, nil
 }
 
 // prepare routes and serializes a request.
@@ -183,7 +190,7 @@ func (w *wireResponse) decodeContent() error {
 	return nil
 }
 
-func (p *Provider) toResponse(req *llm.Request, w *wireResponse, st *callState) (*llm.Response, error) {
+func (p *Provider) toResponse(req *llm.Request, w *wireResponse, st *callState) (*llm.Response, *llm.Error) {
 	header := st.header
 	if len(w.Choices) == 0 {
 		return nil, &llm.Error{Code: llm.CodeUnknown, Provider: p.name, Model: req.Model.ID, StatusCode: st.status,

@@ -56,6 +56,7 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[*llm.
 			return
 		}
 		defer stream.Close()
+		sec := p.secrets(ep, st)
 		a := assembler{header: stream.Header()}
 		// One event at a time, decoded into the same variable: nothing of
 		// an event outlives the chunk built from it.
@@ -63,8 +64,11 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[*llm.
 		for {
 			raw, err := stream.RecvRaw()
 			if errors.Is(err, io.EOF) {
-				if c := a.flush(); c != nil && !yield(c, nil) {
-					return
+				if c := a.flush(); c != nil {
+					sec.chunk(c)
+					if !yield(c, nil) {
+						return
+					}
 				}
 				if !a.finished {
 					yield(nil, p.truncated(ctx, req, ep, st, a.header))
@@ -77,13 +81,18 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[*llm.
 			}
 			ev = wireChunk{}
 			if err := st.dec.decode(raw, &ev); err != nil {
-				yield(nil, &llm.Error{Code: llm.CodeUnknown, Provider: p.name, Model: req.Model.ID, StatusCode: st.status,
+				e := &llm.Error{Code: llm.CodeUnknown, Provider: p.name, Model: req.Model.ID, StatusCode: st.status,
 					RequestID: requestID(a.header), Header: a.header,
-					Message: "malformed stream event: " + err.Error() + ": " + string(truncate(raw, 120)), Err: err})
+					Message: "malformed stream event: " + err.Error() + ": " + string(truncate(raw, 120)), Err: err}
+				sec.cleanError(e)
+				yield(nil, e)
 				return
 			}
-			if c := a.event(&ev); c != nil && !yield(c, nil) {
-				return
+			if c := a.event(&ev); c != nil {
+				sec.chunk(c)
+				if !yield(c, nil) {
+					return
+				}
 			}
 		}
 	}
@@ -94,9 +103,11 @@ func (p *Provider) truncated(ctx context.Context, req *llm.Request, ep *endpoint
 	if ctx.Err() != nil {
 		return p.classify(ctx, req.Model, ep, st, ctx.Err())
 	}
-	return &llm.Error{Code: llm.CodeUnavailable, Provider: p.name, Model: req.Model.ID, StatusCode: st.status,
+	e := &llm.Error{Code: llm.CodeUnavailable, Provider: p.name, Model: req.Model.ID, StatusCode: st.status,
 		RequestID: requestID(header), Header: header,
 		Message: "the stream ended before the model finished (no finish_reason): the reply is incomplete"}
+	p.secrets(ep, st).cleanError(e)
+	return e
 }
 
 // wireChunk is one chat.completion.chunk event, decoded in one pass with
