@@ -64,6 +64,19 @@ type Config struct {
 	// empty); it scales catalog prices so Response.Cost matches the bill.
 	DeploymentType DeploymentType
 
+	// BatchDeployments maps model IDs to the Global Batch or Data Zone
+	// Batch deployments that take their batch jobs (package batch), e.g.
+	// {"azure-gpt-4o": "gpt-4o-batch"}; it wins over
+	// AZURE_BATCH_DEPLOYMENT_<ID>. A model without one submits to its
+	// synchronous deployment (Deployments), which suits a resource whose
+	// deployments are all batch ones (DeploymentType GlobalBatch).
+	BatchDeployments map[string]string
+	// BatchDeploymentType is the SKU of the batch deployments, GlobalBatch
+	// or DataZoneBatch; it sets the batch price (half the Global Standard,
+	// or the Data Zone, rate). Empty means DeploymentType when that is a
+	// batch SKU, else GlobalBatch.
+	BatchDeploymentType DeploymentType
+
 	// HTTPClient sends the requests. When nil the provider builds one
 	// transport per endpoint with a connection pool sized for high
 	// concurrency. No overall timeout is set: the llm.Client bounds each
@@ -86,8 +99,10 @@ type Config struct {
 	Logger *slog.Logger
 
 	// envDeployments holds AZURE_DEPLOYMENT_<ID> values by <ID> (set by
-	// ConfigFromEnv), consulted after Deployments.
-	envDeployments map[string]string
+	// ConfigFromEnv), consulted after Deployments; envBatchDeploys the
+	// AZURE_BATCH_DEPLOYMENT_<ID> ones, after BatchDeployments.
+	envDeployments  map[string]string
+	envBatchDeploys map[string]string
 	// sources names where the credentials came from, for messages.
 	keySource, tokenSource string
 }
@@ -213,6 +228,9 @@ func (c *Config) validate() error {
 	}
 	if !c.DeploymentType.valid() {
 		return fmt.Errorf("unknown DeploymentType %q (want global-standard, data-zone, standard, global-batch or data-zone-batch)", string(c.DeploymentType))
+	}
+	if c.BatchDeploymentType != "" && !c.BatchDeploymentType.IsBatch() {
+		return fmt.Errorf("BatchDeploymentType %q is not a batch SKU (want global-batch or data-zone-batch)", string(c.BatchDeploymentType))
 	}
 	seen := map[string]bool{}
 	for i, r := range c.Regions {

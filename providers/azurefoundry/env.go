@@ -26,6 +26,13 @@ const (
 	// EnvDeploymentPrefix + EnvKey(modelID) names a model's deployment,
 	// e.g. AZURE_DEPLOYMENT_AZURE_GPT_4O.
 	EnvDeploymentPrefix = "AZURE_DEPLOYMENT_"
+	// EnvBatchDeploymentPrefix + EnvKey(modelID) names the batch
+	// deployment taking a model's batch jobs (Config.BatchDeployments),
+	// e.g. AZURE_BATCH_DEPLOYMENT_AZURE_GPT_4O=gpt-4o-batch.
+	EnvBatchDeploymentPrefix = "AZURE_BATCH_DEPLOYMENT_"
+	// EnvBatchDeploymentType is Config.BatchDeploymentType:
+	// global-batch or data-zone-batch.
+	EnvBatchDeploymentType = "AZURE_OPENAI_BATCH_DEPLOYMENT_TYPE"
 )
 
 // apiVersionVars are read in this order; the first set one wins. The last
@@ -52,6 +59,8 @@ var newDefaultCredential = func() (*azidentity.DefaultAzureCredential, error) {
 //	AZURE_DEPLOYMENT_<ID>               deployment of model <ID> (upper case, non-alphanumerics as _),
 //	                                    e.g. AZURE_DEPLOYMENT_AZURE_GPT_4O=prod-gpt4o
 //	AZURE_OPENAI_DEPLOYMENT_TYPE        global-standard (default), data-zone, standard, global-batch, data-zone-batch
+//	AZURE_BATCH_DEPLOYMENT_<ID>         the Global Batch deployment taking model <ID>'s batch jobs
+//	AZURE_OPENAI_BATCH_DEPLOYMENT_TYPE  global-batch (default) or data-zone-batch: the batch price
 //	AZURE_OPENAI_REGIONS                comma-separated region names, e.g. eastus,westus
 //	AZURE_REGION_WEIGHTS                comma-separated weights in the same order, e.g. 0.7,0.3
 //	AZURE_OPENAI_ENDPOINT_<REGION>      endpoint of a region (AZURE_OPENAI_RESOURCE_<REGION> also works)
@@ -109,6 +118,14 @@ func configFromEnv() (Config, error) {
 			return Config{}, fmt.Errorf("azurefoundry: %s: %w", EnvDeploymentType, err)
 		}
 	}
+	if v := os.Getenv(EnvBatchDeploymentType); v != "" {
+		if c.BatchDeploymentType, err = ParseDeploymentType(v); err != nil {
+			return Config{}, fmt.Errorf("azurefoundry: %s: %w", EnvBatchDeploymentType, err)
+		}
+		if !c.BatchDeploymentType.IsBatch() {
+			return Config{}, fmt.Errorf("azurefoundry: %s=%s is not a batch SKU: want global-batch or data-zone-batch", EnvBatchDeploymentType, v)
+		}
+	}
 	if useEntra {
 		if c.APIKey != "" {
 			return Config{}, fmt.Errorf("azurefoundry: both %s and %s=1 are set; unset one: a request carries an API key or an Entra ID token, not both", EnvAPIKey, EnvUseEntraID)
@@ -129,6 +146,7 @@ func configFromEnv() (Config, error) {
 		return Config{}, err
 	}
 	c.envDeployments = deploymentsFromEnv(os.Environ())
+	c.envBatchDeploys = prefixedEnv(os.Environ(), EnvBatchDeploymentPrefix)
 	return c, nil
 }
 
@@ -260,4 +278,20 @@ func envBool(name string) (bool, error) {
 		return false, fmt.Errorf("azurefoundry: %s=%q is not a boolean (use 1 or 0)", name, v)
 	}
 	return b, nil
+}
+
+// prefixedEnv collects prefix<KEY>=value pairs of environ by <KEY>.
+func prefixedEnv(environ []string, prefix string) map[string]string {
+	var out map[string]string
+	for _, kv := range environ {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || !strings.HasPrefix(k, prefix) || strings.TrimSpace(v) == "" {
+			continue
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[strings.TrimPrefix(k, prefix)] = strings.TrimSpace(v)
+	}
+	return out
 }

@@ -53,6 +53,10 @@ type Provider struct {
 	tier        DeploymentType
 	deployments map[string]string
 	envDeploys  map[string]string
+	// batchDeps and batchTier configure batch jobs (batch.go).
+	batchDeps map[string]string
+	batchEnv  map[string]string
+	batchTier DeploymentType
 	// envAliases holds deployments named by the design plan's variable
 	// form (AZURE_DEPLOYMENT_GPT4O), by model ID.
 	envAliases  map[string]string
@@ -167,6 +171,9 @@ func newProvider(cfg Config, strict bool) (*Provider, error) {
 		apiVersion:  version,
 		scope:       cfg.TokenScope,
 		tier:        cfg.DeploymentType,
+		batchDeps:   maps.Clone(cfg.BatchDeployments),
+		batchEnv:    cfg.envBatchDeploys,
+		batchTier:   cfg.BatchDeploymentType,
 		deployments: maps.Clone(cfg.Deployments), // the caller may reuse its map
 		envDeploys:  cfg.envDeployments,
 		allowCustom: cfg.AllowCustomEndpoint,

@@ -173,6 +173,7 @@ func newProvider(cfg Config, requireKey bool) (*Provider, error) {
 	p.owned = owned
 	p.checkHTTP = !cfg.AllowInsecureHTTP
 	p.hasKey = cfg.APIKey != ""
+	p.apiKey = cfg.APIKey
 	if noKey != nil {
 		p.def.err = noKey
 	}
@@ -238,6 +239,9 @@ type Provider struct {
 	// configuration has a key. Set by New only: NewFromClientConfig's
 	// callers validate their own endpoints.
 	checkHTTP, hasKey bool
+	// apiKey is Config.APIKey (New only), for the batch API's requests,
+	// which go-openai does not send.
+	apiKey string
 }
 
 // endpoint is one go-openai client, built once and reused for every call.
