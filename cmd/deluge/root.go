@@ -130,6 +130,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newEstimateCmd(a),
 		newDemoCmd(a),
 		newEmulateCmd(a),
+		newBatchCmd(a),
 	)
 	root.SetIn(a.env.stdin)
 	root.SetOut(a.env.stdout)
