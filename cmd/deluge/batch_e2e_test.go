@@ -98,7 +98,9 @@ func (e *batchEmulator) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func postTo(suffix string) func(*http.Request) bool {
-	return func(r *http.Request) bool { return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, suffix) }
+	return func(r *http.Request) bool {
+		return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, suffix)
+	}
 }
 
 // inputFiles counts the emulator's input files.
