@@ -149,7 +149,7 @@ func runBatchSubmit(ctx context.Context, a *app, cmd *cobra.Command, f *batchSub
 	u := a.ui
 
 	switch st := s.state; {
-	case st == nil || st.allFetched():
+	case st == nil || st.allFetched() || nothingSent(st.Submission):
 		if opts.Model == "" {
 			return usageErrorf("batch submit needs a model: -m MODEL (see 'deluge models')")
 		}
@@ -166,7 +166,7 @@ func runBatchSubmit(ctx context.Context, a *app, cmd *cobra.Command, f *batchSub
 		if _, err := os.Stat(abs); err != nil {
 			return usageErrorf("cannot read input %s: %v", f.input, unwrapPathError(err))
 		}
-		if st != nil {
+		if st != nil && !nothingSent(st.Submission) {
 			u.infof("the previous submission's results are all in %s: starting a new one", f.output)
 		}
 		s.state = &batchFile{Version: batchStateVersion, Input: abs, Options: opts, OutputOffset: s.ix.size, Submission: batch.NewState()}
@@ -224,6 +224,17 @@ func runBatchSubmit(ctx context.Context, a *app, cmd *cobra.Command, f *batchSub
 		return err
 	}
 	return s.fetchAndReport(in.dispatch)
+}
+
+// nothingSent reports whether a submission sent nothing that could be on
+// the provider: a new submission may replace it.
+func nothingSent(st *batch.State) bool {
+	for _, p := range st.Parts {
+		if p.Stage != batch.StageBuilt {
+			return false
+		}
+	}
+	return true
 }
 
 func countUploaded(st *batch.State) int {

@@ -22,6 +22,7 @@ type estimateFlags struct {
 	system    string
 	maxTokens int
 	asJSON    bool
+	batch     bool
 }
 
 func newEstimateCmd(a *app) *cobra.Command {
@@ -40,10 +41,16 @@ maximum: the line's "max_tokens", else --max-tokens, else the model's
 maximum output.
 
 With -o, prompts already done in that output file are left out, so the
-estimate is what a rerun would still cost.`,
+estimate is what a rerun would still cost.
+
+With --batch, the cost is that of 'deluge batch submit': the provider's batch
+price (Azure: half the Global Standard price for Global Batch, half the Data
+Zone one for Data Zone Batch, per AZURE_OPENAI_BATCH_DEPLOYMENT_TYPE; OpenAI:
+half the price).`,
 		Example: `  deluge estimate -m azure-gpt-4o-mini -i prompts.jsonl --max-tokens 300
   deluge estimate -m azure-gpt-4o -i prompts.jsonl -o results.jsonl   # what is left to pay
-  cat prompts.jsonl | deluge estimate -m gpt-4o --json`,
+  cat prompts.jsonl | deluge estimate -m gpt-4o --json
+  deluge estimate -m azure-gpt-4o -i prompts.jsonl --batch            # the batch route`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runEstimate(a, &f) },
 	}
@@ -55,6 +62,7 @@ estimate is what a rerun would still cost.`,
 	fl.StringVar(&f.system, "system", "", "system message prepended to every prompt, as in 'deluge run'")
 	fl.IntVar(&f.maxTokens, "max-tokens", 0, "maximum completion tokens per prompt (default: the model's maximum output)")
 	fl.BoolVar(&f.asJSON, "json", false, "print the estimate as JSON")
+	fl.BoolVar(&f.batch, "batch", false, "price the batch route ('deluge batch submit'): the provider's batch price")
 	return cmd
 }
 
@@ -81,6 +89,8 @@ type estimate struct {
 	Duplicates int             `json:"duplicates"`
 	Done       int             `json:"already_done"`
 	Models     []modelEstimate `json:"models"`
+	// Route is "batch" for the prices of the batch route.
+	Route string `json:"route,omitempty"`
 	Total      modelEstimate   `json:"total"`
 }
 
@@ -108,6 +118,10 @@ func runEstimate(a *app, f *estimateFlags) error {
 		}
 	}
 
+	price := func(m registry.Model, in, out int) float64 { return m.Cost(in, 0, out) }
+	if f.batch {
+		price = batchPrice
+	}
 	var (
 		est     estimate
 		byModel = map[string]*modelEstimate{}
@@ -169,8 +183,8 @@ func runEstimate(a *app, f *estimateFlags) error {
 		if m.ContextWindow > 0 && inTok > m.ContextWindow {
 			me.OverContext++
 		}
-		me.MinCost += m.Cost(inTok, 0, 0)
-		me.MaxCost += m.Cost(inTok, 0, out)
+		me.MinCost += price(m, inTok, 0)
+		me.MaxCost += price(m, inTok, out)
 	}
 	for _, me := range byModel {
 		est.Models = append(est.Models, *me)
@@ -184,6 +198,9 @@ func runEstimate(a *app, f *estimateFlags) error {
 		t.MaxCost += me.MaxCost
 	}
 	est.Total.Model = "total"
+	if f.batch {
+		est.Route = "batch"
+	}
 	slices.SortFunc(est.Models, func(x, y modelEstimate) int { return y.Prompts - x.Prompts })
 	if est.Models == nil {
 		est.Models = []modelEstimate{}
@@ -225,6 +242,9 @@ func writeEstimate(u *ui, est *estimate) error {
 		return err
 	}
 	var notes []string
+	if est.Route == "batch" {
+		notes = append(notes, "costs are batch prices ('deluge batch submit'); the results arrive within 24 hours")
+	}
 	if est.Done > 0 {
 		notes = append(notes, fmt.Sprintf("%s prompts already done in the output file are not counted", groupDigits(est.Done)))
 	}
