@@ -90,8 +90,8 @@ type estimate struct {
 	Done       int             `json:"already_done"`
 	Models     []modelEstimate `json:"models"`
 	// Route is "batch" for the prices of the batch route.
-	Route string `json:"route,omitempty"`
-	Total      modelEstimate   `json:"total"`
+	Route string        `json:"route,omitempty"`
+	Total modelEstimate `json:"total"`
 }
 
 func runEstimate(a *app, f *estimateFlags) error {
