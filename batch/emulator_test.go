@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"log/slog"
 	"os"
 	"sync"
 	"testing"
@@ -179,4 +180,9 @@ func TestSubmitInputChanged(t *testing.T) {
 	require.ErrorIs(t, err, batch.ErrInputChanged)
 }
 
-func TestMain(m *testing.M) { os.Exit(m.Run()) }
+// TestMain keeps the retries and found orphans the tests provoke out of
+// the test output.
+func TestMain(m *testing.M) {
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	os.Exit(m.Run())
+}
