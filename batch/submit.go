@@ -30,9 +30,12 @@ import (
 // Jobs are read as they come and written to disk: memory does not grow
 // with their number. A file is uploaded while the next one is built.
 //
-// IDs must be unique: they key the results. A job that cannot be sent (an
-// invalid conversation or option, a repeated ID, a request larger than a
-// file may be) is not submitted; it is recorded in st.Rejected and
+// IDs must be unique: they key the results. A repeated ID is caught
+// within an input file, where it would fail the whole file; across files
+// it is not (that would take memory growing with the input), and both
+// results are yielded. A job that cannot be sent (an invalid conversation
+// or option, an ID repeated in its file, a request larger than a file may
+// be) is not submitted; it is recorded in st.Rejected and
 // [Client.Results] yields its error.
 //
 // st is a [NewState], or the State of a Submit that stopped (a kill, a
@@ -96,7 +99,6 @@ type submission struct {
 	order   []*spool          // open spools, by first line
 	seq     int               // spools opened
 	next    int               // number of the next sealed part
-	ids     map[uint64]struct{}
 	seed    maphash.Seed
 	read    int
 	rejects []Rejected
@@ -114,6 +116,8 @@ type spool struct {
 	lines  int
 	bytes  int64
 	runs   Runs
+	// ids holds the hashes of the custom_ids written.
+	ids map[uint64]struct{}
 }
 
 // sealed is a built part on its way to the uploader.
@@ -153,7 +157,6 @@ func (s *submission) allUploaded() bool {
 // run reads jobs into parts and hands each sealed part to the uploader.
 func (s *submission) run(jobs iter.Seq2[string, llm.Job]) error {
 	s.spools = map[string]*spool{}
-	s.ids = map[uint64]struct{}{}
 	s.seed = maphash.MakeSeed()
 	s.next = 1
 	// One part waits while another uploads: at most two built files on
@@ -237,13 +240,6 @@ func (s *submission) add(i int, id string, job llm.Job, queue chan<- sealed) err
 		s.reject(i, id, req.Model.ID, err)
 		return nil
 	}
-	h := maphash.String(s.seed, id)
-	if _, dup := s.ids[h]; dup {
-		s.reject(i, id, req.Model.ID, &llm.Error{Code: llm.CodeInvalidRequest, Model: req.Model.ID,
-			Message: fmt.Sprintf("input #%d repeats the ID %q of an earlier input: IDs key the results (custom_id), and a file with a repeated one fails whole (duplicate_custom_id)", i+1, id)})
-		return nil
-	}
-	s.ids[h] = struct{}{}
 	sp := s.spools[req.Model.ID]
 	if sp == nil {
 		if sp, err = s.open(req.Model, svc); err != nil {
@@ -264,6 +260,16 @@ func (s *submission) add(i int, id string, job llm.Job, queue chan<- sealed) err
 			return err
 		}
 	}
+	// A repeated custom_id fails a whole file (duplicate_custom_id): IDs
+	// are checked per file, by a 64-bit hash, so that the memory this
+	// takes is bounded by the file's lines, not the input's.
+	h := maphash.String(s.seed, id)
+	if _, dup := sp.ids[h]; dup {
+		s.reject(i, id, req.Model.ID, &llm.Error{Code: llm.CodeInvalidRequest, Model: req.Model.ID,
+			Message: fmt.Sprintf("input #%d repeats the ID %q of an earlier input: IDs key the results (custom_id), and a file with a repeated one fails whole (duplicate_custom_id)", i+1, id)})
+		return nil
+	}
+	sp.ids[h] = struct{}{}
 	sp.h.Write(line)
 	sp.h.Write(newline)
 	sp.w.Write(line)
@@ -292,7 +298,8 @@ func (s *submission) open(m registry.Model, svc Service) (*spool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("batch: creating an input file: %w (set the directory with WithSpoolDir)", err)
 	}
-	sp := &spool{model: m, svc: svc, limits: s.c.limits(svc), path: path, f: f, w: bufio.NewWriterSize(f, 256<<10), h: sha256.New()}
+	sp := &spool{model: m, svc: svc, limits: s.c.limits(svc), path: path, f: f, w: bufio.NewWriterSize(f, 256<<10), h: sha256.New(),
+		ids: map[uint64]struct{}{}}
 	s.spools[m.ID] = sp
 	s.order = append(s.order, sp)
 	return sp, nil
@@ -315,6 +322,11 @@ func (s *submission) seal(sp *spool, queue chan<- sealed) error {
 	if err != nil {
 		os.Remove(sp.path)
 		return fmt.Errorf("batch: writing input file %s: %w", sp.path, err)
+	}
+	if sp.lines == 0 {
+		// Its only input was rejected: an empty file would fail its job.
+		os.Remove(sp.path)
+		return nil
 	}
 	n := s.next
 	s.next++

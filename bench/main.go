@@ -23,6 +23,9 @@
 //     file, for 10,000 and 100,000 prompts, each count in a fresh process.
 //   - stream: time to first token and per-chunk cost against raw go-openai
 //     streaming.
+//   - batch: batch.Client.Submit of 250,000 and 1,000,000 prompts to the
+//     emulator's Global Batch deployment (build, split, upload, create),
+//     each count in a fresh process: lines per second and peak RSS.
 //
 // The machine may be shared and noisy, so contenders are measured side by
 // side: per-call figures in rounds of millisecond slices that rotate
@@ -45,7 +48,7 @@ import (
 	"time"
 )
 
-var figureNames = []string{"overhead", "throughput", "scheduling", "memory", "stream"}
+var figureNames = []string{"overhead", "throughput", "scheduling", "memory", "stream", "batch"}
 
 // report is the runner's JSON output.
 type report struct {
@@ -56,6 +59,7 @@ type report struct {
 	Scheduling *schedulingResult  `json:"scheduling,omitempty"`
 	Memory     *memoryResult      `json:"memory,omitempty"`
 	Stream     *streamResult      `json:"stream,omitempty"`
+	Batch      *batchResult       `json:"batch,omitempty"`
 	Targets    map[string]target  `json:"targets"`
 	Errors     map[string]string  `json:"errors,omitempty"`
 	DurationS  float64            `json:"duration_s"`
@@ -80,8 +84,18 @@ func main() {
 		memIn      = flag.String("memory-in", "", "internal: the child's input JSONL file")
 		memOut     = flag.String("memory-out", "", "internal: the child's output JSONL file")
 		memURL     = flag.String("memory-endpoint", "", "internal: the emulator the child sends to")
+		batchN     = flag.Int("batch-child", 0, "internal: run the batch figure's child for this many lines")
+		batchURL   = flag.String("batch-endpoint", "", "internal: the emulator the batch child submits to")
+		batchDir   = flag.String("batch-dir", "", "internal: where the batch child builds its files")
 	)
 	flag.Parse()
+	if *batchN > 0 {
+		if err := batchChild(*batchN, *batchURL, *batchDir); err != nil {
+			fmt.Fprintln(os.Stderr, "bench batch child:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *memChild > 0 {
 		if err := memoryChild(*memChild, *memIn, *memOut, *memURL); err != nil {
 			fmt.Fprintln(os.Stderr, "bench memory child:", err)
@@ -140,6 +154,7 @@ type params struct {
 	scheduling schedulingParams
 	memory     memoryParams
 	stream     streamParams
+	batch      batchParams
 }
 
 func paramsFor(quick bool) params {
@@ -150,6 +165,7 @@ func paramsFor(quick bool) params {
 			scheduling: schedulingParams{prompts: 600, rpm: 5_000, latency: 50 * time.Millisecond},
 			memory:     memoryParams{small: 2_000, large: 20_000},
 			stream:     streamParams{rounds: 9, slices: 20, slice: 3 * time.Millisecond},
+			batch:      batchParams{small: 25_000, large: 250_000},
 		}
 	}
 	return params{
@@ -158,6 +174,7 @@ func paramsFor(quick bool) params {
 		scheduling: schedulingParams{prompts: 5_000, rpm: 5_000, latency: 50 * time.Millisecond},
 		memory:     memoryParams{small: 10_000, large: 100_000},
 		stream:     streamParams{rounds: 15, slices: 25, slice: 3 * time.Millisecond},
+		batch:      batchParams{small: 250_000, large: 1_000_000},
 	}
 }
 
@@ -191,6 +208,9 @@ func run(ctx context.Context, figures []string, p params, quick bool) *report {
 		case "memory":
 			rep.Memory, err = runMemory(ctx, p.memory)
 			rep.Params[f] = map[string]any{"small": p.memory.small, "large": p.memory.large}
+		case "batch":
+			rep.Batch, err = runBatch(ctx, p.batch)
+			rep.Params[f] = map[string]any{"small": p.batch.small, "large": p.batch.large}
 		case "stream":
 			rep.Stream, err = runStream(ctx, p.stream)
 			rep.Params[f] = map[string]any{"rounds": p.stream.rounds, "slices_per_round": p.stream.slices, "slice_ms": p.stream.slice.Milliseconds()}
@@ -224,6 +244,10 @@ func evaluateTargets(r *report) map[string]target {
 	if m := r.Memory; m != nil {
 		t["memory_ratio"] = target{"RSS(100k) ≤ 1.2 × RSS(10k)", m.Ratio, m.Ratio <= 1.2}
 		t["memory_rss_mb"] = target{"RSS(100k) < 150 MB", m.RSSMB100k, m.RSSMB100k < 150}
+	}
+	if b := r.Batch; b != nil {
+		t["batch_rss_mb"] = target{"batch submit of the large count: peak RSS < 100 MB", b.RSSMBLarge, b.RSSMBLarge < 100}
+		t["batch_rss_ratio"] = target{"batch submit: RSS flat in the lines (large ≤ 1.2 × small)", b.Ratio, b.Ratio <= 1.2}
 	}
 	return t
 }

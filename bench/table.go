@@ -45,6 +45,11 @@ func printTable(w io.Writer, r *report) {
 		fmt.Fprintf(tw, "stream, per chunk (ns)\t%.0f\tgo-openai %.0f\t+%.0f ns (%.3f×)\t\n", s.DelugeChunkNs, s.GoopenaiChunkNs, s.ChunkOverheadNs, s.ChunkRatio)
 		fmt.Fprintf(tw, "stream, loopback time to first token (µs)\t%.1f\tgo-openai %.1f\t+%.1f µs\t\n", s.LoopbackDelugeTTFTUs, s.LoopbackGoopenaiTTFTs, s.LoopbackTTFTAddedUs)
 	}
+	if b := r.Batch; b != nil {
+		fmt.Fprintf(tw, "batch submit, build + upload (lines/s)\t%d: %.0f, %d: %.0f\t\t%.1f MB/s\t\n",
+			b.Small.Lines, b.LinesPerSecSmall, b.Large.Lines, b.LinesPerSecLarge, b.Large.MBPerSec)
+		fmt.Fprintf(tw, "  peak RSS (MB)\t%.1f, %.1f\t\t%.3f×\t< 100 MB, flat\n", b.RSSMBSmall, b.RSSMBLarge, b.Ratio)
+	}
 	tw.Flush()
 	for _, k := range slices.Sorted(maps.Keys(r.Targets)) {
 		t := r.Targets[k]
