@@ -328,6 +328,7 @@ func (s *batchSession) jobs(in io.Reader, done *resumeIndex, fail func(error)) i
 		b.Lines, b.LinesComplete, b.Malformed, b.Duplicates = nil, false, nil, 0
 		s.mu.Unlock()
 		src := newPromptSource(in, b.Options.System, done)
+		src.hashIDs() // memory: a submission may hold millions of prompts
 		models := map[string]error{}
 		for k := 0; ; {
 			p, disp, first, err := src.Next()

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"math"
 	"strconv"
@@ -261,8 +262,18 @@ const (
 type promptSource struct {
 	r    *promptReader
 	done *resumeIndex // nil: nothing done yet
-	// seen maps each ID read to the line it first appeared on.
-	seen map[string]int
+	// seen maps each ID read to the line it first appeared on; seenHash,
+	// when set (hashIDs), does in its place by a 64-bit hash of the ID.
+	seen     map[string]int
+	seenHash map[uint64]int
+	seed     maphash.Seed
+}
+
+// hashIDs makes s remember the IDs it read by a 64-bit hash: a fraction of
+// the memory for a million IDs, at about one chance in thirty million of
+// taking a new ID for a repeat (which is reported, never silent).
+func (s *promptSource) hashIDs() {
+	s.seen, s.seenHash, s.seed = nil, map[uint64]int{}, maphash.MakeSeed()
 }
 
 func newPromptSource(r io.Reader, system string, done *resumeIndex) *promptSource {
@@ -277,10 +288,18 @@ func (s *promptSource) Next() (p prompt, d disposition, firstLine int, err error
 	if err != nil {
 		return p, 0, 0, err
 	}
-	if first, dup := s.seen[p.ID]; dup {
-		return p, dispDuplicate, first, nil
+	if s.seenHash != nil {
+		h := maphash.String(s.seed, p.ID)
+		if first, dup := s.seenHash[h]; dup {
+			return p, dispDuplicate, first, nil
+		}
+		s.seenHash[h] = p.Line
+	} else {
+		if first, dup := s.seen[p.ID]; dup {
+			return p, dispDuplicate, first, nil
+		}
+		s.seen[p.ID] = p.Line
 	}
-	s.seen[p.ID] = p.Line
 	switch {
 	case s.done != nil && s.done.isDone(p.ID):
 		return p, dispDone, 0, nil
