@@ -256,3 +256,13 @@ func uploads(h *azuretest.Handler) int {
 	}
 	return n
 }
+
+func TestSubmitRefusesInvalidOptions(t *testing.T) {
+	e := newEnv(t, "", nil)
+	st := batch.NewState()
+	err := e.bc.Submit(t.Context(), st, prompts(2), llm.WithTemperature(3))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "WithTemperature")
+	assert.Empty(t, st.Parts)
+	assert.Zero(t, uploads(e.srv.Handler))
+}

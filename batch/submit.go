@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/deluge-go/deluge/conversation"
 	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/registry"
 )
@@ -55,6 +56,10 @@ func (c *Client) Submit(ctx context.Context, st *State, jobs iter.Seq2[string, l
 		return c.o.err
 	}
 	if err := checkState(st); err != nil {
+		return err
+	}
+	// Options wrong for every job are the call's error, not every input's.
+	if _, _, err := c.llm.Prepare(llm.Job{Conversation: conversation.New().User("-")}, opts...); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
