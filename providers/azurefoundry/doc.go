@@ -117,6 +117,16 @@
 // only (BatchCost, DeploymentType.BatchMultiplier): a synchronous call is
 // never priced at the batch rate.
 //
+// # Batch jobs
+//
+// The provider implements batch.Provider (package
+// github.com/deluge-go/deluge/batch): BatchService gives the files and batch
+// jobs of the resource, on both URL families, for Global Batch and Data
+// Zone Batch deployments (Config.BatchDeployments,
+// AZURE_BATCH_DEPLOYMENT_<ID>), with Azure's limits (BatchMaxLines,
+// BatchMaxBytes) and results priced by BatchCost at
+// Config.BatchDeploymentType's rate. See docs/batch.md.
+//
 // # Security
 //
 // Endpoints must be HTTPS on an Azure host (or loopback: localhost and

@@ -115,5 +115,7 @@
 // {base}/openai/deployments/{mapper(wire name)}/chat/completions?api-version=…
 // and does not escape the name itself. ErrorFromHTTP maps an error response
 // received outside go-openai the same way, and MarshalChatRequest gives the
-// exact request body (for batch input files).
+// exact request body (for batch input files). The Provider implements
+// batch.Provider for OpenAI's Batch API, and NewBatchService is the files
+// and batches wire other providers configure (the Azure one does).
 package openai
