@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -215,7 +216,10 @@ func WithFileLimits(maxLines int, maxBytes int64) Option {
 
 // WithSpoolDir sets where Submit builds the input files before uploading
 // them (default [os.TempDir]). Each takes up to the provider's file size
-// (200 MB on Azure), two at a time; they are deleted once uploaded.
+// (200 MB on Azure), two at a time; they are deleted once uploaded. The
+// custom_ids of each file (a few bytes per input) stay there, for
+// [Client.Collect] to map results back without downloading the input
+// files, until [Client.Clean]. The names start with ".deluge-batch-".
 func WithSpoolDir(dir string) Option {
 	return func(o *options) { o.spoolDir = dir }
 }
@@ -291,6 +295,28 @@ func (c *Client) spoolDir() string {
 		return c.o.spoolDir
 	}
 	return os.TempDir()
+}
+
+// idsPath is the file holding the custom_ids of part n of st, in order:
+// Collect maps results back with it, without downloading the input file.
+// Submit writes it in the spool directory; Clean removes it.
+func (c *Client) idsPath(st *State, n int) string {
+	return filepath.Join(c.spoolDir(), fmt.Sprintf(".deluge-batch-%s-%d.ids", st.ID, n))
+}
+
+// Clean removes the files a submission keeps on disk (in the spool
+// directory, [WithSpoolDir]) to map results back to their inputs: the
+// custom_ids of each input file, some bytes per input. Call it once every
+// result was collected; Collect then downloads each input file from the
+// provider instead. Files on the provider are left alone.
+func (c *Client) Clean(st *State) error {
+	var first error
+	for _, p := range st.Parts {
+		if err := os.Remove(c.idsPath(st, p.N)); err != nil && !errors.Is(err, os.ErrNotExist) && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // errStateVersion is returned for a State written by a newer version.

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"log/slog"
+	"os"
 
 	"github.com/deluge-go/deluge/llm"
 )
@@ -92,7 +94,7 @@ func (c *Client) Collect(ctx context.Context, st *State, p *Part) iter.Seq2[Resu
 			yield(Result{}, err)
 			return
 		}
-		k := &collector{c: c, svc: svc, p: p, limit: c.limits(svc).MaxResultLineBytes}
+		k := &collector{c: c, svc: svc, st: st, p: p, limit: c.limits(svc).MaxResultLineBytes}
 		k.run(ctx, yield)
 	}
 }
@@ -101,6 +103,7 @@ func (c *Client) Collect(ctx context.Context, st *State, p *Part) iter.Seq2[Resu
 type collector struct {
 	c     *Client
 	svc   Service
+	st    *State
 	p     *Part
 	limit int
 
@@ -118,12 +121,14 @@ type collector struct {
 func (k *collector) run(ctx context.Context, yield func(Result, error) bool) {
 	p := k.p
 	if err := k.readInput(ctx); err != nil {
-		var le *llm.Error
-		if !errors.As(err, &le) || le.Code != llm.CodeNotFound {
-			yield(Result{}, fmt.Errorf("batch: reading input file %d (%s): %w", p.N, p.FileID, err))
+		if ctx.Err() != nil {
+			yield(Result{}, ctx.Err())
 			return
 		}
-		k.c.logger().Warn("batch: the input file is gone: results keep their IDs but not their positions")
+		// The results can still be yielded, by ID, without positions.
+		k.order, k.pos = nil, nil
+		k.c.logger().Warn("batch: the IDs of an input file cannot be read: results keep their IDs but not their positions",
+			slog.Int("part", p.N), slog.String("file", p.FileID), slog.String("error", err.Error()))
 	}
 	job := p.Job
 	ids := []string{job.OutputFileID, job.ErrorFileID}
@@ -164,24 +169,48 @@ func (k *collector) run(ctx context.Context, yield func(Result, error) bool) {
 	}
 }
 
-// readInput reads the custom_ids of the part's input file, in order.
+// readInput reads the custom_ids of the part's input file, in order: from
+// the file Submit left in the spool directory, else from the provider's
+// copy of the input file.
 func (k *collector) readInput(ctx context.Context) error {
+	if f, err := os.Open(k.c.idsPath(k.st, k.p.N)); err == nil {
+		err = k.readIDs(f, func(line []byte) (string, error) {
+			var id string
+			err := json.Unmarshal(line, &id)
+			return id, err
+		})
+		f.Close()
+		if err == nil {
+			return nil
+		}
+		k.c.logger().Warn("batch: the local list of a part's IDs is unusable; reading its input file from the provider",
+			slog.Int("part", k.p.N), slog.String("error", err.Error()))
+	}
 	rc, err := k.svc.FileContent(ctx, k.p.FileID)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	k.order = make([]string, 0, k.p.Lines)
-	k.pos = make(map[string]int, k.p.Lines)
-	err = eachLine(rc, k.limit, func(line []byte) error {
+	return k.readIDs(rc, func(line []byte) (string, error) {
 		var l struct {
 			CustomID string `json:"custom_id"`
 		}
-		if err := json.Unmarshal(line, &l); err != nil {
+		err := json.Unmarshal(line, &l)
+		return l.CustomID, err
+	})
+}
+
+// readIDs reads the part's custom_ids, one per line, with id.
+func (k *collector) readIDs(r io.Reader, id func([]byte) (string, error)) error {
+	k.order = make([]string, 0, k.p.Lines)
+	k.pos = make(map[string]int, k.p.Lines)
+	err := eachLine(r, k.limit, func(line []byte) error {
+		s, err := id(line)
+		if err != nil {
 			return fmt.Errorf("line %d: %w", len(k.order)+1, err)
 		}
-		k.pos[l.CustomID] = len(k.order)
-		k.order = append(k.order, l.CustomID)
+		k.pos[s] = len(k.order)
+		k.order = append(k.order, s)
 		return nil
 	})
 	if err != nil {

@@ -186,3 +186,43 @@ func TestMain(m *testing.M) {
 	slog.SetDefault(slog.New(slog.DiscardHandler))
 	os.Exit(m.Run())
 }
+
+// Results map back to their inputs from the IDs Submit kept on disk, else
+// from the provider's copy of the input file, else by ID alone.
+func TestCollectWithoutTheLocalIDs(t *testing.T) {
+	e := newEnv(t, "", nil, batch.WithFileLimits(4, 0))
+	st := batch.NewState()
+	ctx := t.Context()
+	require.NoError(t, e.bc.Submit(ctx, st, prompts(10)))
+	_, err := e.bc.Wait(ctx, st, nil)
+	require.NoError(t, err)
+	indexes := func() map[string]int {
+		out := map[string]int{}
+		for id, r := range collect(t, e.bc.Results(ctx, st)) {
+			require.NoError(t, r.Err)
+			out[id] = r.Index
+		}
+		return out
+	}
+	want := map[string]int{}
+	for i := range 10 {
+		want[fmt.Sprintf("q%03d", i)] = i
+	}
+	assert.Equal(t, want, indexes(), "from the local IDs")
+
+	require.NoError(t, e.bc.Clean(st))
+	assert.Equal(t, want, indexes(), "from the input files on the provider")
+
+	m, err := registry.Lookup(model)
+	require.NoError(t, err)
+	svc, err := e.prov.BatchService(m, batchDeploy)
+	require.NoError(t, err)
+	for _, p := range st.Parts {
+		require.NoError(t, svc.DeleteFile(ctx, p.FileID))
+	}
+	got := indexes()
+	require.Len(t, got, 10, "every result, by its ID")
+	for id, idx := range got {
+		assert.Equal(t, -1, idx, id)
+	}
+}

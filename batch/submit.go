@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -121,8 +123,13 @@ type spool struct {
 	lines  int
 	bytes  int64
 	runs   Runs
-	// ids holds the hashes of the custom_ids written.
-	ids map[uint64]struct{}
+	// ids holds the hashes of the custom_ids written; idsW writes the
+	// custom_ids themselves, in order, to the part's ID file (see
+	// idsPath), which Collect reads to map results back.
+	ids     map[uint64]struct{}
+	idsPath string
+	idsF    *os.File
+	idsW    *bufio.Writer
 }
 
 // sealed is a built part on its way to the uploader.
@@ -277,6 +284,8 @@ func (s *submission) add(i int, id string, job llm.Job, queue chan<- sealed) err
 	sp.ids[h] = struct{}{}
 	sp.h.Write(line)
 	sp.h.Write(newline)
+	sp.idsW.Write(quoted(id))
+	sp.idsW.WriteByte('\n')
 	sp.w.Write(line)
 	if err := sp.w.WriteByte('\n'); err != nil {
 		return fmt.Errorf("batch: writing input file %s: %w", sp.path, err)
@@ -289,6 +298,12 @@ func (s *submission) add(i int, id string, job llm.Job, queue chan<- sealed) err
 
 var newline = []byte{'\n'}
 
+// quoted is id as a JSON string.
+func quoted(id string) []byte {
+	b, _ := json.Marshal(id) // a string always encodes
+	return b
+}
+
 func (s *submission) reject(i int, id, model string, err error) {
 	s.rejects = append(s.rejects, Rejected{ID: id, Index: i, Model: model, Code: string(llm.CodeOf(err)), Message: err.Error()})
 }
@@ -298,13 +313,20 @@ func (s *submission) reject(i int, id, model string, err error) {
 // killed one left.
 func (s *submission) open(m registry.Model, svc Service) (*spool, error) {
 	s.seq++
-	path := filepath.Join(s.c.spoolDir(), fmt.Sprintf("deluge-batch-%s-%d.jsonl", s.st.ID, s.seq))
+	path := filepath.Join(s.c.spoolDir(), fmt.Sprintf(".deluge-batch-%s-%d.jsonl", s.st.ID, s.seq))
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("batch: creating an input file: %w (set the directory with WithSpoolDir)", err)
 	}
+	idsPath := strings.TrimSuffix(path, ".jsonl") + ".ids"
+	idsF, err := os.OpenFile(idsPath, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, fmt.Errorf("batch: creating an input file: %w (set the directory with WithSpoolDir)", err)
+	}
 	sp := &spool{model: m, svc: svc, limits: s.c.limits(svc), path: path, f: f, w: bufio.NewWriterSize(f, 256<<10), h: sha256.New(),
-		ids: map[uint64]struct{}{}}
+		ids: map[uint64]struct{}{}, idsPath: idsPath, idsF: idsF, idsW: bufio.NewWriterSize(idsF, 64<<10)}
 	s.spools[m.ID] = sp
 	s.order = append(s.order, sp)
 	return sp, nil
@@ -324,16 +346,29 @@ func (s *submission) seal(sp *spool, queue chan<- sealed) error {
 	if cerr := sp.f.Close(); err == nil {
 		err = cerr
 	}
+	if ferr := sp.idsW.Flush(); err == nil {
+		err = ferr
+	}
+	if cerr := sp.idsF.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		os.Remove(sp.path)
+		os.Remove(sp.idsPath)
 		return fmt.Errorf("batch: writing input file %s: %w", sp.path, err)
 	}
 	if sp.lines == 0 {
 		// Its only input was rejected: an empty file would fail its job.
 		os.Remove(sp.path)
+		os.Remove(sp.idsPath)
 		return nil
 	}
 	n := s.next
+	if err := os.Rename(sp.idsPath, s.c.idsPath(s.st, n)); err != nil {
+		os.Remove(sp.path)
+		os.Remove(sp.idsPath)
+		return fmt.Errorf("batch: %w", err)
+	}
 	s.next++
 	sum := hex.EncodeToString(sp.h.Sum(nil))
 	path := sp.path
@@ -382,7 +417,9 @@ func (s *submission) seal(sp *spool, queue chan<- sealed) error {
 func (s *submission) removeSpools() {
 	for _, sp := range s.order {
 		sp.f.Close()
+		sp.idsF.Close()
 		os.Remove(sp.path)
+		os.Remove(sp.idsPath)
 	}
 	s.order = nil
 }

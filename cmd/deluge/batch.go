@@ -97,6 +97,13 @@ func openBatchSession(a *app, output string) (*batchSession, error) {
 		return nil, usageError(err)
 	}
 	s := &batchSession{a: a, output: output, path: statePath(output), out: f, ix: ix}
+	// A process killed while saving the state leaves its temporary file;
+	// the output's lock says no other one is saving now.
+	if stale, _ := filepath.Glob(filepath.Join(filepath.Dir(s.path), "."+filepath.Base(s.path)+".tmp-*")); len(stale) > 0 {
+		for _, p := range stale {
+			os.Remove(p)
+		}
+	}
 	if ix.repaired != "" {
 		a.ui.warnf("%s: %s", output, ix.repaired)
 	}

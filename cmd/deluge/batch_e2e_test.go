@@ -220,6 +220,16 @@ func TestE2EBatchSurvivesKillsBetweenUploadAndCreate(t *testing.T) {
 			}
 			checkEveryResult(t, out)
 
+			// Nothing is left next to the output but the results and the
+			// state: no input file, no ID file.
+			entries, err := os.ReadDir(dir)
+			require.NoError(t, err)
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.Name())
+			}
+			assert.ElementsMatch(t, []string{"results.jsonl", "results.jsonl.batch"}, names)
+
 			// fetch again: nothing more is written.
 			code, _, stderr = runDeluge(t, emu.URL, "batch", "fetch", "-o", out)
 			require.Equal(t, exitOK, code, stderr)

@@ -156,6 +156,12 @@ func (s *batchSession) fetch(ctx context.Context) (*summary, int, error) {
 	if err := w.Close(); err != nil {
 		return nil, 0, err
 	}
+	if b.allFetched() {
+		// The IDs kept to map results back are no longer needed.
+		if err := s.bc.Clean(st); err != nil {
+			s.a.ui.warnf("removing the submission's ID files: %v", err)
+		}
+	}
 	sum := b.Written.summary()
 	sum.Output = s.output
 	sum.Duplicates = b.Duplicates
