@@ -182,7 +182,8 @@ func (t *target) batchJobHint(code, deployment string) string {
 func (t *target) batchError(e *llm.Error, m registry.Model, deployment string) *llm.Error {
 	res := t.ep.resource
 	switch {
-	case errors.Is(e.Err, openai.ErrRedirect), e.Code == llm.CodeAuthentication, e.Code == llm.CodePermissionDenied:
+	case errors.Is(e.Err, openai.ErrRedirect), errors.Is(e.Err, errTokenUnavailable),
+		e.Code == llm.CodeAuthentication, e.Code == llm.CodePermissionDenied:
 		if err, ok := t.azureError(e, m).(*llm.Error); ok {
 			e = err
 		}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -147,4 +148,30 @@ func TestBatchErrorsInAzureTerms(t *testing.T) {
 	je = s.JobError(batch.JobError{Code: "token_limit_exceeded", Message: "The number of enqueued tokens has surpassed the configured limit."})
 	assert.Equal(t, llm.CodeQuotaExceeded, je.Code)
 	assert.True(t, strings.Contains(je.Message, "Quotas"), je.Message)
+}
+
+// Entra ID: the bearer token of the credential on every request, and a
+// credential that fails is an authentication error, not a retried outage.
+func TestBatchServiceEntraID(t *testing.T) {
+	mock := newMock(t, func(req *http.Request) *http.Response {
+		return jsonResponse(200, `{"object":"list","data":[],"has_more":false}`, nil)
+	})
+	cred := &fakeCredential{clock: newFakeClock(), life: time.Hour}
+	p := newTestProvider(t, Config{Endpoint: testEndpoint, Credential: cred}, mock)
+	s, err := p.BatchService(lookup(t, "azure-gpt-4o"), "gpt-4o-batch")
+	require.NoError(t, err)
+	_, err = s.Jobs(t.Context(), batch.ListOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "Bearer tok-1", mock.last(t).Header.Get("Authorization"))
+	assert.Empty(t, mock.last(t).Header.Get("Api-Key"))
+
+	cred.fail.Store(true)
+	cred2 := &fakeCredential{clock: newFakeClock(), life: time.Hour}
+	cred2.fail.Store(true)
+	p = newTestProvider(t, Config{Endpoint: testEndpoint, Credential: cred2}, mock)
+	s, err = p.BatchService(lookup(t, "azure-gpt-4o"), "gpt-4o-batch")
+	require.NoError(t, err)
+	_, err = s.Jobs(t.Context(), batch.ListOptions{})
+	require.ErrorIs(t, err, llm.ErrAuthentication)
+	assert.Contains(t, err.Error(), "az login")
 }
