@@ -148,6 +148,8 @@ func (k *call) send(ctx context.Context) (*Response, error) {
 			Message: fmt.Sprintf("no reply within %v (WithRequestTimeout)", timeout), Err: err}
 	case err == nil && resp == nil:
 		return nil, &Error{Code: CodeUnknown, Provider: t.model.Provider, Model: t.model.ID, Message: "provider returned neither a response nor an error"}
+	case err == nil && pending(resp):
+		return k.await(ctx, p, resp) // a background request (background.go)
 	}
 	return resp, err
 }
