@@ -52,9 +52,12 @@ func (k *call) attempts(ctx context.Context) (*Response, error) {
 			resp      *Response
 			committed bool
 		)
-		if k.sink == nil {
+		switch {
+		case k.emb != nil:
+			resp, err = k.sendEmbed(ctx)
+		case k.sink == nil:
 			resp, err = k.send(ctx)
-		} else {
+		default:
 			resp, committed, err = k.sendStream(ctx)
 		}
 		now := ratelimit.Now()

@@ -104,6 +104,8 @@ type callOptions struct {
 	sampling            Sampling
 	strictContentFilter bool
 	progressTotal       int
+	// dimensions is WithDimensions' (embeddings).
+	dimensions int
 }
 
 func defaultOptions() options {

@@ -75,6 +75,10 @@ type Response struct {
 	// Header holds the final HTTP response's headers (rate-limit headers
 	// included); nil for responses not served over HTTP.
 	Header http.Header `json:"-"`
+
+	// Embedding is set only in the cache entries of [Client.Embed]: the
+	// vector of one input (the cache stores Responses).
+	Embedding Vector `json:"embedding,omitempty"`
 }
 
 // Clone returns a deep copy of r: its message, annotations,
@@ -108,6 +112,7 @@ func (r *Response) Clone() *Response {
 		}
 	}
 	c.Header = r.Header.Clone()
+	c.Embedding = slices.Clone(r.Embedding)
 	return &c
 }
 
