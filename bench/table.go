@@ -45,6 +45,14 @@ func printTable(w io.Writer, r *report) {
 		fmt.Fprintf(tw, "stream, per chunk (ns)\t%.0f\tgo-openai %.0f\t+%.0f ns (%.3f×)\t\n", s.DelugeChunkNs, s.GoopenaiChunkNs, s.ChunkOverheadNs, s.ChunkRatio)
 		fmt.Fprintf(tw, "stream, loopback time to first token (µs)\t%.1f\tgo-openai %.1f\t+%.1f µs\t\n", s.LoopbackDelugeTTFTUs, s.LoopbackGoopenaiTTFTs, s.LoopbackTTFTAddedUs)
 	}
+	if re := r.RespEmb; re != nil {
+		x := re.Responses
+		fmt.Fprintf(tw, "responses, in-memory %.1f KB (ns/op)\t%.0f\tnet/http %.0f, openai-go %.0f, go-openai chat %.0f\t%.3f× chat, %.3f× net/http (+%.1f µs)\t≤ 1.10× chat\n",
+			float64(x.BodyBytes)/1024, x.DelugeNsPerOp, x.RawNsPerOp, x.OpenaigoNsPerOp, x.ChatGoopenaiNsPerOp, x.RatioVsChatGoopenai, x.RatioVsRaw, x.AddedUsVsRaw)
+		e := re.Embeddings
+		fmt.Fprintf(tw, "embeddings, %d × %d, %.0f KB (ns/op)\t%.0f\tgo-openai %.0f\t%.3f× (+%.1f µs)\t≤ 1.10×\n",
+			e.Inputs, e.Dimensions, float64(e.BodyBytes)/1024, e.DelugeNsPerOp, e.GoopenaiNsPerOp, e.Ratio, e.AddedUs)
+	}
 	tw.Flush()
 	for _, k := range slices.Sorted(maps.Keys(r.Targets)) {
 		t := r.Targets[k]
