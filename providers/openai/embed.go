@@ -50,7 +50,8 @@ func (p *Provider) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.Embed
 		return nil, p.classify(ctx, m, ep, st, err)
 	}
 	var w wireEmbeddings
-	if err := st.dec.decode(st.body, &w); err == nil {
+	err = st.dec.decode(st.body, &w)
+	if err == nil {
 		err = w.check(len(req.Inputs))
 	}
 	if err != nil {
