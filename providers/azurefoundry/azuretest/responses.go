@@ -446,9 +446,10 @@ func (h *Handler) createResponse(x *exchange) {
 	if x.batchLine {
 		defer putBuf(buf)
 	} else {
-		h.keepLast(x, buf, rr.Model, rr.Stream, opResponses)
-		// The body buffer now belongs to LastRequest; keep a copy.
+		// The body buffer is about to belong to LastRequest, and a newer
+		// request may send it back to the pool at once: copy it first.
 		body = bytes.Clone(body)
+		h.keepLast(x, buf, rr.Model, rr.Stream, opResponses)
 	}
 	if err != nil {
 		h.writeError(x, http.StatusBadRequest, decodeErrorBody(err))
