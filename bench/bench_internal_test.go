@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // These tests check the harness, not performance: the canned bodies are
@@ -139,5 +140,23 @@ func TestStats(t *testing.T) {
 	}
 	if got := ratios([]float64{2, 6}, []float64{1, 3}); !slices.Equal(got, []float64{2, 2}) {
 		t.Errorf("ratios = %v", got)
+	}
+}
+
+// TestRespEmbHarness: the respemb figure's contenders get the same answer
+// from its canned bodies, and a short run produces every figure.
+func TestRespEmbHarness(t *testing.T) {
+	if !json.Valid(responsesBody) || !json.Valid(embeddingsBody) {
+		t.Fatal("invalid canned body")
+	}
+	r, err := runRespEmb(context.Background(), overheadParams{rounds: 1, slices: 1, slice: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Responses.RatioVsChatGoopenai <= 0 || r.Responses.RatioVsRaw <= 0 || r.Embeddings.Ratio <= 0 {
+		t.Errorf("missing ratios: %+v %+v", r.Responses, r.Embeddings)
+	}
+	if r.Embeddings.Inputs != embedInputs || r.Embeddings.Dimensions != embedDims {
+		t.Errorf("embeddings shape %+v", r.Embeddings)
 	}
 }

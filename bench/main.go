@@ -26,6 +26,10 @@
 //   - batch: batch.Client.Submit of 250,000 and 1,000,000 prompts to the
 //     emulator's Global Batch deployment (build, split, upload, create),
 //     each count in a fresh process: lines per second and peak RSS.
+//   - respemb: a Responses API call (llm.WithAPI(llm.APIResponses))
+//     against a hand-written net/http call, openai-go's Responses.New and
+//     go-openai's chat completion of the same prompt; Embed of 16 inputs
+//     against go-openai's CreateEmbeddings (in-memory doer).
 //
 // The machine may be shared and noisy, so contenders are measured side by
 // side: per-call figures in rounds of millisecond slices that rotate
@@ -48,7 +52,7 @@ import (
 	"time"
 )
 
-var figureNames = []string{"overhead", "throughput", "scheduling", "memory", "stream", "batch"}
+var figureNames = []string{"overhead", "throughput", "scheduling", "memory", "stream", "batch", "respemb"}
 
 // report is the runner's JSON output.
 type report struct {
@@ -60,6 +64,7 @@ type report struct {
 	Memory     *memoryResult      `json:"memory,omitempty"`
 	Stream     *streamResult      `json:"stream,omitempty"`
 	Batch      *batchResult       `json:"batch,omitempty"`
+	RespEmb    *respembResult     `json:"responses_embeddings,omitempty"`
 	Targets    map[string]target  `json:"targets"`
 	Errors     map[string]string  `json:"errors,omitempty"`
 	DurationS  float64            `json:"duration_s"`
@@ -211,6 +216,9 @@ func run(ctx context.Context, figures []string, p params, quick bool) *report {
 		case "batch":
 			rep.Batch, err = runBatch(ctx, p.batch)
 			rep.Params[f] = map[string]any{"small": p.batch.small, "large": p.batch.large}
+		case "respemb":
+			rep.RespEmb, err = runRespEmb(ctx, p.overhead)
+			rep.Params[f] = map[string]any{"rounds": p.overhead.rounds, "slices_per_round": p.overhead.slices, "slice_ms": p.overhead.slice.Milliseconds()}
 		case "stream":
 			rep.Stream, err = runStream(ctx, p.stream)
 			rep.Params[f] = map[string]any{"rounds": p.stream.rounds, "slices_per_round": p.stream.slices, "slice_ms": p.stream.slice.Milliseconds()}
@@ -233,6 +241,10 @@ func evaluateTargets(r *report) map[string]target {
 	if o := r.Overhead; o != nil {
 		t["overhead_ratio"] = target{"deluge / go-openai ≤ 1.10 (in-memory doer, 1.4 KB)", o.RatioVsGoopenai, o.RatioVsGoopenai <= 1.10}
 		t["loopback_added_us"] = target{"added loopback latency ≤ 50 µs", o.LoopbackAddedUs, o.LoopbackAddedUs <= 50}
+	}
+	if re := r.RespEmb; re != nil {
+		t["responses_ratio"] = target{"deluge Responses call / go-openai chat of the same prompt ≤ 1.10", re.Responses.RatioVsChatGoopenai, re.Responses.RatioVsChatGoopenai <= 1.10}
+		t["embeddings_ratio"] = target{"deluge Embed / go-openai CreateEmbeddings ≤ 1.10", re.Embeddings.Ratio, re.Embeddings.Ratio <= 1.10}
 	}
 	if x := r.Throughput; x != nil {
 		t["throughput_ratio"] = target{"throughput ≥ 0.95 × errgroup + go-openai", x.Ratio, x.Ratio >= 0.95}

@@ -50,6 +50,14 @@ func printTable(w io.Writer, r *report) {
 			b.Small.Lines, b.LinesPerSecSmall, b.Large.Lines, b.LinesPerSecLarge, b.Large.MBPerSec)
 		fmt.Fprintf(tw, "  peak RSS (MB)\t%.1f, %.1f\t\t%.3f×\t< 100 MB, flat\n", b.RSSMBSmall, b.RSSMBLarge, b.Ratio)
 	}
+	if re := r.RespEmb; re != nil {
+		x := re.Responses
+		fmt.Fprintf(tw, "responses, in-memory %.1f KB (ns/op)\t%.0f\tnet/http %.0f, openai-go %.0f, go-openai chat %.0f\t%.3f× chat, %.3f× net/http (+%.1f µs)\t≤ 1.10× chat\n",
+			float64(x.BodyBytes)/1024, x.DelugeNsPerOp, x.RawNsPerOp, x.OpenaigoNsPerOp, x.ChatGoopenaiNsPerOp, x.RatioVsChatGoopenai, x.RatioVsRaw, x.AddedUsVsRaw)
+		e := re.Embeddings
+		fmt.Fprintf(tw, "embeddings, %d × %d, %.0f KB (ns/op)\t%.0f\tgo-openai %.0f\t%.3f× (+%.1f µs)\t≤ 1.10×\n",
+			e.Inputs, e.Dimensions, float64(e.BodyBytes)/1024, e.DelugeNsPerOp, e.GoopenaiNsPerOp, e.Ratio, e.AddedUs)
+	}
 	tw.Flush()
 	for _, k := range slices.Sorted(maps.Keys(r.Targets)) {
 		t := r.Targets[k]

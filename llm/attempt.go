@@ -52,9 +52,12 @@ func (k *call) attempts(ctx context.Context) (*Response, error) {
 			resp      *Response
 			committed bool
 		)
-		if k.sink == nil {
+		switch {
+		case k.emb != nil:
+			resp, err = k.sendEmbed(ctx)
+		case k.sink == nil:
 			resp, err = k.send(ctx)
-		} else {
+		default:
 			resp, committed, err = k.sendStream(ctx)
 		}
 		now := ratelimit.Now()
@@ -148,6 +151,8 @@ func (k *call) send(ctx context.Context) (*Response, error) {
 			Message: fmt.Sprintf("no reply within %v (WithRequestTimeout)", timeout), Err: err}
 	case err == nil && resp == nil:
 		return nil, &Error{Code: CodeUnknown, Provider: t.model.Provider, Model: t.model.ID, Message: "provider returned neither a response nor an error"}
+	case err == nil && pending(resp):
+		return k.await(ctx, p, resp) // a background request (background.go)
 	}
 	return resp, err
 }

@@ -27,6 +27,8 @@ type call struct {
 	pinned *target
 	// sink receives a Stream's chunks; nil for a Generate.
 	sink *chunkSink
+	// emb is the embeddings request of an Embed (embed.go); nil otherwise.
+	emb *embedCall
 	// cost is the request's token estimate (see tokenCost).
 	cost int
 

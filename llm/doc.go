@@ -22,6 +22,25 @@
 // one [Result] per input. Errors are [*Error] values whose [Code] matches a
 // sentinel under [errors.Is] ([ErrRateLimited], [ErrContentFiltered], …).
 //
+// # Responses API and embeddings
+//
+// Models that the Responses API serves alone (their
+// [registry.Model.APISpec] is "responses") need nothing more; a model
+// served by both APIs goes there with [WithAPI]. [WithReasoningSummary]
+// asks for the reasoning summary ([Response.ReasoningSummary],
+// [Chunk.ReasoningSummary]), [WithPreviousResponse] continues a stored
+// response ([Response.ResponseID], [WithStore]), and [WithBackground] runs
+// a call in the background, the Client polling the provider's [Poller]
+// ([WithBackgroundPolling]) and cancelling the response if the caller gives
+// up.
+//
+// [Client.Embed] computes embeddings with an embeddings model (APISpec
+// "embeddings") through a provider's [Embedder]: the inputs are packed
+// into as few requests as the model allows, deduplicated, cached, paced
+// by their tokens, retried and accounted as generations are;
+// [Client.EmbedSeq] streams inputs and results for corpora that do not fit
+// in memory. [WithDimensions] shortens the vectors of models that can.
+//
 // # Options
 //
 // An [Option] configures a call: sampling settings ([WithTemperature],

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"strings"
 	"time"
 
 	"github.com/deluge-go/deluge/conversation"
 	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/llm/llmtest"
+	"github.com/deluge-go/deluge/registry"
 )
 
 func ExampleClient_Generate() {
@@ -204,4 +206,50 @@ func ExampleClient_Stats() {
 	// requests: 6 retries: 3
 	// successes: 3 failures: 1 map[invalid_request:1]
 	// tokens: true true in flight: 0
+}
+
+// Embed computes the embeddings of many texts with an embeddings model:
+// as few requests as the model allows, identical texts sent once, vectors
+// in input order. (llmtest's fake stands in for a provider here; with
+// azure-foundry, the model would be "azure-text-embedding-3-small".)
+func ExampleClient_Embed() {
+	registry.MustRegister(registry.Model{ID: "example-embeddings", Provider: "example", APISpec: registry.APISpecEmbeddings,
+		InputCost: 0.02, MaxInputs: 2048, Dimensions: 8})
+	client, err := llm.NewClient("example-embeddings", llm.WithProviderInstance(llmtest.New()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	out, err := client.Embed(context.Background(), []string{"alpha", "beta", "alpha"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(out.Vectors), "vectors of", len(out.Vectors[0]), "dimensions")
+	fmt.Println(out.Requests, "request;", out.Cached, "input was a repeat")
+	fmt.Println(out.Vectors[0][0] == out.Vectors[2][0])
+	// Output:
+	// 3 vectors of 8 dimensions
+	// 1 request; 1 input was a repeat
+	// true
+}
+
+// WithAPI sends a model served by both wire APIs through the Responses
+// API; the provider routes on Request.UsesResponses.
+func ExampleWithAPI() {
+	p := llm.ProviderFunc(func(_ context.Context, req *llm.Request) (*llm.Response, error) {
+		return llmtest.TextResponse(req, fmt.Sprint("responses API: ", req.UsesResponses())), nil
+	})
+	client, err := llm.NewClient("test-model", llm.WithProviderInstance(p))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, api := range []llm.API{llm.APIAuto, llm.APIResponses} {
+		resp, err := client.Generate(context.Background(), conversation.New().User("hi"), llm.WithAPI(api))
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(api, "→", resp.Completion)
+	}
+	// Output:
+	// auto → responses API: false
+	// responses → responses API: true
 }

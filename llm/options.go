@@ -88,6 +88,9 @@ type options struct {
 	progressFunc  func(ProgressInfo)
 	progressEvery time.Duration
 
+	// pollFirst and pollMax pace the polls of background calls.
+	pollFirst, pollMax time.Duration
+
 	cache  Cache
 	logger *slog.Logger
 }
@@ -101,6 +104,8 @@ type callOptions struct {
 	sampling            Sampling
 	strictContentFilter bool
 	progressTotal       int
+	// dimensions is WithDimensions' (embeddings).
+	dimensions int
 }
 
 func defaultOptions() options {
@@ -117,6 +122,8 @@ func defaultOptions() options {
 		backoffMax:     DefaultMaxRetryBackoff,
 		outputEstimate: DefaultOutputTokenEstimate,
 		progressEvery:  DefaultProgressInterval,
+		pollFirst:      DefaultBackgroundPoll,
+		pollMax:        DefaultMaxBackgroundPoll,
 		call:           callOptions{progressTotal: -1},
 	}
 }

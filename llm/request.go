@@ -54,6 +54,21 @@ type Sampling struct {
 	// User is an end-user identifier passed to the provider for abuse
 	// monitoring.
 	User string
+
+	// API chooses the wire API of a model that has more than one
+	// ([WithAPI]); [APIAuto] follows the model's [registry.Model.APISpec].
+	API API
+	// The Responses API's own settings ([WithReasoningSummary],
+	// [WithPreviousResponse], [WithStore], [WithBackground]); other APIs
+	// ignore them. ReasoningSummary is "auto", "concise" or "detailed";
+	// PreviousResponseID continues a stored response; Store, when set,
+	// says whether the server keeps the response (deluge asks it not to
+	// by default); Background runs the request in the background, the
+	// Client polling until it is done.
+	ReasoningSummary   string
+	PreviousResponseID string
+	Store              *bool
+	Background         bool
 }
 
 // ResponseFormat asks for structured output ([WithJSONMode],
@@ -116,6 +131,10 @@ func (s Sampling) Clone() Sampling {
 	if s.Seed != nil {
 		seed := *s.Seed
 		c.Seed = &seed
+	}
+	if s.Store != nil {
+		store := *s.Store
+		c.Store = &store
 	}
 	c.Stop = slices.Clone(s.Stop)
 	if s.ResponseFormat != nil {
@@ -231,6 +250,24 @@ func (r *Request) fingerprint(m *registry.Model) string {
 				fp.str("")
 			}
 		}
+	}
+	// The Responses API's settings come last, and only when set, so that
+	// the keys of requests without them (every cache entry written
+	// before they existed) do not change.
+	if s.API != APIAuto || s.ReasoningSummary != "" || s.PreviousResponseID != "" || s.Store != nil || s.Background {
+		fp.str("responses-v1")
+		fp.int(int64(s.API))
+		fp.str(s.ReasoningSummary)
+		fp.str(s.PreviousResponseID)
+		switch {
+		case s.Store == nil:
+			fp.int(-1)
+		case *s.Store:
+			fp.int(1)
+		default:
+			fp.int(0)
+		}
+		fp.bool(s.Background)
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -30,6 +30,10 @@ type Response struct {
 	// Refusal is the model's explanation when it declines to answer (set
 	// instead of, or beside, Completion).
 	Refusal string `json:"refusal,omitempty"`
+	// ReasoningSummary is the summary of the model's reasoning, when the
+	// request asked for one ([WithReasoningSummary], Responses API) and
+	// the model gave it.
+	ReasoningSummary string `json:"reasoning_summary,omitempty"`
 
 	Usage Usage `json:"usage"`
 	// Cost is the USD price of the call: the provider's when it prices
@@ -58,9 +62,23 @@ type Response struct {
 	// RequestID is the server's request ID (apim-request-id / x-request-id),
 	// the thing to quote to support.
 	RequestID string `json:"request_id,omitempty"`
+	// ResponseID is the server's ID of the response object (the Responses
+	// API's "resp_…"): pass it to [WithPreviousResponse] to continue a
+	// stored response. Status is that object's status ("completed",
+	// "incomplete"; "queued" or "in_progress" for a background request
+	// still running, which only a provider returns: the Client waits for
+	// it). ServiceTier is the tier that served the request, when the
+	// server reports one ("default", "flex", "priority", …).
+	ResponseID  string `json:"response_id,omitempty"`
+	Status      string `json:"status,omitempty"`
+	ServiceTier string `json:"service_tier,omitempty"`
 	// Header holds the final HTTP response's headers (rate-limit headers
 	// included); nil for responses not served over HTTP.
 	Header http.Header `json:"-"`
+
+	// Embedding is set only in the cache entries of [Client.Embed]: the
+	// vector of one input (the cache stores Responses).
+	Embedding Vector `json:"embedding,omitempty"`
 }
 
 // Clone returns a deep copy of r: its message, annotations,
@@ -94,6 +112,7 @@ func (r *Response) Clone() *Response {
 		}
 	}
 	c.Header = r.Header.Clone()
+	c.Embedding = slices.Clone(r.Embedding)
 	return &c
 }
 
@@ -158,6 +177,9 @@ type Chunk struct {
 	Text string
 	// Refusal is the new part of a refusal since the previous chunk.
 	Refusal string
+	// ReasoningSummary is the new part of the reasoning summary since the
+	// previous chunk (Responses API, [WithReasoningSummary]).
+	ReasoningSummary string
 	// ToolCalls holds complete tool calls; providers assemble the wire's
 	// fragments and emit each call once, whole.
 	ToolCalls []conversation.ToolCall
@@ -186,6 +208,11 @@ type Chunk struct {
 	RequestID   string
 	Region      string
 	Header      http.Header
+	// ResponseID, Status and ServiceTier are the Responses API's, as in
+	// [Response]; a provider sets them on the chunk that carries Usage.
+	ResponseID  string
+	Status      string
+	ServiceTier string
 }
 
 // Result is the outcome of one prompt in a batch ([Client.Process],

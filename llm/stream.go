@@ -146,33 +146,38 @@ func (k *call) sendStream(ctx context.Context) (resp *Response, committed bool, 
 func chunkOf(resp *Response) *Chunk {
 	u := resp.Usage
 	return &Chunk{
-		Text:          resp.Completion,
-		Refusal:       resp.Refusal,
-		ToolCalls:     resp.Message.ToolCalls(),
-		FinishReason:  resp.FinishReason,
-		Usage:         &u,
-		Cost:          resp.Cost,
-		ContentFilter: resp.ContentFilter,
-		PromptFilter:  resp.PromptFilter,
-		Logprobs:      resp.Logprobs,
-		ServedModel:   resp.ServedModel,
-		RequestID:     resp.RequestID,
-		Region:        resp.Region,
-		Header:        resp.Header,
+		Text:             resp.Completion,
+		Refusal:          resp.Refusal,
+		ReasoningSummary: resp.ReasoningSummary,
+		ToolCalls:        resp.Message.ToolCalls(),
+		FinishReason:     resp.FinishReason,
+		Usage:            &u,
+		Cost:             resp.Cost,
+		ContentFilter:    resp.ContentFilter,
+		PromptFilter:     resp.PromptFilter,
+		Logprobs:         resp.Logprobs,
+		ServedModel:      resp.ServedModel,
+		RequestID:        resp.RequestID,
+		Region:           resp.Region,
+		Header:           resp.Header,
+		ResponseID:       resp.ResponseID,
+		Status:           resp.Status,
+		ServiceTier:      resp.ServiceTier,
 	}
 }
 
 // assembler rebuilds a Response from stream chunks, for accounting and the
 // cache.
 type assembler struct {
-	text, refusal strings.Builder
-	calls         []conversation.ToolCall
-	resp          Response
+	text, refusal, reasoning strings.Builder
+	calls                    []conversation.ToolCall
+	resp                     Response
 }
 
 func (a *assembler) add(ch *Chunk) {
 	a.text.WriteString(ch.Text)
 	a.refusal.WriteString(ch.Refusal)
+	a.reasoning.WriteString(ch.ReasoningSummary)
 	a.calls = append(a.calls, ch.ToolCalls...)
 	r := &a.resp
 	if ch.FinishReason != "" {
@@ -203,12 +208,22 @@ func (a *assembler) add(ch *Chunk) {
 	if r.Header == nil {
 		r.Header = ch.Header
 	}
+	if ch.ResponseID != "" {
+		r.ResponseID = ch.ResponseID
+	}
+	if ch.Status != "" {
+		r.Status = ch.Status
+	}
+	if ch.ServiceTier != "" {
+		r.ServiceTier = ch.ServiceTier
+	}
 }
 
 func (a *assembler) response() *Response {
 	r := a.resp
 	r.Completion = a.text.String()
 	r.Refusal = a.refusal.String()
+	r.ReasoningSummary = a.reasoning.String()
 	parts := make([]conversation.Part, 0, 1+len(a.calls))
 	if r.Completion != "" || len(a.calls) == 0 {
 		parts = append(parts, conversation.Text(r.Completion))

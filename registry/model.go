@@ -24,9 +24,12 @@ type Model struct {
 	// when it differs from the provider's default.
 	APIKeyEnvVar string `json:"api_key_env_var,omitempty"`
 	// APISpec is the API family: "chat" (chat completions, the default),
-	// "responses", or "anthropic-messages" (Anthropic's Messages API, which
-	// a provider serving several wire APIs, such as azure-foundry for
-	// Claude, uses to pick its serializer).
+	// "responses" (a model served only by the Responses API, such as
+	// gpt-5-codex or o3-pro; models served by both say "chat" and are
+	// sent to the Responses API on request), "embeddings" (an embeddings
+	// model: llm.Client.Embed), or "anthropic-messages" (Anthropic's
+	// Messages API, which a provider serving several wire APIs, such as
+	// azure-foundry for Claude, uses to pick its serializer).
 	APISpec string `json:"api_spec,omitempty"`
 
 	InputCost       float64 `json:"input_cost"`
@@ -39,6 +42,15 @@ type Model struct {
 
 	ContextWindow   int `json:"context_window,omitempty"`
 	MaxOutputTokens int `json:"max_output_tokens,omitempty"`
+
+	// Embeddings models: Dimensions is the native vector size;
+	// SupportsDimensions says the model returns shorter vectors on request
+	// (text-embedding-3: the dimensions parameter); MaxInputs is how many
+	// inputs one request may carry (0: one). ContextWindow is the most
+	// tokens one input may have.
+	Dimensions         int  `json:"dimensions,omitempty"`
+	SupportsDimensions bool `json:"supports_dimensions,omitempty"`
+	MaxInputs          int  `json:"max_inputs,omitempty"`
 
 	SupportsJSON      bool `json:"supports_json,omitempty"`
 	SupportsImages    bool `json:"supports_images,omitempty"`
@@ -63,8 +75,12 @@ func (m Model) Clone() Model {
 
 // API specs a Model can declare.
 const (
-	APISpecChat      = "chat"
+	APISpecChat = "chat"
+	// APISpecResponses is the Responses API (POST /responses), for models
+	// served by it alone.
 	APISpecResponses = "responses"
+	// APISpecEmbeddings is the embeddings API (POST /embeddings).
+	APISpecEmbeddings = "embeddings"
 	// APISpecAnthropicMessages is Anthropic's Messages API
 	// (POST /v1/messages).
 	APISpecAnthropicMessages = "anthropic-messages"

@@ -69,10 +69,13 @@ func validate(m *Model) error {
 	if m.ContextWindow < 0 || m.MaxOutputTokens < 0 {
 		return fmt.Errorf("registry: model %q: ContextWindow and MaxOutputTokens cannot be negative", m.ID)
 	}
+	if m.Dimensions < 0 || m.MaxInputs < 0 {
+		return fmt.Errorf("registry: model %q: Dimensions and MaxInputs cannot be negative", m.ID)
+	}
 	switch m.APISpec {
-	case "", APISpecChat, APISpecResponses, APISpecAnthropicMessages:
+	case "", APISpecChat, APISpecResponses, APISpecEmbeddings, APISpecAnthropicMessages:
 	default:
-		return fmt.Errorf("registry: model %q: unknown APISpec %q (want %q, %q or %q)", m.ID, m.APISpec, APISpecChat, APISpecResponses, APISpecAnthropicMessages)
+		return fmt.Errorf("registry: model %q: unknown APISpec %q (want %q, %q, %q or %q)", m.ID, m.APISpec, APISpecChat, APISpecResponses, APISpecEmbeddings, APISpecAnthropicMessages)
 	}
 	if m.APIBase != "" {
 		u, err := url.Parse(m.APIBase)

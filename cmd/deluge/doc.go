@@ -4,6 +4,7 @@
 // Usage:
 //
 //	deluge run -m MODEL [-i prompts.jsonl|-] [-o results.jsonl|-] [flags]
+//	deluge embed -m MODEL [-i texts.jsonl|-] [-o vectors.jsonl|-] [--dimensions N] [--base64]
 //	deluge models [--provider P] [--json]
 //	deluge estimate -m MODEL -i prompts.jsonl [--max-tokens N]
 //	deluge demo
@@ -23,7 +24,9 @@
 // cost, attempts and latency, or an error with a code. Runs are resumable:
 // rerunning with the same output file skips the IDs that already succeeded
 // there, so an interrupted or killed run loses nothing and pays nothing
-// twice.
+// twice. "deluge embed" does the same for embeddings: input lines
+// {"id": …, "text": "…"}, output lines with the vector (a JSON array, or
+// base64 with --base64).
 //
 // Exit codes: 0 when every prompt succeeded, 1 when some failed, 2 for usage
 // and configuration errors, 130 when interrupted.

@@ -68,15 +68,30 @@ func newPromptReader(r io.Reader, system string) *promptReader {
 // input and another error only when the input cannot be read; a malformed
 // line is not an error of Next but a prompt with Err set.
 func (pr *promptReader) Next() (prompt, error) {
+	line, tooLong, err := pr.nextLine()
+	switch {
+	case err != nil:
+		return prompt{}, err
+	case tooLong:
+		return prompt{Line: pr.line, ID: strconv.Itoa(pr.line),
+			Err: fmt.Errorf("line is longer than %d MiB", maxLineBytes>>20)}, nil
+	}
+	return pr.parse(line), nil
+}
+
+// nextLine returns the next non-blank line, trimmed, counting lines in
+// pr.line; tooLong reports a line longer than maxLineBytes, which was
+// dropped. The error is io.EOF at the end of the input, or a read error.
+// "deluge embed" reads its input with it too.
+func (pr *promptReader) nextLine() (line []byte, tooLong bool, err error) {
 	for {
 		line, tooLong, err := pr.readLine()
 		if err != nil && (err != io.EOF || (len(line) == 0 && !tooLong)) {
-			return prompt{}, err
+			return nil, false, err
 		}
 		pr.line++
 		if tooLong {
-			return prompt{Line: pr.line, ID: strconv.Itoa(pr.line),
-				Err: fmt.Errorf("line is longer than %d MiB", maxLineBytes>>20)}, nil
+			return nil, true, nil
 		}
 		if pr.line == 1 {
 			line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
@@ -84,11 +99,11 @@ func (pr *promptReader) Next() (prompt, error) {
 		line = bytes.TrimSpace(line)
 		if len(line) == 0 {
 			if err == io.EOF {
-				return prompt{}, io.EOF
+				return nil, false, io.EOF
 			}
 			continue
 		}
-		return pr.parse(line), nil
+		return line, false, nil
 	}
 }
 

@@ -97,6 +97,12 @@ func capabilities(m registry.Model) string {
 			c = append(c, f.name)
 		}
 	}
+	switch m.APISpec {
+	case registry.APISpecResponses:
+		c = append(c, "responses-only")
+	case registry.APISpecEmbeddings:
+		c = append(c, fmt.Sprintf("embeddings:%d", m.Dimensions))
+	}
 	if len(m.Regions) > 0 {
 		c = append(c, fmt.Sprintf("regions:%d", len(m.Regions)))
 	}

@@ -126,15 +126,19 @@ func newResultWriter(w io.Writer, f *os.File, size int64) *resultWriter {
 }
 
 // Write appends r as one line.
-func (rw *resultWriter) Write(r *result) error {
+func (rw *resultWriter) Write(r *result) error { return rw.WriteLine(r.ID, r) }
+
+// WriteLine appends v, the result of id, as one JSON line ("deluge embed"
+// writes its own result type).
+func (rw *resultWriter) WriteLine(id string, v any) error {
 	rw.mu.Lock()
 	defer rw.mu.Unlock()
 	if rw.err != nil {
 		return rw.err
 	}
 	rw.buf.Reset()
-	if err := rw.enc.Encode(r); err != nil { // Encode ends the line with '\n'
-		return fmt.Errorf("encoding the result of id %q: %w", r.ID, err)
+	if err := rw.enc.Encode(v); err != nil { // Encode ends the line with '\n'
+		return fmt.Errorf("encoding the result of id %q: %w", id, err)
 	}
 	n, err := rw.w.Write(rw.buf.Bytes())
 	if err != nil {

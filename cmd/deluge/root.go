@@ -126,6 +126,7 @@ func newRootCmd(a *app) *cobra.Command {
 
 	root.AddCommand(
 		newRunCmd(a),
+		newEmbedCmd(a),
 		newModelsCmd(a),
 		newEstimateCmd(a),
 		newDemoCmd(a),

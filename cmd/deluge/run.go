@@ -191,6 +191,9 @@ func (f *runFlags) config(cmd *cobra.Command) (*runConfig, error) {
 	if err != nil {
 		return nil, usageError(err)
 	}
+	if m.APISpec == registry.APISpecEmbeddings {
+		return nil, usageErrorf("model %s is an embeddings model: use 'deluge embed -m %s'", m.ID, m.ID)
+	}
 	if !slices.ContainsFunc(cfg.models, func(x registry.Model) bool { return x.ID == m.ID }) {
 		cfg.models = append([]registry.Model{m}, cfg.models...)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/providers/azurefoundry/azuretest"
 	"github.com/deluge-go/deluge/providers/providertest"
+	"github.com/deluge-go/deluge/registry"
 )
 
 // RetryAfter is the delay the emulator asks for in the RateLimited
@@ -39,7 +40,7 @@ func Options(c providertest.Condition, opts ...azuretest.Option) []azuretest.Opt
 // requests in flight are summed; the last messages are those of the newest
 // request any of them recorded; replies are the emulator's deterministic
 // ones. It implements providertest's Backend, Recorder, Replier,
-// InFlighter and MultiEndpoint.
+// VectorReplier, InFlighter and MultiEndpoint.
 type Backend []*azuretest.Server
 
 // Calls implements providertest.Backend.
@@ -98,6 +99,16 @@ func (b Backend) ExpectedReply(req *llm.Request) string {
 		}
 	}
 	return ""
+}
+
+// ExpectedVector implements providertest.VectorReplier: the emulator's
+// deterministic vector (azuretest.Embedding) for the deployment's model.
+func (b Backend) ExpectedVector(m registry.Model, input string, dimensions int) []float32 {
+	model := m.BaseModel
+	if model == "" {
+		model = m.Name
+	}
+	return azuretest.Embedding(model, input, dimensions)
 }
 
 // ToConversation converts the emulator's view of the wire messages to

@@ -27,3 +27,18 @@ func Example() {
 	// Output:
 	// echo: hi after 2 attempts; 2 calls
 }
+
+// The fake embeds too: deterministic unit vectors (Vector), usage of the
+// inputs' token estimates; EmbedReply replaces the answer.
+func ExampleProvider_Embed() {
+	fake := llmtest.New()
+	resp, err := fake.Embed(context.Background(), &llm.EmbedRequest{Inputs: []string{"alpha", "beta"}, Dimensions: 4})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(len(resp.Vectors), len(resp.Vectors[0]), resp.Usage.InputTokens)
+	fmt.Println(resp.Vectors[1][0] == llmtest.Vector("beta", 4)[0])
+	// Output:
+	// 2 4 3
+	// true
+}

@@ -19,7 +19,7 @@ const ProviderName = "llmtest"
 // counts from 1 across the provider's lifetime.
 type ReplyFunc func(ctx context.Context, req *llm.Request, n int) (*llm.Response, error)
 
-// Provider is a fake llm.Provider and llm.Streamer. It is safe for
+// Provider is a fake llm.Provider, llm.Streamer and llm.Embedder. It is safe for
 // concurrent use. Configure it before first use.
 type Provider struct {
 	// Reply computes each answer; nil means Echo.
@@ -30,6 +30,9 @@ type Provider struct {
 	// keeps for Requests and LastRequest; 0 keeps them all, which a batch
 	// of millions of prompts may not want.
 	MaxRecorded int
+	// EmbedReply computes the answer to an embeddings request (see
+	// Embed); nil means EchoEmbed.
+	EmbedReply EmbedFunc
 
 	calls    atomic.Int64
 	inFlight atomic.Int64

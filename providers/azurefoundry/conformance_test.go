@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/deluge-go/deluge/internal/azureharness"
+	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/providers/azurefoundry/azuretest"
 	"github.com/deluge-go/deluge/providers/providertest"
 )
@@ -28,9 +29,11 @@ func TestConformance(t *testing.T) {
 		{"two-regions", "", 2},
 	} {
 		t.Run(v.name, func(t *testing.T) {
-			providertest.Run(t, providertest.HarnessFunc(func(t *testing.T, c providertest.Condition) (providertest.Target, bool) {
+			h := providertest.HarnessFunc(func(t *testing.T, c providertest.Condition) (providertest.Target, bool) {
 				return emulatorTarget(t, c, v.version, v.regions)
-			}))
+			})
+			// Chat completions (the model's APISpec) and the Responses API.
+			providertest.Run(t, providertest.WithAPIs(h, llm.APIAuto, llm.APIResponses))
 		})
 	}
 }
@@ -44,7 +47,8 @@ func emulatorTarget(t *testing.T, c providertest.Condition, version string, regi
 	}
 	backend := make(azureharness.Backend, max(regions, 1))
 	for i := range backend {
-		opts := azureharness.Options(c, azuretest.WithAPIKeys(conformanceKey))
+		opts := azureharness.Options(c, azuretest.WithAPIKeys(conformanceKey),
+			azuretest.WithDeployment("gpt-4o", ""), azuretest.WithDeployment("text-embedding-3-small", ""))
 		if c == providertest.FailingOver && i == 0 {
 			opts = append(opts, azuretest.WithFaults(azuretest.Faults{Rate503: 1}))
 		}
@@ -72,9 +76,9 @@ func emulatorTarget(t *testing.T, c providertest.Condition, version string, regi
 		p.rand = func() float64 { return 0 } // the first region in rotation: the failing one
 	}
 	t.Cleanup(func() { p.Close() })
-	m := lookup(t, "azure-gpt-4o")
+	m, em := lookup(t, "azure-gpt-4o"), lookup(t, "azure-text-embedding-3-small")
 	if c == providertest.UnknownModel {
-		m.Name = "no-such-deployment"
+		m.Name, em.Name = "no-such-deployment", "no-such-embeddings"
 	}
-	return providertest.Target{Provider: p, Model: m, Backend: backend, Secrets: []string{conformanceKey, wrongKey}}, true
+	return providertest.Target{Provider: p, Model: m, EmbeddingModel: em, Backend: backend, Secrets: []string{conformanceKey, wrongKey}}, true
 }

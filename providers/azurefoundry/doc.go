@@ -11,7 +11,9 @@
 //
 // Its init registers the provider "azure-foundry" and a catalog of models
 // with Azure prices ("azure-gpt-4o", "azure-gpt-4.1-mini", "azure-o3",
-// "azure-deepseek-r1", …; see Models). The provider reads its configuration
+// "azure-deepseek-r1", the Responses-only "azure-gpt-5-codex" and
+// "azure-o3-pro", the embeddings model "azure-text-embedding-3-small", …;
+// see Models). The provider reads its configuration
 // from the environment the first time a client uses it (ConfigFromEnv):
 //
 //	export AZURE_OPENAI_ENDPOINT=https://my-resource.openai.azure.com
@@ -40,6 +42,33 @@
 // this package's auth doer, which sets either "api-key" or "Authorization:
 // Bearer <token>" (never both, whatever go-openai set), then the endpoint's
 // own http.Transport.
+//
+// # Responses API
+//
+// Models whose APISpec is registry.APISpecResponses (the catalog's
+// Responses-only models: azure-gpt-5-codex, azure-gpt-5-pro, azure-o3-pro,
+// azure-codex-mini, azure-gpt-5.1-codex, azure-gpt-5.1-codex-mini), and
+// calls that ask for it (llm.WithAPI(llm.APIResponses) on a chat model
+// such as azure-gpt-4o, llm.WithPreviousResponse, llm.WithBackground), go
+// to the Responses API through the same openai.Provider: POST
+// {endpoint}/openai/v1/responses on the v1 family, POST
+// {endpoint}/openai/responses?api-version=… on the classic one (the
+// configured version when it is MinResponsesAPIVersion or later, else
+// ResponsesAPIVersion), the deployment as the body's "model" on both, the
+// same credential, regions, pricing and errors. Azure's content_filters are
+// mapped to PromptFilter and ContentFilter. The provider is an llm.Poller:
+// background responses are polled and cancelled in the region that
+// created them (Response.Region). Serverless endpoints do not serve the
+// Responses API; a call there is refused without being sent.
+//
+// # Embeddings
+//
+// The provider is an llm.Embedder (llm.Client.Embed): POST
+// {endpoint}/openai/v1/embeddings (the deployment as the body's model) or
+// {endpoint}/openai/deployments/{deployment}/embeddings?api-version=…,
+// through the openai.Provider of each endpoint, with region failover and
+// deployment-type pricing as for chat. The catalog has
+// azure-text-embedding-3-small, -3-large and -ada-002.
 //
 // # Claude
 //

@@ -495,6 +495,7 @@ func TestFixtureCoverage(t *testing.T) {
 		"modelinference_serverless_mistral_stream.excerpt.sse",
 		"modelinference_error_422_parameter_not_supported.doc.json",
 		"modelinference_error_400_content_filter.doc.json",
+		"aoai_responses_create_v1_gpt41nano.doc.json", "aoai_responses_reasoning_gpt5_v1.doc.json", // responses_test.go
 	}
 	notChat := []string{ // batch, files and Responses API objects
 		"SOURCES.md",
@@ -502,7 +503,7 @@ func TestFixtureCoverage(t *testing.T) {
 		"aoai_batch_input_chat_completions.doc.jsonl", "aoai_batch_input_responses.doc.jsonl",
 		"aoai_batch_create_validating.doc.json", "aoai_batch_create_validating_iso_timestamps.doc.json",
 		"aoai_batch_create_failfast_empty_file_ids.doc.json", "aoai_batch_output_line.doc.jsonl",
-		"aoai_batch_list_preview_filter.doc.json", "aoai_responses_create_v1_gpt41nano.doc.json",
+		"aoai_batch_list_preview_filter.doc.json",
 	}
 	entries, err := os.ReadDir(fixturesDir(t))
 	if err != nil {

@@ -10,7 +10,10 @@ import (
 const PricesAsOf = "2026-11"
 
 // The catalog: Azure OpenAI models and Foundry models served through the v1
-// chat completions route, registered at init as "azure-<name>".
+// chat completions route, the models served only by the Responses API, and
+// the embeddings models, registered at init as "azure-<name>". Chat models
+// of the OpenAI family also serve the Responses API
+// (llm.WithAPI(llm.APIResponses)), and SupportsResponses says so.
 //
 // Prices are USD per million tokens for the Global Standard SKU (input,
 // cached input, output), taken from the Azure Retail Prices API
@@ -26,26 +29,26 @@ const PricesAsOf = "2026-11"
 // OpenAI model to Azure.
 var catalog = append([]registry.Model{
 	// GPT-4o family.
-	chat("gpt-4o", "gpt-4o", 2.50, 1.25, 10.00, 128_000, 16_384, vision|tools|jsonMode|logprobs),
-	chat("gpt-4o-mini", "gpt-4o-mini", 0.15, 0.075, 0.60, 128_000, 16_384, vision|tools|jsonMode|logprobs),
+	chat("gpt-4o", "gpt-4o", 2.50, 1.25, 10.00, 128_000, 16_384, vision|tools|jsonMode|logprobs|responsesAPI),
+	chat("gpt-4o-mini", "gpt-4o-mini", 0.15, 0.075, 0.60, 128_000, 16_384, vision|tools|jsonMode|logprobs|responsesAPI),
 
 	// GPT-4.1 family (1M-token context).
-	chat("gpt-4.1", "gpt-4.1", 2.00, 0.50, 8.00, 1_047_576, 32_768, vision|tools|jsonMode|logprobs),
-	chat("gpt-4.1-mini", "gpt-4.1-mini", 0.40, 0.10, 1.60, 1_047_576, 32_768, vision|tools|jsonMode|logprobs),
-	chat("gpt-4.1-nano", "gpt-4.1-nano", 0.10, 0.025, 0.40, 1_047_576, 32_768, vision|tools|jsonMode|logprobs),
+	chat("gpt-4.1", "gpt-4.1", 2.00, 0.50, 8.00, 1_047_576, 32_768, vision|tools|jsonMode|logprobs|responsesAPI),
+	chat("gpt-4.1-mini", "gpt-4.1-mini", 0.40, 0.10, 1.60, 1_047_576, 32_768, vision|tools|jsonMode|logprobs|responsesAPI),
+	chat("gpt-4.1-nano", "gpt-4.1-nano", 0.10, 0.025, 0.40, 1_047_576, 32_768, vision|tools|jsonMode|logprobs|responsesAPI),
 
 	// GPT-5 family: reasoning models with 272k input + 128k output.
-	chat("gpt-5", "gpt-5", 1.25, 0.125, 10.00, 400_000, 128_000, vision|tools|jsonMode|reasoning),
-	chat("gpt-5-mini", "gpt-5-mini", 0.25, 0.025, 2.00, 400_000, 128_000, vision|tools|jsonMode|reasoning),
-	chat("gpt-5-nano", "gpt-5-nano", 0.05, 0.005, 0.40, 400_000, 128_000, vision|tools|jsonMode|reasoning),
-	chat("gpt-5-chat", "gpt-5-chat", 1.25, 0.125, 10.00, 128_000, 16_384, vision|tools|jsonMode),
-	chat("gpt-5.1", "gpt-5.1", 1.25, 0.125, 10.00, 400_000, 128_000, vision|tools|jsonMode|reasoning),
+	chat("gpt-5", "gpt-5", 1.25, 0.125, 10.00, 400_000, 128_000, vision|tools|jsonMode|reasoning|responsesAPI),
+	chat("gpt-5-mini", "gpt-5-mini", 0.25, 0.025, 2.00, 400_000, 128_000, vision|tools|jsonMode|reasoning|responsesAPI),
+	chat("gpt-5-nano", "gpt-5-nano", 0.05, 0.005, 0.40, 400_000, 128_000, vision|tools|jsonMode|reasoning|responsesAPI),
+	chat("gpt-5-chat", "gpt-5-chat", 1.25, 0.125, 10.00, 128_000, 16_384, vision|tools|jsonMode|responsesAPI),
+	chat("gpt-5.1", "gpt-5.1", 1.25, 0.125, 10.00, 400_000, 128_000, vision|tools|jsonMode|reasoning|responsesAPI),
 
 	// o-series reasoning models.
-	chat("o1", "o1", 15.00, 7.50, 60.00, 200_000, 100_000, vision|tools|jsonMode|reasoning),
-	chat("o3", "o3", 2.00, 0.50, 8.00, 200_000, 100_000, vision|tools|jsonMode|reasoning),
-	chat("o3-mini", "o3-mini", 1.10, 0.55, 4.40, 200_000, 100_000, tools|jsonMode|reasoning),
-	chat("o4-mini", "o4-mini", 1.10, 0.275, 4.40, 200_000, 100_000, vision|tools|jsonMode|reasoning),
+	chat("o1", "o1", 15.00, 7.50, 60.00, 200_000, 100_000, vision|tools|jsonMode|reasoning|responsesAPI),
+	chat("o3", "o3", 2.00, 0.50, 8.00, 200_000, 100_000, vision|tools|jsonMode|reasoning|responsesAPI),
+	chat("o3-mini", "o3-mini", 1.10, 0.55, 4.40, 200_000, 100_000, tools|jsonMode|reasoning|responsesAPI),
+	chat("o4-mini", "o4-mini", 1.10, 0.275, 4.40, 200_000, 100_000, vision|tools|jsonMode|reasoning|responsesAPI),
 
 	// Older models still deployed (Azure's spelling: gpt-35-turbo).
 	chat("gpt-4-turbo", "gpt-4-turbo", 10.00, 0, 30.00, 128_000, 4_096, vision|tools|jsonMode|logprobs),
@@ -63,6 +66,24 @@ var catalog = append([]registry.Model{
 	chat("Mistral-Large-3", "Mistral-Large-3", 0.50, 0, 1.50, 256_000, 256_000, vision|tools|jsonMode),
 	chat("grok-4", "grok-4", 3.00, 0, 15.00, 256_000, 8_192, tools),
 	chat("Phi-4", "Phi-4", 0.125, 0, 0.50, 16_384, 16_384, 0),
+
+	// Reasoning models Azure serves through the Responses API only (their
+	// "Chat Completions API" row is empty in Microsoft Learn's reasoning
+	// models table, "API & feature support"): APISpec "responses", sent to
+	// {endpoint}/openai/v1/responses (or the classic route,
+	// responses.go). Limits: Learn's context-window row (272k input and
+	// 128k output for the GPT-5 ones).
+	responsesOnly("gpt-5-pro", "gpt-5-pro", 15.00, 0, 120.00, 400_000, 128_000),
+	responsesOnly("gpt-5-codex", "gpt-5-codex", 1.25, 0.125, 10.00, 400_000, 128_000),
+	responsesOnly("gpt-5.1-codex", "gpt-5.1-codex", 1.25, 0.125, 10.00, 400_000, 128_000),
+	responsesOnly("gpt-5.1-codex-mini", "gpt-5.1-codex-mini", 0.25, 0.025, 2.00, 400_000, 128_000),
+	responsesOnly("o3-pro", "o3-pro", 20.00, 0, 80.00, 200_000, 100_000),
+	responsesOnly("codex-mini", "codex-mini-latest", 1.50, 0.375, 6.00, 200_000, 100_000),
+
+	// Embeddings models (llm.Client.Embed), priced per input token.
+	embedding("text-embedding-3-small", 0.02, 1_536, true),
+	embedding("text-embedding-3-large", 0.13, 3_072, true),
+	embedding("text-embedding-ada-002", 0.10, 1_536, false),
 }, claudeCatalog...) // Claude deployments, on the Messages API route: claude_models.go
 
 // capability flags for the catalog table.
@@ -74,6 +95,9 @@ const (
 	jsonMode
 	logprobs
 	reasoning
+	// responsesAPI: also served by the Responses API (Microsoft Learn,
+	// "Azure OpenAI Responses API", Model support).
+	responsesAPI
 )
 
 // chat builds a catalog entry for a chat model deployed under name.
@@ -94,6 +118,42 @@ func chat(name, base string, in, cachedIn, out float64, ctx, maxOut int, caps ca
 		SupportsJSON:     caps&jsonMode != 0,
 		SupportsLogprobs: caps&logprobs != 0,
 		Reasoning:        caps&reasoning != 0,
+
+		SupportsResponses: caps&responsesAPI != 0,
+	}
+}
+
+// responsesOnly builds a catalog entry for a reasoning model served only
+// by the Responses API.
+func responsesOnly(name, base string, in, cachedIn, out float64, ctx, maxOut int) registry.Model {
+	m := chat(name, base, in, cachedIn, out, ctx, maxOut, vision|tools|jsonMode|reasoning|responsesAPI)
+	m.APISpec = registry.APISpecResponses
+	return m
+}
+
+// Embeddings limits of Azure OpenAI (Microsoft Learn, embeddings how-to:
+// "The maximum length of input text for our latest embedding models is
+// 8,192 tokens … If sending an array of inputs in a single embedding
+// request the max array size is 2048").
+const (
+	embeddingMaxInputs      = 2048
+	embeddingMaxInputTokens = 8192
+)
+
+// embedding builds a catalog entry for an embeddings model; shorter says
+// it takes the dimensions parameter (text-embedding-3).
+func embedding(name string, in float64, dims int, shorter bool) registry.Model {
+	return registry.Model{
+		ID:                 ModelID(name),
+		Provider:           ProviderName,
+		Name:               name,
+		BaseModel:          name,
+		APISpec:            registry.APISpecEmbeddings,
+		InputCost:          in,
+		ContextWindow:      embeddingMaxInputTokens,
+		Dimensions:         dims,
+		SupportsDimensions: shorter,
+		MaxInputs:          embeddingMaxInputs,
 	}
 }
 

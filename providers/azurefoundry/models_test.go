@@ -15,6 +15,8 @@ func TestCatalog(t *testing.T) {
 		"DeepSeek-R1", "DeepSeek-V3.1", "Llama-3.3-70B-Instruct", "Llama-4-Maverick-17B-128E-Instruct-FP8", "Mistral-Large-3",
 		"grok-4", "gpt-oss-120b", "Phi-4",
 	}
+	responsesOnly := []string{"gpt-5-pro", "gpt-5-codex", "gpt-5.1-codex", "gpt-5.1-codex-mini", "o3-pro", "codex-mini"}
+	embeddings := []string{"text-embedding-3-small", "text-embedding-3-large", "text-embedding-ada-002"}
 	byName := map[string]registry.Model{}
 	for _, m := range Models() {
 		byName[m.Name] = m
@@ -41,8 +43,22 @@ func TestCatalog(t *testing.T) {
 			t.Errorf("%s: implausible prices or limits: %+v", name, m)
 		}
 	}
-	if len(byName) != len(want)+len(claudeCatalog) { // Claude: claude_test.go
-		t.Errorf("catalog has %d models, test lists %d: update one", len(byName), len(want)+len(claudeCatalog))
+	for _, name := range responsesOnly {
+		m, ok := byName[name]
+		if !ok || m.APISpec != registry.APISpecResponses || !m.Reasoning || !m.SupportsResponses || m.InputCost <= 0 || m.OutputCost <= 0 ||
+			m.CachedInputCost > m.InputCost || m.MaxOutputTokens <= 0 || m.MaxOutputTokens > m.ContextWindow {
+			t.Errorf("responses-only %s: %+v", name, m)
+		}
+	}
+	for _, name := range embeddings {
+		m, ok := byName[name]
+		if !ok || m.APISpec != registry.APISpecEmbeddings || m.InputCost <= 0 || m.OutputCost != 0 || m.Dimensions <= 0 ||
+			m.MaxInputs != 2048 || m.ContextWindow != 8192 {
+			t.Errorf("embeddings %s: %+v", name, m)
+		}
+	}
+	if got, want := len(byName), len(want)+len(responsesOnly)+len(embeddings)+len(claudeCatalog); got != want { // Claude: claude_test.go
+		t.Errorf("catalog has %d models, test lists %d: update one", got, want)
 	}
 	// Spot checks against the sourced prices (Global Standard, USD/1M).
 	for id, p := range map[string][3]float64{
@@ -52,6 +68,14 @@ func TestCatalog(t *testing.T) {
 		"azure-o3":          {2, 0.50, 8},
 		"azure-deepseek-r1": {1.35, 0, 5.40},
 		"azure-grok-4":      {3, 0, 15},
+		// Responses-only and embeddings models.
+		"azure-gpt-5-codex":            {1.25, 0.125, 10},
+		"azure-gpt-5-pro":              {15, 0, 120},
+		"azure-o3-pro":                 {20, 0, 80},
+		"azure-codex-mini":             {1.50, 0.375, 6},
+		"azure-text-embedding-3-small": {0.02, 0, 0},
+		"azure-text-embedding-3-large": {0.13, 0, 0},
+		"azure-text-embedding-ada-002": {0.10, 0, 0},
 	} {
 		m := lookup(t, id)
 		if m.InputCost != p[0] || m.CachedInputCost != p[1] || m.OutputCost != p[2] {
@@ -61,6 +85,13 @@ func TestCatalog(t *testing.T) {
 	if !lookup(t, "azure-o3-mini").Reasoning || lookup(t, "azure-gpt-4o").Reasoning || lookup(t, "azure-o3-mini").SupportsImages {
 		t.Error("capability flags wrong")
 	}
+	if !lookup(t, "azure-gpt-4o").SupportsResponses || lookup(t, "azure-deepseek-r1").SupportsResponses || lookup(t, "azure-gpt-35-turbo").SupportsResponses {
+		t.Error("SupportsResponses wrong")
+	}
+	if lookup(t, "azure-text-embedding-ada-002").SupportsDimensions || !lookup(t, "azure-text-embedding-3-large").SupportsDimensions ||
+		lookup(t, "azure-text-embedding-3-large").Dimensions != 3072 {
+		t.Error("embedding dimensions wrong")
+	}
 }
 
 // TestCatalogTwins: WithProvider("azure-foundry") finds the Azure twin of
@@ -68,6 +99,7 @@ func TestCatalog(t *testing.T) {
 func TestCatalogTwins(t *testing.T) {
 	for base, want := range map[string]string{
 		"gpt-4o": "azure-gpt-4o", "gpt-4.1-mini": "azure-gpt-4.1-mini", "o3": "azure-o3", "gpt-3.5-turbo": "azure-gpt-35-turbo",
+		"o3-pro": "azure-o3-pro", "codex-mini-latest": "azure-codex-mini", "text-embedding-3-small": "azure-text-embedding-3-small",
 	} {
 		m, ok := registry.ForProvider(ProviderName, base)
 		if !ok || m.ID != want {

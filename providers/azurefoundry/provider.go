@@ -342,11 +342,16 @@ func (p *Provider) newTarget(region string, weight float64, ep endpoint, a *auth
 	if st, ok := a.tokens.(staticToken); ok {
 		secrets = append(secrets, string(st))
 	}
+	respVersion := ""
+	if t.mode == modeClassic && !ep.serverless {
+		respVersion = responsesVersion(t.apiVersion)
+	}
 	oai, err := openai.NewFromClientConfig(cc, openai.Options{
-		Name:     ProviderName,
-		WireName: t.deployment,
-		Hint:     noHint,
-		Redact:   secrets,
+		Name:                ProviderName,
+		WireName:            t.deployment,
+		Hint:                noHint,
+		Redact:              secrets,
+		ResponsesAPIVersion: respVersion,
 		// Responses are bounded by the same limit on every endpoint.
 		MaxResponseBytes: p.maxBody,
 	})
@@ -614,6 +619,9 @@ func (t *target) ready(ctx context.Context, m registry.Model) error {
 }
 
 func (t *target) generate(ctx context.Context, req *llm.Request, m registry.Model) (*llm.Response, error) {
+	if err := t.checkResponses(req, m); err != nil {
+		return nil, err
+	}
 	if err := t.ready(ctx, m); err != nil {
 		return nil, err
 	}
@@ -634,6 +642,10 @@ func (t *target) generate(ctx context.Context, req *llm.Request, m registry.Mode
 // latter, so an unstarted error is returned, not yielded, when it may fail
 // over).
 func (t *target) stream(ctx context.Context, req *llm.Request, m registry.Model, yield func(*llm.Chunk, error) bool) (started bool, err error) {
+	if err := t.checkResponses(req, m); err != nil {
+		yield(nil, err)
+		return false, err
+	}
 	if err := t.ready(ctx, m); err != nil {
 		return false, t.yieldOrReturn(ctx, err, yield)
 	}

@@ -7,6 +7,7 @@ import (
 	goopenai "github.com/sashabaranov/go-openai"
 
 	"github.com/deluge-go/deluge/internal/azureharness"
+	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/providers/azurefoundry/azuretest"
 	"github.com/deluge-go/deluge/providers/openai"
 	"github.com/deluge-go/deluge/providers/providertest"
@@ -18,9 +19,10 @@ import (
 // an api-version and an escaped deployment name, or the v1 route with the
 // deployment as the body's model.
 func azureHarness(classic bool) providertest.HarnessFunc {
-	const key, wrong, deployment = "azure-key-0123456789", "azure-wrong-9876543210", "my gpt-4o"
+	const key, wrong, deployment, embeddings = "azure-key-0123456789", "azure-wrong-9876543210", "my gpt-4o", "my embeddings"
 	return func(t *testing.T, c providertest.Condition) (providertest.Target, bool) {
-		srv := azuretest.NewServer(azureharness.Options(c, azuretest.WithAPIKeys(key), azuretest.WithDeployment(deployment, "gpt-4o"))...)
+		srv := azuretest.NewServer(azureharness.Options(c, azuretest.WithAPIKeys(key), azuretest.WithDeployment(deployment, "gpt-4o"),
+			azuretest.WithDeployment(embeddings, "text-embedding-3-small"))...)
 		t.Cleanup(srv.Close)
 
 		k := key
@@ -37,22 +39,28 @@ func azureHarness(classic bool) providertest.HarnessFunc {
 		} else {
 			cc.BaseURL = srv.URL + "/openai/v1" // key as a bearer token, as OpenAI clients send it
 		}
-		p, err := openai.NewFromClientConfig(cc, openai.Options{Name: "azure-foundry", Redact: []string{k}})
+		opts := openai.Options{Name: "azure-foundry", Redact: []string{k}, APIKey: k}
+		if classic {
+			opts.ResponsesAPIVersion = "2025-04-01-preview"
+		}
+		p, err := openai.NewFromClientConfig(cc, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		m := registry.Model{ID: "azure-gpt-4o", Provider: "azure-foundry", Name: deployment, BaseModel: "gpt-4o"}
+		em := registry.Model{ID: "azure-embeddings", Provider: "azure-foundry", Name: embeddings, BaseModel: "text-embedding-3-small",
+			APISpec: registry.APISpecEmbeddings, Dimensions: 1536, SupportsDimensions: true, MaxInputs: openai.EmbeddingMaxInputs}
 		if c == providertest.UnknownModel {
-			m.Name = "no such deployment"
+			m.Name, em.Name = "no such deployment", "no such embeddings"
 		}
-		return providertest.Target{Provider: p, Model: m, Backend: azureharness.Backend{srv}, Secrets: []string{key, wrong}}, true
+		return providertest.Target{Provider: p, Model: m, EmbeddingModel: em, Backend: azureharness.Backend{srv}, Secrets: []string{key, wrong}}, true
 	}
 }
 
 func TestConformanceAzureEmulatorClassic(t *testing.T) {
-	providertest.Run(t, azureHarness(true))
+	providertest.Run(t, providertest.WithAPIs(azureHarness(true), llm.APIAuto, llm.APIResponses))
 }
 
 func TestConformanceAzureEmulatorV1(t *testing.T) {
-	providertest.Run(t, azureHarness(false))
+	providertest.Run(t, providertest.WithAPIs(azureHarness(false), llm.APIAuto, llm.APIResponses))
 }

@@ -1,6 +1,7 @@
 // Package openai is deluge's provider for the OpenAI chat completions API
 // and every server that speaks it (vLLM, Ollama, LiteLLM, Azure OpenAI…),
-// built on github.com/sashabaranov/go-openai.
+// built on github.com/sashabaranov/go-openai, and for OpenAI's (and Azure
+// OpenAI's) Responses API and embeddings.
 //
 // Importing the package registers the provider under the name "openai" and
 // the catalog of OpenAI models (gpt-4o, gpt-4.1, gpt-5, o3, … with list
@@ -93,6 +94,76 @@
 // past it the call fails with ErrResponseTooLarge without reading the
 // rest. Large replies are decoded without extra copies of the body.
 //
+// # The Responses API
+//
+// A request goes to the Responses API (POST {base}/responses; on
+// go-openai's Azure API types {base}/openai/responses?api-version=…) when
+// req.UsesResponses(): its model's APISpec is "responses" (gpt-5-pro,
+// gpt-5-codex, o3-pro, codex-mini-latest, … are served by it alone), or
+// the call asked for it (llm.WithAPI(llm.APIResponses),
+// llm.WithPreviousResponse, llm.WithBackground). The conversation becomes
+// "instructions" (its leading system messages, which a continued response
+// does not inherit) and input items: messages (user text, images as
+// input_image, files as input_file with their data), the assistant's tool
+// calls as function_call items, tool results as function_call_output
+// items. Tools are sent flat with an explicit "strict" (the server's
+// default is true), tool_choice, text.format for JSON mode and schemas,
+// max_output_tokens (at least 16, reasoning included), reasoning.effort
+// and reasoning.summary for reasoning models, top_logprobs with
+// include ["message.output_text.logprobs"] for the others, user,
+// previous_response_id, background, and always "store": false unless the
+// call says otherwise (llm.WithStore) or runs in the background, which
+// needs it: the server's default keeps every response for 30 days. A stop
+// sequence cannot be expressed there and is refused, nothing sent; a seed
+// is dropped.
+//
+// The output items map to the same llm.Response as a chat completion: the
+// message's output_text as Completion (log-probabilities too), refusal
+// parts as Refusal, function_call items as tool calls (FinishReason
+// "tool_calls"), reasoning items' summary_text as ReasoningSummary (parts
+// separated by a blank line), status "incomplete" as FinishReason "length"
+// or "content_filter", usage with cached and reasoning tokens, the
+// response's id (ResponseID), status and service_tier, and Azure's
+// content_filters as PromptFilter and ContentFilter (a blocked completion
+// is FinishReason "content_filter"). A response that failed on the server
+// is an *llm.Error classified by its error code (server_error is
+// retryable), a cancelled one CodeCanceled. Streams map the semantic
+// events (response.output_text.delta, response.refusal.delta,
+// response.reasoning_summary_text.delta, the function call events,
+// response.completed / incomplete / failed, error) to chunks, usage and
+// the tool calls on the last. The provider is an llm.Poller: Poll and
+// Cancel read and cancel a background response (GET responses/{id}, POST
+// responses/{id}/cancel), which the llm.Client drives.
+//
+// The wire types are hand-written (encoding/json, the fields deluge maps,
+// following OpenAI's API reference and Azure's v1 spec), chosen by
+// measurement: go-openai v1.43.0 has no Responses API; openai-go has one,
+// but may not enter deluge's go.mod (llm/imports_test.go), and its
+// Responses.New cost about 3.8 times this serializer's whole path in the
+// bench program (163–185 µs against 43–48 µs per call, 326 allocations
+// against 82, in-memory transport, see docs/benchmarks.md), where deluge's
+// whole Responses call costs what go-openai's chat completion of the same
+// prompt does (1.00× and 1.03× in two full runs) and 2 to 10 µs more than
+// a hand-written net/http call that decodes only the text and usage; the
+// serializer alone matches that call (BenchmarkResponsesGenerate against
+// BenchmarkResponsesHandWritten). Requests go through the
+// same doer chain as go-openai's (capture doer, size limits, redirects
+// refused, redaction); Options.APIKey supplies the credential go-openai
+// keeps unexported.
+//
+// # Embeddings
+//
+// The provider is an llm.Embedder: Embed sends one request (POST
+// {base}/embeddings; on go-openai's Azure types
+// {base}/openai/deployments/{deployment}/embeddings?api-version=…) through
+// go-openai's CreateEmbeddings and the same doer chain, asking for base64
+// vectors, as OpenAI's own SDKs do by default (a quarter of the bytes,
+// exact, no float parsing), and returns them in input order with the usage.
+// A request without inputs, with an empty input or more inputs than the
+// model's MaxInputs, or dimensions the model does not take is refused
+// before sending. The catalog has text-embedding-3-small and -large (which
+// shorten their vectors: llm.WithDimensions) and text-embedding-ada-002.
+//
 // # Reuse by other providers
 //
 // NewFromClientConfig builds a provider over any go-openai ClientConfig:
@@ -113,9 +184,12 @@
 // APITypeAzureAD), cc.APIVersion to a dated version, and
 // cc.AzureModelMapperFunc = url.PathEscape: go-openai builds
 // {base}/openai/deployments/{mapper(wire name)}/chat/completions?api-version=…
-// and does not escape the name itself. ErrorFromHTTP maps an error response
-// received outside go-openai the same way, and MarshalChatRequest gives the
-// exact request body (for batch input files). The Provider implements
+// and does not escape the name itself. Options.APIKey gives the key for
+// the Responses API's requests (unless the doer authenticates), and
+// Options.ResponsesAPIVersion the api-version of its classic Azure route.
+// ErrorFromHTTP maps an error response received outside go-openai the same
+// way, and MarshalChatRequest and MarshalResponsesRequest give the exact
+// request bodies (for batch input files). The Provider implements
 // batch.Provider for OpenAI's Batch API, and NewBatchService is the files
 // and batches wire other providers configure (the Azure one does).
 package openai

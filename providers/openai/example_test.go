@@ -196,3 +196,18 @@ func ExampleRefuseRedirects() {
 	fmt.Println(c.Timeout, mine.CheckRedirect == nil, c.CheckRedirect != nil)
 	// Output: 1m0s true true
 }
+
+// MarshalResponsesRequest gives the exact Responses API body the provider
+// sends: the system message as instructions, store false unless asked.
+func ExampleMarshalResponsesRequest() {
+	body, err := openai.MarshalResponsesRequest(&llm.Request{
+		Model:    registry.Model{ID: "o3-pro", Provider: openai.ProviderName, Name: "o3-pro", Reasoning: true},
+		Messages: conversation.New().System("Be brief.").User("2+2?").Messages(),
+		Sampling: llm.Sampling{MaxNewTokens: 500, ReasoningEffort: "high", ReasoningSummary: "auto"},
+	}, "o3-pro")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(string(body))
+	// Output: {"model":"o3-pro","input":[{"type":"message","role":"user","content":"2+2?"}],"instructions":"Be brief.","max_output_tokens":500,"reasoning":{"effort":"high","summary":"auto"},"store":false}
+}

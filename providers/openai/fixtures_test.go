@@ -406,7 +406,6 @@ func TestAzureFixturesCovered(t *testing.T) {
 	outOfScope := []string{
 		"aoai_batch_",               // batch API objects: not chat completions
 		"aoai_file_",                // file upload objects
-		"aoai_responses_",           // Responses API: not spoken by this provider
 		".request_and_headers.json", // companions of the .sse files
 		"SOURCES.md",
 	}

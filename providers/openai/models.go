@@ -18,7 +18,10 @@ import (
 //
 // Capability flags: SupportsJSON is JSON mode (response_format), Images is
 // image input, Logprobs is token log-probabilities (not offered by
-// reasoning models), Responses is availability on the Responses API.
+// reasoning models), Responses is availability on the Responses API (every
+// chat model: send one there with llm.WithAPI(llm.APIResponses)). The
+// Responses-only models (gpt-5-pro, gpt-5-codex, o3-pro, …) and the
+// embeddings models were checked on their model pages as well.
 var catalog = []registry.Model{
 	// GPT-5 family: reasoning models (max_completion_tokens, no sampling knobs).
 	reasoning("gpt-5.1", 1.25, 0.125, 10, 400_000, 128_000, true),
@@ -43,6 +46,46 @@ var catalog = []registry.Model{
 	chat("gpt-4-turbo", 10, 0, 30, 128_000, 4_096, true, true),
 	chat("gpt-4", 30, 0, 60, 8_192, 8_192, false, false),
 	chat("gpt-3.5-turbo", 0.50, 0, 1.50, 16_385, 4_096, true, false),
+
+	// Reasoning models served only by the Responses API (their model
+	// pages: "available in the Responses API only"): APISpec "responses".
+	responsesOnly("gpt-5-pro", 15, 0, 120, 400_000, 272_000),
+	responsesOnly("gpt-5-codex", 1.25, 0.125, 10, 400_000, 128_000),
+	responsesOnly("gpt-5.1-codex", 1.25, 0.125, 10, 400_000, 128_000),
+	responsesOnly("gpt-5.1-codex-mini", 0.25, 0.025, 2, 400_000, 128_000),
+	responsesOnly("o3-pro", 20, 0, 80, 200_000, 100_000),
+	responsesOnly("codex-mini-latest", 1.50, 0.375, 6, 200_000, 100_000),
+
+	// Embeddings models: one price, per input token. Up to 2,048 inputs of
+	// 8,192 tokens per request; text-embedding-3 models return shorter
+	// vectors on request (dimensions).
+	embedding("text-embedding-3-small", 0.02, 1_536, true),
+	embedding("text-embedding-3-large", 0.13, 3_072, true),
+	embedding("text-embedding-ada-002", 0.10, 1_536, false),
+}
+
+// EmbeddingMaxInputs and EmbeddingMaxInputTokens are OpenAI's (and Azure
+// OpenAI's) limits of one embeddings request: inputs per request, and
+// tokens per input (the API reference: "The input must not exceed the max
+// input tokens for the model (8192 tokens for all embedding models) … any
+// array must be 2048 dimensions or less").
+const (
+	EmbeddingMaxInputs      = 2048
+	EmbeddingMaxInputTokens = 8192
+)
+
+func responsesOnly(id string, in, cached, out float64, window, maxOut int) registry.Model {
+	m := reasoning(id, in, cached, out, window, maxOut, true)
+	m.APISpec = registry.APISpecResponses
+	return m
+}
+
+func embedding(id string, in float64, dims int, shorter bool) registry.Model {
+	return registry.Model{
+		ID: id, Provider: ProviderName, Name: id, BaseModel: id, APISpec: registry.APISpecEmbeddings,
+		InputCost: in, ContextWindow: EmbeddingMaxInputTokens,
+		Dimensions: dims, SupportsDimensions: shorter, MaxInputs: EmbeddingMaxInputs,
+	}
 }
 
 func chat(id string, in, cached, out float64, window, maxOut int, json, images bool) registry.Model {

@@ -166,14 +166,13 @@ func newProvider(cfg Config, requireKey bool) (*Provider, error) {
 	if cfg.APIKey != "" {
 		redact = []string{cfg.APIKey}
 	}
-	p, err := NewFromClientConfig(cc, Options{Name: ProviderName, Redact: redact, Hint: openAIHint, MaxResponseBytes: cfg.MaxResponseBytes})
+	p, err := NewFromClientConfig(cc, Options{Name: ProviderName, Redact: redact, Hint: openAIHint, MaxResponseBytes: cfg.MaxResponseBytes, APIKey: cfg.APIKey})
 	if err != nil {
 		return nil, err
 	}
 	p.owned = owned
 	p.checkHTTP = !cfg.AllowInsecureHTTP
 	p.hasKey = cfg.APIKey != ""
-	p.apiKey = cfg.APIKey
 	if noKey != nil {
 		p.def.err = noKey
 	}
@@ -213,6 +212,21 @@ type Options struct {
 	// MaxResponseBytes bounds a reply body and each line of a stream;
 	// DefaultMaxResponseBytes when 0 or less.
 	MaxResponseBytes int64
+	// APIKey is the key the ClientConfig was built with (go-openai keeps
+	// it unexported), for the requests the provider sends without
+	// go-openai: the Responses API and its background polls. It goes in
+	// "Authorization: Bearer" (go-openai's OpenAI and AzureAD API types)
+	// or "api-key" (its Azure type), as go-openai would send it, before
+	// the configured HTTP doer, which may set credentials of its own (the
+	// azure-foundry provider's does, and leaves this empty). A model's
+	// APIKeyEnvVar key replaces it for that model.
+	APIKey string
+	// ResponsesAPIVersion is the api-version of the Responses API routes
+	// for go-openai's Azure API types ({base}/openai/responses?api-version=…);
+	// the ClientConfig's APIVersion when empty. On the OpenAI API type the
+	// Responses API is {base}/responses, with the ClientConfig's
+	// APIVersion as a query when set (Azure's v1 "preview").
+	ResponsesAPIVersion string
 }
 
 // Provider is an llm.Provider and llm.Streamer for the OpenAI chat
@@ -227,6 +241,8 @@ type Provider struct {
 	base        goopenai.ClientConfig // the default configuration, as given
 	baseURL     string                // its normalized BaseURL
 	modelConfig func(registry.Model) (goopenai.ClientConfig, error)
+	apiKey      string // Options.APIKey, or Config.APIKey: for the requests go-openai does not send (Responses, batch)
+	respVersion string // Options.ResponsesAPIVersion
 
 	def       *endpoint
 	endpoints sync.Map // endpointKey → *endpoint, for models with their own APIBase or key
@@ -239,9 +255,6 @@ type Provider struct {
 	// configuration has a key. Set by New only: NewFromClientConfig's
 	// callers validate their own endpoints.
 	checkHTTP, hasKey bool
-	// apiKey is Config.APIKey (New only), for the batch API's requests,
-	// which go-openai does not send.
-	apiKey string
 }
 
 // endpoint is one go-openai client, built once and reused for every call.
@@ -252,6 +265,9 @@ type endpoint struct {
 	err error
 	// key is this endpoint's own API key, redacted from its errors.
 	key string
+	// raw sends the requests go-openai cannot express (the Responses
+	// API) through the same doer chain as the client's.
+	raw rawEndpoint
 }
 
 var (
@@ -288,6 +304,8 @@ func NewFromClientConfig(cc goopenai.ClientConfig, opts Options) (*Provider, err
 		baseURL:     base,
 		modelConfig: opts.ModelConfig,
 		maxBody:     limitOf(opts.MaxResponseBytes),
+		apiKey:      opts.APIKey,
+		respVersion: opts.ResponsesAPIVersion,
 	}
 	for _, s := range opts.Redact {
 		if s != "" {
@@ -303,13 +321,20 @@ func NewFromClientConfig(cc goopenai.ClientConfig, opts Options) (*Provider, err
 	if p.hint == nil {
 		p.hint = genericHint
 	}
-	p.def = &endpoint{client: newClient(cc, p.maxBody)}
+	p.def = p.newEndpoint(cc, opts.APIKey)
 	return p, nil
 }
 
+// newEndpoint builds the clients of one endpoint: go-openai's, and the raw
+// requests' over the same doer chain, authenticated with key.
+func (p *Provider) newEndpoint(cc goopenai.ClientConfig, key string) *endpoint {
+	client, doer := newClient(cc, p.maxBody)
+	return &endpoint{client: client, raw: newRawEndpoint(cc, doer, key, p.respVersion)}
+}
+
 // newClient builds a go-openai client whose HTTP doer captures what the
-// provider needs from each response.
-func newClient(cc goopenai.ClientConfig, limit int64) *goopenai.Client {
+// provider needs from each response, and returns that doer too.
+func newClient(cc goopenai.ClientConfig, limit int64) (*goopenai.Client, goopenai.HTTPDoer) {
 	switch c := cc.HTTPClient.(type) {
 	case nil:
 		cc.HTTPClient = RefuseRedirects(http.DefaultClient)
@@ -317,7 +342,7 @@ func newClient(cc goopenai.ClientConfig, limit int64) *goopenai.Client {
 		cc.HTTPClient = RefuseRedirects(c)
 	}
 	cc.HTTPClient = captureDoer{next: cc.HTTPClient, limit: limit}
-	return goopenai.NewClientWithConfig(cc)
+	return goopenai.NewClientWithConfig(cc), cc.HTTPClient
 }
 
 // Name returns the provider name reported in responses and errors.
@@ -367,6 +392,7 @@ func (p *Provider) buildEndpoint(m registry.Model) (*endpoint, error) {
 		key string
 		err error
 	)
+	rawKey := p.apiKey
 	if p.modelConfig != nil {
 		cc, err = p.modelConfig(m)
 		if err != nil {
@@ -381,6 +407,7 @@ func (p *Provider) buildEndpoint(m registry.Model) (*endpoint, error) {
 					Message: fmt.Sprintf("model %s reads its API key from %s, which is empty: set it", m.ID, m.APIKeyEnvVar)}
 			}
 			cc = withKey(p.base, key)
+			rawKey = key
 		}
 		if m.APIBase != "" {
 			cc.BaseURL = m.APIBase
@@ -400,7 +427,9 @@ func (p *Provider) buildEndpoint(m registry.Model) (*endpoint, error) {
 	if cc.HTTPClient == nil {
 		cc.HTTPClient = p.base.HTTPClient
 	}
-	return &endpoint{client: newClient(cc, p.maxBody), key: key}, nil
+	ep := p.newEndpoint(cc, rawKey)
+	ep.key = key
+	return ep, nil
 }
 
 // withKey returns a copy of cc authenticating with key. go-openai keeps the

@@ -172,10 +172,14 @@ func (s secrets) toolCalls(calls []conversation.ToolCall) {
 func (s secrets) response(r *llm.Response) {
 	r.RequestID, r.Region, r.ServedModel = s.id(r.RequestID), s.id(r.Region), s.id(r.ServedModel)
 	r.FinishReason = s.id(r.FinishReason)
+	if r.ResponseID != "" || r.Status != "" || r.ServiceTier != "" {
+		r.ResponseID, r.Status, r.ServiceTier = s.id(r.ResponseID), s.id(r.Status), s.id(r.ServiceTier)
+	}
 	if len(s) == 0 {
 		return
 	}
 	r.Completion, r.Refusal = s.clean(r.Completion), s.clean(r.Refusal)
+	r.ReasoningSummary = s.clean(r.ReasoningSummary)
 	for i := range r.Message.Parts {
 		pt := &r.Message.Parts[i]
 		pt.Text = s.clean(pt.Text)
@@ -212,10 +216,14 @@ func (s secrets) chunk(c *llm.Chunk) {
 		c.RequestID, c.Region, c.ServedModel = s.id(c.RequestID), s.id(c.Region), s.id(c.ServedModel)
 		c.FinishReason = s.id(c.FinishReason)
 	}
+	if c.ResponseID != "" || c.Status != "" || c.ServiceTier != "" {
+		c.ResponseID, c.Status, c.ServiceTier = s.id(c.ResponseID), s.id(c.Status), s.id(c.ServiceTier)
+	}
 	if len(s) == 0 {
 		return
 	}
 	c.Text, c.Refusal = s.clean(c.Text), s.clean(c.Refusal)
+	c.ReasoningSummary = s.clean(c.ReasoningSummary)
 	s.toolCalls(c.ToolCalls)
 	s.filter(c.ContentFilter)
 	s.filters(c.PromptFilter)

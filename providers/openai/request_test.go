@@ -257,8 +257,10 @@ func TestWireRequestRejected(t *testing.T) {
 			Sampling: llm.Sampling{Tools: []llm.Tool{{Name: "f", Parameters: []byte(`{not json`)}}}}, "not valid JSON"},
 		{"unknown response format", llm.Request{Model: model("gpt-4o"), Messages: conversation.New().User("x").Messages(),
 			Sampling: llm.Sampling{ResponseFormat: &llm.ResponseFormat{Type: "yaml"}}}, "unknown response format"},
-		{"responses-only model", llm.Request{Model: registry.Model{ID: "o3-pro", Provider: "openai", Name: "o3-pro", APISpec: registry.APISpecResponses},
-			Messages: conversation.New().User("x").Messages()}, "chat completions API only"},
+		{"responses-only model sent as chat", llm.Request{Model: registry.Model{ID: "o3-pro", Provider: "openai", Name: "o3-pro", APISpec: registry.APISpecResponses},
+			Messages: conversation.New().User("x").Messages(), Sampling: llm.Sampling{API: llm.APIChat}}, "served only by the Responses API"},
+		{"embeddings model", llm.Request{Model: registry.Model{ID: "e", Provider: "openai", Name: "text-embedding-3-small", APISpec: registry.APISpecEmbeddings},
+			Messages: conversation.New().User("x").Messages()}, "is an embeddings model"},
 		{"tool message without result", llm.Request{Model: model("gpt-4o"), Messages: []conversation.Message{
 			{Role: conversation.RoleTool, Parts: []conversation.Part{conversation.Text("x")}}}}, "no tool result"},
 	}
@@ -388,9 +390,15 @@ func TestCatalog(t *testing.T) {
 		assert.Equal(t, openai.ProviderName, m.Provider)
 		assert.Equal(t, m.ID, m.BaseModel, "BaseModel lets WithProvider find the Azure twin")
 		assert.Positive(t, m.InputCost)
-		assert.Positive(t, m.OutputCost)
 		assert.GreaterOrEqual(t, m.InputCost, m.CachedInputCost)
 		assert.Positive(t, m.ContextWindow)
+		if m.APISpec == registry.APISpecEmbeddings {
+			assert.Zero(t, m.OutputCost, "%s: embeddings have no output tokens", m.ID)
+			assert.Positive(t, m.Dimensions)
+			assert.Equal(t, openai.EmbeddingMaxInputs, m.MaxInputs)
+			continue
+		}
+		assert.Positive(t, m.OutputCost)
 		assert.Positive(t, m.MaxOutputTokens)
 		if m.Reasoning {
 			assert.False(t, m.SupportsLogprobs, "%s: reasoning models have no logprobs", m.ID)

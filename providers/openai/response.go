@@ -19,6 +19,9 @@ import (
 // llm.Client's job, so Response.Cost, Attempts and Latency are left zero.
 // Errors are *llm.Error.
 func (p *Provider) Generate(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+	if req != nil && req.UsesResponses() {
+		return p.generateResponses(ctx, req)
+	}
 	ep, creq, flags, err := p.prepare(req)
 	if err != nil {
 		return nil, err
@@ -56,9 +59,13 @@ func (p *Provider) prepare(req *llm.Request) (*endpoint, goopenai.ChatCompletion
 	if req == nil {
 		return nil, goopenai.ChatCompletionRequest{}, wireFlags{}, &llm.Error{Code: llm.CodeInvalidRequest, Provider: p.name, Message: "nil request"}
 	}
-	if req.Model.APISpec == registry.APISpecResponses {
+	switch req.Model.APISpec {
+	case registry.APISpecResponses:
+		// Only a call that asked for chat completions gets here.
 		return nil, goopenai.ChatCompletionRequest{}, wireFlags{}, &llm.Error{Code: llm.CodeInvalidRequest, Provider: p.name, Model: req.Model.ID,
-			Message: "model " + req.Model.ID + " declares APISpec \"responses\", but this provider speaks the chat completions API only"}
+			Message: "model " + req.Model.ID + " is served only by the Responses API: leave out llm.WithAPI(llm.APIChat)"}
+	case registry.APISpecEmbeddings:
+		return nil, goopenai.ChatCompletionRequest{}, wireFlags{}, p.embeddingsModelError(req.Model)
 	}
 	ep, err := p.endpointFor(req.Model)
 	if err != nil {

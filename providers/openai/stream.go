@@ -38,6 +38,9 @@ import (
 // returns. Breaking out of the loop closes the response body, which
 // releases the connection.
 func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[*llm.Chunk, error] {
+	if req != nil && req.UsesResponses() {
+		return p.streamResponses(ctx, req)
+	}
 	return func(yield func(*llm.Chunk, error) bool) {
 		ep, creq, flags, err := p.prepare(req)
 		if err != nil {

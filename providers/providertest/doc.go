@@ -23,7 +23,17 @@
 //   - Response.Attempts counts the requests the backend received, and a
 //     provider that fails over does so at once when an endpoint fails
 //     (the FailingOver condition);
-//   - 50 goroutines can share the provider (run with -race).
+//   - 50 goroutines can share the provider (run with -race);
+//   - for a provider implementing [llm.Embedder] whose targets name an
+//     [Target.EmbeddingModel]: one request returns one vector per input,
+//     in order, consistent and (with a [VectorReplier]) the backend's own;
+//     dimensions are honoured or refused; errors and attempts as above.
+//
+// A provider that serves a model through more than one wire API (OpenAI's
+// and Azure's chat completions and Responses API) declares them with
+// [WithAPIs] (or an [APIs] harness): every request case then runs again
+// on each, under a subtest named after it ("responses/Generate/PlainText"),
+// the requests naming it in [llm.Sampling.API].
 //
 // A harness hands the suite a provider and a model wired to a fresh backend
 // in a requested Condition. Optional abilities (recording messages,

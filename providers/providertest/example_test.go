@@ -40,3 +40,20 @@ func ExampleHarnessFunc() {
 	// BadKey: true
 	// Stalled: false
 }
+
+// A provider that speaks two wire APIs for a model declares them, and the
+// suite runs its request cases on each (the requests carry the API in
+// Sampling.API); a target naming an EmbeddingModel also gets the Embed
+// cases.
+func ExampleWithAPIs() {
+	harness := providertest.HarnessFunc(func(t *testing.T, c providertest.Condition) (providertest.Target, bool) {
+		fake := llmtest.New()
+		return providertest.Target{Provider: fake, Model: registry.Model{ID: "m", Provider: "mine", Name: "m"},
+			EmbeddingModel: registry.Model{ID: "e", Provider: "mine", Name: "e", APISpec: registry.APISpecEmbeddings},
+			Backend:        fake}, c == providertest.Healthy
+	})
+	h := providertest.WithAPIs(harness, llm.APIAuto, llm.APIResponses)
+	fmt.Println(h.(providertest.APIs).APIs())
+	// In a test: providertest.Run(t, h)
+	// Output: [auto responses]
+}

@@ -79,7 +79,35 @@ type Target struct {
 	// Secrets are strings (API keys) that must never appear in an error
 	// message.
 	Secrets []string
+	// API is the wire API the suite's requests name ([llm.Sampling.API]):
+	// the suite sets it when it runs the cases on each API of a harness
+	// implementing [APIs]; harnesses leave it zero.
+	API llm.API
+	// EmbeddingModel is an embeddings model the backend serves through the
+	// same provider, in the same condition as Model (unknown to the
+	// backend in UnknownModel); the zero value skips the embeddings cases.
+	EmbeddingModel registry.Model
 }
+
+// APIs is implemented by harnesses whose provider serves the target's
+// model through more than one wire API (OpenAI's and Azure's chat
+// completions and Responses API): the suite runs its request cases once
+// per API listed. [WithAPIs] adds it to any Harness.
+type APIs interface {
+	APIs() []llm.API
+}
+
+// WithAPIs returns h declaring the wire APIs its provider serves.
+func WithAPIs(h Harness, apis ...llm.API) Harness {
+	return apisHarness{Harness: h, apis: apis}
+}
+
+type apisHarness struct {
+	Harness
+	apis []llm.API
+}
+
+func (h apisHarness) APIs() []llm.API { return h.apis }
 
 // Harness connects the suite to one provider and its backend.
 type Harness interface {
@@ -128,6 +156,15 @@ type Replier interface {
 	// ExpectedReply returns the text the backend answers to req in the
 	// Healthy condition.
 	ExpectedReply(req *llm.Request) string
+}
+
+// VectorReplier is implemented by backends whose embeddings are
+// predictable.
+type VectorReplier interface {
+	// ExpectedVector returns the vector the backend computes for input
+	// with model m, of the given dimensions (0: the model's own), in the
+	// Healthy condition.
+	ExpectedVector(m registry.Model, input string, dimensions int) []float32
 }
 
 // InFlighter is implemented by backends that can tell when a request is

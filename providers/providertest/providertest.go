@@ -13,7 +13,6 @@ import (
 
 	"github.com/deluge-go/deluge/conversation"
 	"github.com/deluge-go/deluge/llm"
-	"github.com/deluge-go/deluge/registry"
 )
 
 const (
@@ -58,9 +57,35 @@ var cases = []testCase{
 // Run runs the conformance suite against the provider h wires up, one
 // subtest per case. Cases that need a condition or backend ability the
 // harness lacks are skipped. Run it with -race.
+//
+// A harness whose provider serves more than one wire API (it implements
+// [APIs]; see [WithAPIs]) has the request cases run again for each API
+// other than [llm.APIAuto], under a subtest named after it
+// ("responses/Generate/PlainText"), the requests naming it in
+// [llm.Sampling.API]. The embeddings cases ("Embed/…") run once, for a
+// provider implementing [llm.Embedder] whose targets name an
+// [Target.EmbeddingModel].
 func Run(t *testing.T, h Harness) {
 	t.Helper()
-	for _, c := range cases {
+	runCases(t, h, cases)
+	apis := []llm.API{llm.APIAuto}
+	if a, ok := h.(APIs); ok {
+		apis = a.APIs()
+	}
+	for _, api := range apis {
+		if api == llm.APIAuto {
+			continue
+		}
+		t.Run(api.String(), func(t *testing.T) {
+			runCases(t, apiHarness{h: h, api: api}, cases)
+		})
+	}
+	runCases(t, h, embedCases)
+}
+
+func runCases(t *testing.T, h Harness, cs []testCase) {
+	t.Helper()
+	for _, c := range cs {
 		t.Run(c.name, func(t *testing.T) {
 			defer func() {
 				if t.Failed() {
@@ -70,6 +95,18 @@ func Run(t *testing.T, h Harness) {
 			c.fn(t, h)
 		})
 	}
+}
+
+// apiHarness hands out h's targets with their requests on api.
+type apiHarness struct {
+	h   Harness
+	api llm.API
+}
+
+func (a apiHarness) Target(t *testing.T, c Condition) (Target, bool) {
+	tg, ok := a.h.Target(t, c)
+	tg.API = a.api
+	return tg, ok
 }
 
 // --- helpers ---
@@ -94,8 +131,10 @@ func needTarget(t *testing.T, h Harness, c Condition) Target {
 	return tg
 }
 
-func request(m registry.Model, conv *conversation.Conversation) *llm.Request {
-	return &llm.Request{Model: m, Messages: conv.Messages()}
+// request is a request of conv to the target's model, on the target's
+// API.
+func (tg Target) request(conv *conversation.Conversation) *llm.Request {
+	return &llm.Request{Model: tg.Model, Messages: conv.Messages(), Sampling: llm.Sampling{API: tg.API}}
 }
 
 func callCtx(t *testing.T) context.Context {
@@ -219,7 +258,7 @@ func within(t *testing.T, d time.Duration, what string, f func()) {
 
 func testPlainText(t *testing.T, h Harness) {
 	tg := healthy(t, h)
-	req := request(tg.Model, conversation.New().User("Say hello in one word."))
+	req := tg.request(conversation.New().User("Say hello in one word."))
 	resp := generate(t, tg, req)
 	if resp.Completion == "" {
 		t.Error("Completion is empty")
@@ -250,7 +289,7 @@ func testSystemFirst(t *testing.T, h Harness) {
 	tg := healthy(t, h)
 	rec := recorder(t, tg)
 	const sys = "You are terse. Answer in one word."
-	generate(t, tg, request(tg.Model, conversation.New().System(sys).User("Hello?")))
+	generate(t, tg, tg.request(conversation.New().System(sys).User("Hello?")))
 	got := rec.LastMessages()
 	if len(got) < 2 {
 		t.Fatalf("backend received %d messages, want 2", len(got))
@@ -271,7 +310,7 @@ func testMultiTurn(t *testing.T, h Harness) {
 		Assistant("Four.").
 		User("And three plus three?")
 	want := conv.Messages()
-	generate(t, tg, request(tg.Model, conv))
+	generate(t, tg, tg.request(conv))
 	got := rec.LastMessages()
 	if len(got) != len(want) {
 		t.Fatalf("backend received %d messages, want %d", len(got), len(want))
@@ -297,7 +336,7 @@ func testToolResultSent(t *testing.T, h Harness) {
 		User("What is the weather in Paris?").
 		AssistantToolCalls("", conversation.ToolCall{ID: "call_abc123", Name: "get_weather", Arguments: args}).
 		ToolResult("call_abc123", "sunny, 21 °C")
-	req := request(tg.Model, conv)
+	req := tg.request(conv)
 	req.Tools = []llm.Tool{weatherTool}
 	generate(t, tg, req)
 	got := rec.LastMessages()
@@ -328,7 +367,7 @@ func testToolResultSent(t *testing.T, h Harness) {
 func testToolCallRoundTrip(t *testing.T, h Harness) {
 	tg := needTarget(t, h, CallsTool)
 	conv := conversation.New().User("What is the weather in Paris?")
-	req := request(tg.Model, conv)
+	req := tg.request(conv)
 	req.Tools = []llm.Tool{weatherTool}
 	req.ToolChoice = "required"
 	resp := generate(t, tg, req)
@@ -346,7 +385,7 @@ func testToolCallRoundTrip(t *testing.T, h Harness) {
 	for _, c := range calls {
 		conv.ToolResult(c.ID, "sunny")
 	}
-	req2 := request(tg.Model, conv)
+	req2 := tg.request(conv)
 	req2.Tools = []llm.Tool{weatherTool} // offered, no longer required
 	resp2 := generate(t, tg, req2)
 	if resp2.Completion == "" || len(resp2.Message.ToolCalls()) != 0 {
@@ -384,7 +423,7 @@ func jsonEqual(a, b string) bool {
 
 func testUsage(t *testing.T, h Harness) {
 	tg := healthy(t, h)
-	resp := generate(t, tg, request(tg.Model, conversation.New().User("Count to three.")))
+	resp := generate(t, tg, tg.request(conversation.New().User("Count to three.")))
 	if resp.Usage.InputTokens <= 0 || resp.Usage.OutputTokens <= 0 {
 		t.Errorf("Usage = %+v, want > 0 input and output tokens", resp.Usage)
 	}
@@ -408,12 +447,19 @@ func testNotMutated(t *testing.T, h Harness) {
 			Temperature:  &temp,
 			TopP:         &topP,
 			MaxNewTokens: 64,
-			Stop:         []string{"\n\n"},
 			Seed:         &seed,
 			Tools:        []llm.Tool{weatherTool},
 			ToolChoice:   "auto",
 			User:         "user-1",
+			API:          tg.API,
 		},
+	}
+	if tg.API == llm.APIResponses {
+		store := false
+		req.Store = &store
+		req.ReasoningSummary = "auto"
+	} else {
+		req.Stop = []string{"\n\n"} // the Responses API has no stop sequences
 	}
 	want := req.Clone()
 	generate(t, tg, req)
@@ -438,7 +484,7 @@ func testCanceled(t *testing.T, h Harness) {
 		cancel()
 		var err error
 		within(t, prompt, "Generate with a canceled context", func() {
-			_, err = tg.Provider.Generate(ctx, request(tg.Model, conversation.New().User("hi")))
+			_, err = tg.Provider.Generate(ctx, tg.request(conversation.New().User("hi")))
 		})
 		checkCanceled(t, tg, err)
 	})
@@ -449,7 +495,7 @@ func testCanceled(t *testing.T, h Harness) {
 		time.AfterFunc(100*time.Millisecond, cancel)
 		var err error
 		within(t, prompt, "Generate canceled while the backend stalls", func() {
-			_, err = tg.Provider.Generate(ctx, request(tg.Model, conversation.New().User("hi")))
+			_, err = tg.Provider.Generate(ctx, tg.request(conversation.New().User("hi")))
 		})
 		checkCanceled(t, tg, err)
 	})
@@ -488,7 +534,7 @@ func testDeadline(t *testing.T, h Harness) {
 		defer cancel()
 		var err error
 		within(t, prompt, "Generate with an expired deadline", func() {
-			_, err = tg.Provider.Generate(ctx, request(tg.Model, conversation.New().User("hi")))
+			_, err = tg.Provider.Generate(ctx, tg.request(conversation.New().User("hi")))
 		})
 		check(t, err)
 	})
@@ -498,7 +544,7 @@ func testDeadline(t *testing.T, h Harness) {
 		defer cancel()
 		var err error
 		within(t, prompt, "Generate past its deadline while the backend stalls", func() {
-			_, err = tg.Provider.Generate(ctx, request(tg.Model, conversation.New().User("hi")))
+			_, err = tg.Provider.Generate(ctx, tg.request(conversation.New().User("hi")))
 		})
 		check(t, err)
 	})
@@ -511,7 +557,7 @@ func testAttempts(t *testing.T, h Harness) {
 		t.Skip("the target has no Backend to count requests")
 	}
 	for i := range 3 {
-		resp := generate(t, tg, request(tg.Model, conversation.New().User(fmt.Sprintf("Count me, %d.", i))))
+		resp := generate(t, tg, tg.request(conversation.New().User(fmt.Sprintf("Count me, %d.", i))))
 		if n := requests(tg) - before; n != attempts(resp) {
 			t.Errorf("call %d: Response.Attempts = %d, but the backend received %d requests", i, resp.Attempts, n)
 		}
@@ -529,7 +575,7 @@ func testFailover(t *testing.T, h Harness) {
 	}
 	for i := range 3 {
 		before := requests(tg)
-		req := request(tg.Model, conversation.New().User(fmt.Sprintf("Fail over, %d.", i)))
+		req := tg.request(conversation.New().User(fmt.Sprintf("Fail over, %d.", i)))
 		resp := generate(t, tg, req)
 		n := requests(tg) - before
 		if n != attempts(resp) {
@@ -549,7 +595,7 @@ func testFailover(t *testing.T, h Harness) {
 	}
 	if s, ok := tg.Provider.(llm.Streamer); ok {
 		before := requests(tg)
-		res := collect(t, s.Stream(callCtx(t), request(tg.Model, conversation.New().User("Stream, failing over."))))
+		res := collect(t, s.Stream(callCtx(t), tg.request(conversation.New().User("Stream, failing over."))))
 		if res.err != nil {
 			t.Errorf("Stream: %v", res.err)
 		}
@@ -564,7 +610,7 @@ func testFailover(t *testing.T, h Harness) {
 func errorCase(c Condition, code llm.Code, status int) func(*testing.T, Harness) {
 	return func(t *testing.T, h Harness) {
 		tg := needTarget(t, h, c)
-		req := request(tg.Model, conversation.New().User("hi"))
+		req := tg.request(conversation.New().User("hi"))
 		before := requests(tg)
 		_, err := tg.Provider.Generate(callCtx(t), req)
 		checkError(t, tg, err, code, status)
@@ -623,7 +669,7 @@ func checkError(t *testing.T, tg Target, err error, code llm.Code, status int) {
 func testStreamMatches(t *testing.T, h Harness) {
 	tg := healthy(t, h)
 	s := streamer(t, tg)
-	req := request(tg.Model, conversation.New().System("Be brief.").User("Name three colours."))
+	req := tg.request(conversation.New().System("Be brief.").User("Name three colours."))
 	resp := generate(t, tg, req)
 	res := collect(t, s.Stream(callCtx(t), req))
 	if res.err != nil {
@@ -649,7 +695,7 @@ func testStreamMatches(t *testing.T, h Harness) {
 func testStreamUsage(t *testing.T, h Harness) {
 	tg := healthy(t, h)
 	s := streamer(t, tg)
-	res := collect(t, s.Stream(callCtx(t), request(tg.Model, conversation.New().User("Count to three."))))
+	res := collect(t, s.Stream(callCtx(t), tg.request(conversation.New().User("Count to three."))))
 	if res.err != nil {
 		t.Fatalf("Stream: %v", res.err)
 	}
@@ -664,7 +710,7 @@ func testStreamUsage(t *testing.T, h Harness) {
 func testStreamToolCall(t *testing.T, h Harness) {
 	tg := needTarget(t, h, CallsTool)
 	s := streamer(t, tg)
-	req := request(tg.Model, conversation.New().User("What is the weather in Paris?"))
+	req := tg.request(conversation.New().User("What is the weather in Paris?"))
 	req.Tools = []llm.Tool{weatherTool}
 	req.ToolChoice = "required"
 	res := collect(t, s.Stream(callCtx(t), req))
@@ -698,7 +744,7 @@ func testEarlyBreak(t *testing.T, h Harness) {
 	t.Run("ProviderStaysUsable", func(t *testing.T) {
 		tg := healthy(t, h)
 		s := streamer(t, tg)
-		req := request(tg.Model, conversation.New().User("Tell me a story."))
+		req := tg.request(conversation.New().User("Tell me a story."))
 		within(t, prompt, "breaking out of a stream", func() {
 			for range s.Stream(callCtx(t), req) {
 				break
@@ -716,7 +762,7 @@ func testEarlyBreak(t *testing.T, h Harness) {
 		got := make(chan bool, 1)
 		go func() {
 			first := false
-			for _, err := range s.Stream(callCtx(t), request(tg.Model, conversation.New().User("Tell me a story."))) {
+			for _, err := range s.Stream(callCtx(t), tg.request(conversation.New().User("Tell me a story."))) {
 				first = err == nil
 				break
 			}
@@ -755,7 +801,7 @@ func testStreamCanceled(t *testing.T, h Harness) {
 		cancel()
 		var res streamed
 		within(t, prompt, "Stream with a canceled context", func() {
-			res = collect(t, s.Stream(ctx, request(tg.Model, conversation.New().User("hi"))))
+			res = collect(t, s.Stream(ctx, tg.request(conversation.New().User("hi"))))
 		})
 		check(t, tg, res)
 	})
@@ -770,7 +816,7 @@ func testStreamCanceled(t *testing.T, h Harness) {
 		defer timer.Stop()
 		var res streamed
 		within(t, prompt, "Stream canceled while the backend stalls", func() {
-			seq := s.Stream(ctx, request(tg.Model, conversation.New().User("hi")))
+			seq := s.Stream(ctx, tg.request(conversation.New().User("hi")))
 			res = collect(t, func(yield func(*llm.Chunk, error) bool) {
 				for c, err := range seq {
 					if err == nil {
@@ -798,7 +844,7 @@ func testConcurrency(t *testing.T, h Harness) {
 	errs := make([]error, concurrency)
 	for i := range concurrency {
 		wg.Go(func() {
-			req := request(tg.Model, conversation.New().User(fmt.Sprintf("This is message number %d.", i)))
+			req := tg.request(conversation.New().User(fmt.Sprintf("This is message number %d.", i)))
 			var text string
 			if canStream && i%2 == 1 {
 				res := collect(t, s.Stream(ctx, req))

@@ -6,6 +6,7 @@ import (
 	"iter"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +18,23 @@ import (
 	"github.com/deluge-go/deluge/registry"
 )
 
-var testModel = registry.Model{ID: "fake-model", Provider: llmtest.ProviderName, Name: "fake-model"}
+var (
+	testModel      = registry.Model{ID: "fake-model", Provider: llmtest.ProviderName, Name: "fake-model"}
+	testEmbeddings = registry.Model{ID: "fake-embeddings", Provider: llmtest.ProviderName, Name: "fake-embeddings",
+		APISpec: registry.APISpecEmbeddings, Dimensions: llmtest.DefaultDimensions, SupportsDimensions: true, MaxInputs: 16}
+)
+
+// ExpectedVector implements providertest.VectorReplier.
+func (b fakeBackend) ExpectedVector(_ registry.Model, input string, dims int) []float32 {
+	return llmtest.Vector(input, dims)
+}
+
+// failEmbed makes the fake's embeddings fail like its generations.
+func failEmbed(fake *llmtest.Provider, code llm.Code, status int, retry time.Duration) {
+	fake.EmbedReply = func(_ context.Context, req *llm.EmbedRequest, _ int) (*llm.EmbedResponse, error) {
+		return nil, llmtest.Error(&llm.Request{Model: req.Model}, code, status, retry)
+	}
+}
 
 // fakeBackend adapts an llmtest fake to the optional backend interfaces.
 type fakeBackend struct{ *llmtest.Provider }
@@ -53,20 +70,23 @@ func llmtestHarness(t *testing.T, c providertest.Condition) (providertest.Target
 		fake.Reply = func(_ context.Context, req *llm.Request, _ int) (*llm.Response, error) {
 			return nil, llmtest.Error(req, llm.CodeAuthentication, 401, 0)
 		}
+		failEmbed(fake, llm.CodeAuthentication, 401, 0)
 	case providertest.UnknownModel:
 		fake.Reply = func(_ context.Context, req *llm.Request, _ int) (*llm.Response, error) {
 			return nil, llmtest.Error(req, llm.CodeNotFound, 404, 0)
 		}
+		failEmbed(fake, llm.CodeNotFound, 404, 0)
 	case providertest.RateLimited:
 		fake.Reply = func(_ context.Context, req *llm.Request, _ int) (*llm.Response, error) {
 			return nil, llmtest.Error(req, llm.CodeRateLimited, 429, 1500*time.Millisecond)
 		}
+		failEmbed(fake, llm.CodeRateLimited, 429, 1500*time.Millisecond)
 	case providertest.Stalled:
 		fake.Latency = time.Hour
 	case providertest.CallsTool:
 		fake.Reply = callsTool
 	}
-	return providertest.Target{Provider: fake, Model: testModel, Backend: fakeBackend{fake}}, true
+	return providertest.Target{Provider: fake, Model: testModel, EmbeddingModel: testEmbeddings, Backend: fakeBackend{fake}}, true
 }
 
 // TestLLMTestFake runs the suite against llmtest's in-memory fake: the
@@ -152,6 +172,17 @@ func (m miscounting) Generate(ctx context.Context, req *llm.Request) (*llm.Respo
 	return resp, err
 }
 
+// reversedVectors returns its vectors in the wrong order.
+type reversedVectors struct{ *llmtest.Provider }
+
+func (r reversedVectors) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedResponse, error) {
+	resp, err := r.Provider.Embed(ctx, req)
+	if err == nil {
+		slices.Reverse(resp.Vectors)
+	}
+	return resp, err
+}
+
 // regions serves a model from two llmtest endpoints and fails over from the
 // first to the second on a 503, as Azure's region router does; miscount
 // makes it report one attempt whatever it sent.
@@ -225,6 +256,8 @@ var broken = map[string]struct {
 		nil, "Generate/Attempts", "Response.Attempts counts the requests the call sent"},
 	"miscounting-failover": {nil, regionsHarness(true),
 		"Failover/Attempts", "Response.Attempts counts the requests the backend received"},
+	"reversed-vectors": {func(p *llmtest.Provider) llm.Provider { return reversedVectors{p} },
+		nil, "Embed/Vectors", "one vector per input, in input order"},
 }
 
 // TestBrokenProvider is the suite run against one broken provider, chosen by

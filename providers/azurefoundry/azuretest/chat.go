@@ -232,6 +232,15 @@ func (h *Handler) validate(x *exchange, d *deployment, req *chatRequest) []byte 
 }
 
 // mentions reports whether any message text contains word.
+// textLength is the length in bytes of the messages' text.
+func (r *chatRequest) textLength() int {
+	n := 0
+	for _, m := range r.Messages {
+		n += len(m.text)
+	}
+	return n
+}
+
 func (r *chatRequest) mentions(word string) bool {
 	for _, m := range r.Messages {
 		if strings.Contains(m.text, word) {

@@ -231,7 +231,10 @@
 // responses can be read, deleted and continued with previous_response_id;
 // background responses go queued → in_progress → done
 // (WithBackgroundTiming) and can be cancelled; streams send the semantic
-// events (response.created … response.completed) with sequence numbers.
+// events (response.created … response.completed) with sequence numbers. A
+// done response carries Azure's content_filters: the prompt's and the
+// completion's annotations, the completion blocked by the completion
+// filter word.
 //
 // # Embeddings
 //

@@ -345,6 +345,9 @@ type storedResponse struct {
 	req     responsesRequest
 	rep     reply
 	prompt  int
+	// promptChars is the length of the conversation's text, for the
+	// content filter offsets.
+	promptChars int
 	// reasoning item (reasoning deployments), its summary ("" if none
 	// was asked for)
 	reasoningItem bool
@@ -443,9 +446,10 @@ func (h *Handler) createResponse(x *exchange) {
 	if x.batchLine {
 		defer putBuf(buf)
 	} else {
-		h.keepLast(x, buf, rr.Model, rr.Stream, opResponses)
-		// The body buffer now belongs to LastRequest; keep a copy.
+		// The body buffer is about to belong to LastRequest, and a newer
+		// request may send it back to the pool at once: copy it first.
 		body = bytes.Clone(body)
+		h.keepLast(x, buf, rr.Model, rr.Stream, opResponses)
 	}
 	if err != nil {
 		h.writeError(x, http.StatusBadRequest, decodeErrorBody(err))
@@ -588,15 +592,16 @@ func (h *Handler) createResponse(x *exchange) {
 	}
 
 	r := &storedResponse{
-		id:         "resp_" + newItemHex(),
-		created:    h.now().Unix(),
-		model:      d.model,
-		req:        rr,
-		rep:        h.generate(&req, d.reasoning),
-		prompt:     req.promptTokens,
-		msgID:      "msg_" + newItemHex(),
-		background: background,
-		done:       make(chan struct{}),
+		id:          "resp_" + newItemHex(),
+		created:     h.now().Unix(),
+		model:       d.model,
+		req:         rr,
+		rep:         h.generate(&req, d.reasoning),
+		prompt:      req.promptTokens,
+		promptChars: req.textLength(),
+		msgID:       "msg_" + newItemHex(),
+		background:  background,
+		done:        make(chan struct{}),
 	}
 	if d.reasoning {
 		r.reasoningItem, r.rsID = true, "rs_"+newItemHex()
@@ -896,9 +901,45 @@ func (r *storedResponse) appendJSONStatus(b []byte, status string) []byte {
 	}
 	b = append(b, `,"user":`...)
 	b = appendRawOr(b, rr.User, "null")
+	b = append(b, `,"content_filters":`...)
+	if done {
+		b = r.appendContentFilters(b)
+	} else {
+		b = append(b, "null"...)
+	}
 	b = append(b, `,"store":`...)
 	b = strconv.AppendBool(b, rr.Store == nil || *rr.Store)
 	return append(b, '}')
+}
+
+// appendContentFilters renders Azure's content_filters of a done
+// response: the prompt's results and the completion's, each
+// {blocked, source_type, content_filter_results, content_filter_offsets}
+// (Azure's v1 spec, AzureContentFilterForResponsesAPI; the reasoning
+// models how-to shows the key). The results are the chat annotations; a
+// completion stopped by the completion filter word is blocked. Offsets
+// count the prompt's and the completion's text.
+func (r *storedResponse) appendContentFilters(b []byte) []byte {
+	entry := func(b []byte, source, results string, blocked bool, end int) []byte {
+		b = append(b, `{"blocked":`...)
+		b = strconv.AppendBool(b, blocked)
+		b = append(b, `,"source_type":"`+source+`","content_filter_results":`...)
+		b = append(b, results...)
+		b = append(b, `,"content_filter_offsets":{"start_offset":0,"end_offset":`...)
+		b = strconv.AppendInt(b, int64(end), 10)
+		b = append(b, `,"check_offset":`...)
+		b = strconv.AppendInt(b, int64(end), 10)
+		return append(b, "}}"...)
+	}
+	b = append(b, '[')
+	b = entry(b, "prompt", promptAnnotations, false, r.promptChars)
+	b = append(b, ',')
+	completion := choiceFilterResults
+	if r.rep.filtered {
+		completion = filteredFilterResults
+	}
+	b = entry(b, "completion", completion, r.rep.filtered, len(r.msgText()))
+	return append(b, ']')
 }
 
 func appendRawOr(b []byte, raw json.RawMessage, def string) []byte {

@@ -407,10 +407,56 @@ func TestResponsesFixtureShape(t *testing.T) {
 	s := batchServer(t, WithDeployment("gpt-4.1-nano", ""))
 	resp, body := do(t, s.Client(), http.MethodPost, s.URL+"/openai/v1/responses", `{"model":"gpt-4.1-nano","input":"This is a test."}`, nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	requireSameShape(t, readFixture(t, "aoai_responses_create_v1_gpt41nano.doc.json"), body, nil,
+	// content_filters: newer than the fixture (aoai_responses_reasoning_gpt5_v1.doc.json
+	// has the key; Azure's v1 spec types it).
+	requireSameShape(t, readFixture(t, "aoai_responses_create_v1_gpt41nano.doc.json"), body, []string{"content_filters"},
 		[]string{"background"})
 	var generic map[string]json.RawMessage
 	require.NoError(t, json.Unmarshal(body, &generic))
 	assert.Contains(t, string(generic["created_at"]), ".0", "created_at is a float, as Azure sends it")
 	assert.Equal(t, "gpt-4.1-nano", resp.Header.Get("x-ms-deployment-name"))
+}
+
+// TestResponsesContentFilters: a done response carries Azure's
+// content_filters, the prompt's and the completion's; the completion
+// filter word blocks the completion; a pending response has none yet.
+func TestResponsesContentFilters(t *testing.T) {
+	s := batchServer(t)
+	type filter struct {
+		Blocked    bool                       `json:"blocked"`
+		SourceType string                     `json:"source_type"`
+		Results    map[string]json.RawMessage `json:"content_filter_results"`
+		Offsets    struct {
+			Start int `json:"start_offset"`
+			End   int `json:"end_offset"`
+			Check int `json:"check_offset"`
+		} `json:"content_filter_offsets"`
+	}
+	read := func(body []byte) []filter {
+		var r struct {
+			ContentFilters []filter `json:"content_filters"`
+		}
+		require.NoError(t, json.Unmarshal(body, &r))
+		return r.ContentFilters
+	}
+	_, body := postResponse(t, s, apiFamilies[0], `{"model":"gpt-4o","input":"Hello there"}`)
+	fs := read(body)
+	require.Len(t, fs, 2)
+	assert.Equal(t, "prompt", fs[0].SourceType)
+	assert.False(t, fs[0].Blocked)
+	assert.Contains(t, fs[0].Results, "jailbreak")
+	assert.Equal(t, len("Hello there"), fs[0].Offsets.End)
+	assert.Equal(t, "completion", fs[1].SourceType)
+	assert.Contains(t, fs[1].Results, "protected_material_text")
+	assert.Equal(t, len(ExpectedReply("Hello there")), fs[1].Offsets.End)
+
+	_, body = postResponse(t, s, apiFamilies[0], `{"model":"gpt-4o","input":"say FILTER_COMPLETION"}`)
+	fs = read(body)
+	require.Len(t, fs, 2)
+	assert.True(t, fs[1].Blocked)
+	assert.Contains(t, string(fs[1].Results["custom_blocklists"]), BlocklistID)
+
+	s.HoldAsync(true)
+	_, body = postResponse(t, s, apiFamilies[0], `{"model":"gpt-4o","input":"later","background":true}`)
+	assert.Contains(t, string(body), `"content_filters":null`)
 }
