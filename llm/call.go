@@ -27,8 +27,10 @@ type call struct {
 	pinned *target
 	// sink receives a Stream's chunks; nil for a Generate.
 	sink *chunkSink
-	// cost is the request's token estimate (see tokenCost).
+	// cost is the request's token estimate (see tokenCost); adm the
+	// admission of the current attempt.
 	cost int
+	adm  admission
 
 	// What the call has spent: the attempts sent, and when the first was
 	// dispatched (a ratelimit.Now() reading); once a reply arrived (even
