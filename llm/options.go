@@ -103,6 +103,7 @@ type callOptions struct {
 
 	sampling            Sampling
 	strictContentFilter bool
+	responseHeaders     bool
 	progressTotal       int
 }
 
@@ -360,6 +361,16 @@ func WithStrictContentFilter() Option {
 }
 
 // --- sampling options ---
+
+// WithResponseHeaders keeps the HTTP headers of each reply in
+// [Response.Header] (and of a stream in its first [Chunk.Header]). Without
+// it they are dropped once the engine has read its rate-limit figures:
+// a batch of 100,000 results would otherwise hold 100,000 header maps
+// (about 700 bytes each) until it ends, and the garbage collector would
+// scan them all the while. [Error.Header] is kept either way.
+func WithResponseHeaders() Option {
+	return func(o *callOptions) { o.responseHeaders = true }
+}
 
 // WithTemperature sets the sampling temperature (0–2).
 func WithTemperature(t float64) Option {

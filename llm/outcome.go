@@ -20,6 +20,9 @@ func (k *call) succeeded(resp *Response, attempt int, now time.Duration) (*Respo
 	t.enable()
 	delta := reconcile(k.req, resp.Usage, k.cost)
 	c.observeHeaders(context.Background(), t, resp.Header, k.adm, now, k.cost+delta)
+	if !k.o.responseHeaders {
+		resp.Header = nil // read; a batch need not keep a map per result
+	}
 	c.adjustTokens(t, k.adm, delta)
 	t.accept(k.adm)
 	c.maybeRaise(context.Background(), t, now)

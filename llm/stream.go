@@ -134,6 +134,11 @@ func (k *call) sendStream(ctx context.Context) (resp *Response, committed bool, 
 			chunk = &cp
 		}
 		acc.add(chunk)
+		if chunk.Header != nil && !k.o.responseHeaders {
+			cp := *chunk // the provider's: the assembled reply keeps the headers for the engine to read
+			cp.Header = nil
+			chunk = &cp
+		}
 		committed = true
 		if !sink.emit(chunk, nil) {
 			break // the caller stopped reading; ranging no further releases the stream
