@@ -164,7 +164,7 @@ func TestGenerateInvalidConversation(t *testing.T) {
 }
 
 func TestStrictContentFilter(t *testing.T) {
-	filtered := &llm.ContentFilterResults{Violence: &llm.SeverityResult{Filtered: true, Severity: "high"}}
+	filtered := &llm.ContentFilterResults{Violence: llm.SeverityResult{Filtered: true, Severity: "high"}}
 	fake := llmtest.New(func(_ context.Context, req *llm.Request, _ int) (*llm.Response, error) {
 		r := llmtest.TextResponse(req, "partial")
 		r.FinishReason = "content_filter"
