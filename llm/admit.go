@@ -108,22 +108,27 @@ func (c *Client) pacerOf(t *target) pacing.Pacer {
 // pace waits in w's queue until p admits a request of cost tokens at l.
 // t is the target p paces, nil for the client-wide pacer. The time waited
 // counts in Stats.Waited under what the head of the queue last waited for.
+// A request admitted at once reads no clock here.
 func (c *Client) pace(ctx context.Context, t *target, p pacing.Pacer, w *paced, l pacing.Limits, cost int) error {
-	enter := ratelimit.Now()
-	var resume func()
-	if t != nil && t.cooling(enter) > 0 {
-		// A model cooling down: let a batch start a job for another model
-		// meanwhile.
-		resume = waiting(ctx)
+	var (
+		enter  time.Duration // when the wait began; 0: no wait
+		resume func()
+	)
+	if t != nil && t.coolUntil.Load() != 0 {
+		if now := ratelimit.Now(); t.cooling(now) > 0 {
+			// A model cooling down: let a batch start a job for another
+			// model meanwhile.
+			enter, resume = now, waiting(ctx)
+		}
 	}
-	admitted, err := w.queue.Wait(ctx, func() (time.Duration, bool) {
+	since, admitted, err := w.queue.Wait(ctx, func() (time.Duration, bool) {
 		d, err := p.Admit(ctx, l, cost, admitAhead)
 		if err != nil {
 			c.pacerFailed(ctx, err)
-			return pacerRetry, false
+			d = pacing.Decision{Wait: pacerRetry}
 		}
 		if t != nil {
-			t.noteDecision(d, ratelimit.Now())
+			t.noteDecision(d)
 		}
 		if d.Wait > 0 {
 			w.reason.Store(uint32(d.Reason))
@@ -136,8 +141,13 @@ func (c *Client) pace(ctx context.Context, t *target, p pacing.Pacer, w *paced, 
 	if resume != nil {
 		resume()
 	}
-	if d := ratelimit.Now() - enter; d > 0 {
-		c.stats.waited(limitKindOf(pacing.Reason(w.reason.Load())), d)
+	if since != 0 && (enter == 0 || since < enter) {
+		enter = since
+	}
+	if enter != 0 {
+		if d := ratelimit.Now() - enter; d > 0 {
+			c.stats.waited(limitKindOf(pacing.Reason(w.reason.Load())), d)
+		}
 	}
 	if err != nil {
 		if admitted {
@@ -149,9 +159,9 @@ func (c *Client) pace(ctx context.Context, t *target, p pacing.Pacer, w *paced, 
 }
 
 // noteDecision updates t's mirrors of its pacer's state.
-func (t *target) noteDecision(d pacing.Decision, now time.Duration) {
+func (t *target) noteDecision(d pacing.Decision) {
 	if d.Reason == pacing.Cooldown && !d.Admitted {
-		t.cool(now, d.Wait)
+		t.cool(ratelimit.Now(), d.Wait)
 	}
 	if int64(d.Found.RequestsPerMinute) != t.foundRPM.Load() {
 		t.foundRPM.Store(int64(d.Found.RequestsPerMinute))
@@ -181,8 +191,8 @@ func (c *Client) refund(t *target, a admission) {
 // adjustTokens charges (delta > 0) or refunds (delta < 0) tokens of a
 // request that was sent, once its real usage is known.
 func (c *Client) adjustTokens(t *target, a admission, delta int) {
-	if delta == 0 {
-		return
+	if delta == 0 || (!a.multi && t.quota.TokensPerMinute == 0 && t.foundTPM.Load() == 0) {
+		return // nothing paces tokens
 	}
 	ctx := context.Background()
 	if a.multi {

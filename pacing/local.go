@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -65,12 +66,17 @@ func (l *Local) now() int64 {
 type localPacer struct {
 	l *Local
 
+	// coolUntil (0: no cooldown since the last one ended) and hasFound are
+	// atomics too, so that an unlimited key admits without the lock or
+	// the clock.
+	coolUntil atomic.Int64
+	hasFound  atomic.Bool
+
 	mu sync.Mutex
 	// reqTAT and tokTAT are the theoretical arrival times of the next
 	// request and the next token: a request conforms when both are not in
 	// the future.
 	reqTAT, tokTAT int64
-	coolUntil      int64
 	found          Limits
 }
 
@@ -86,13 +92,18 @@ func interval(perMinute int) float64 {
 
 // Admit implements [Pacer].
 func (p *localPacer) Admit(_ context.Context, l Limits, cost int, ahead time.Duration) (Decision, error) {
+	if l.IsZero() && !p.hasFound.Load() && p.coolUntil.Load() == 0 {
+		return Decision{Admitted: true}, nil
+	}
 	now := p.l.now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	d := Decision{Found: p.found}
-	if p.coolUntil > now {
-		d.Wait, d.Reason = time.Duration(p.coolUntil-now), Cooldown
+	if until := p.coolUntil.Load(); until > now {
+		d.Wait, d.Reason = time.Duration(until-now), Cooldown
 		return d, nil
+	} else if until != 0 {
+		p.coolUntil.CompareAndSwap(until, 0) // over; a later Cool may have set a new one
 	}
 	eff := l.Min(p.found)
 	reqEvery, tokEvery := interval(eff.RequestsPerMinute), interval(eff.TokensPerMinute)
@@ -119,8 +130,8 @@ func (p *localPacer) Admit(_ context.Context, l Limits, cost int, ahead time.Dur
 
 // Adjust implements [Pacer].
 func (p *localPacer) Adjust(_ context.Context, l Limits, requests, tokens int) error {
-	if requests == 0 && tokens == 0 {
-		return nil
+	if (requests == 0 && tokens == 0) || (l.IsZero() && !p.hasFound.Load()) {
+		return nil // nothing paced
 	}
 	now := p.l.now()
 	p.mu.Lock()
@@ -152,16 +163,19 @@ func (p *localPacer) Cool(_ context.Context, d time.Duration) error {
 		return nil
 	}
 	until := p.l.now() + int64(d)
-	p.mu.Lock()
-	p.coolUntil = max(p.coolUntil, until)
-	p.mu.Unlock()
-	return nil
+	for {
+		cur := p.coolUntil.Load()
+		if cur >= until || p.coolUntil.CompareAndSwap(cur, until) {
+			return nil
+		}
+	}
 }
 
 // SetFound implements [Pacer].
 func (p *localPacer) SetFound(_ context.Context, found Limits) error {
 	p.mu.Lock()
 	p.found = Limits{RequestsPerMinute: max(found.RequestsPerMinute, 0), TokensPerMinute: max(found.TokensPerMinute, 0)}
+	p.hasFound.Store(!p.found.IsZero())
 	p.mu.Unlock()
 	return nil
 }

@@ -3,8 +3,9 @@
 // reads ([Now]), which also runs on a testing/synctest bubble's fake time,
 // and the FIFO [Queue] in which requests wait for admission to one quota.
 //
-// Only the caller at the head of a Queue asks the pacer; the others sleep
-// until they reach the head, so a thousand requests waiting for a quota
-// cost one wake-up per admission rather than a thundering herd, and they
-// are admitted in arrival order.
+// While nobody waits, callers ask the pacer at once, with no lock. Once
+// one is refused, callers queue in arrival order and only the head asks;
+// the others sleep until they reach the head, so a thousand requests
+// waiting for a quota cost one wake-up per admission rather than a
+// thundering herd.
 package ratelimit

@@ -3,20 +3,22 @@ package ratelimit
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // Queue is a FIFO queue of callers waiting for admission to a paced
 // resource. The zero value is an empty queue, ready to use; a Queue is safe
 // for concurrent use and must not be copied after first use.
+//
+// While nobody waits, callers try at once and concurrently, with no lock:
+// an unlimited or idle resource costs one atomic load. A caller that is
+// refused joins the queue; from then on, callers queue behind it and only
+// the head of the queue tries.
 type Queue struct {
+	n          atomic.Int64 // callers queued
 	mu         sync.Mutex
 	head, tail *waiter
-	// busy is set while a caller holds the right to call its Try: the
-	// head, or a caller that found the queue empty and tries before
-	// queueing. owner is that caller's waiter (nil before it queued).
-	busy  bool
-	owner *waiter
 }
 
 type waiter struct {
@@ -26,53 +28,55 @@ type waiter struct {
 	wake chan struct{}
 }
 
-// Try is one admission attempt, made by the head of a [Queue] only. It
-// returns admitted = true when the request is admitted; wait is then how
-// long until the request may go (a reservation ahead), and the caller stays
-// at the head meanwhile, so that the next caller asks only once this one
-// has gone. Otherwise wait is how long until asking again may succeed.
+// Try is one admission attempt. It returns admitted = true when the
+// request is admitted; wait is then how long until the request may go (a
+// reservation ahead), and a queued caller stays at the head meanwhile, so
+// that the next one asks only once this one has gone. Otherwise wait is
+// how long until asking again may succeed.
 type Try func() (wait time.Duration, admitted bool)
 
-// Wait queues the caller, calls try whenever it is at the head, and returns
-// once try admits and the admitted wait has passed. If ctx ends first it
-// returns ctx's error, with admitted reporting whether try had admitted
-// the request (the caller then gives the admission back).
-func (q *Queue) Wait(ctx context.Context, try Try) (admitted bool, err error) {
-	q.mu.Lock()
-	if q.head == nil && !q.busy {
-		// Nobody waits: try at once, without queueing.
-		q.busy = true
-		q.mu.Unlock()
+// Wait calls try until it admits, queueing the caller in FIFO order when it
+// is refused, and returns once the admitted wait has passed. since is the
+// Now reading when the caller began to wait, 0 if it did not wait at all
+// (the common case, which reads no clock). If ctx ends first it returns
+// ctx's error, with admitted reporting whether try had admitted the
+// request (the caller then gives the admission back).
+func (q *Queue) Wait(ctx context.Context, try Try) (since time.Duration, admitted bool, err error) {
+	if q.n.Load() == 0 {
 		d, ok := try()
-		if ok && d <= 0 {
-			q.mu.Lock()
-			q.busy = false
-			q.signalHeadLocked() // callers that queued while this one tried
-			q.mu.Unlock()
-			return true, nil
+		if ok {
+			if d > 0 {
+				since = Now()
+				if err := sleep(ctx, d); err != nil {
+					return since, true, err
+				}
+			}
+			return since, true, nil
 		}
-		// Refused, or admitted ahead: take the head, ahead of the callers
-		// that queued meanwhile, keeping the right to try.
-		w := &waiter{wake: make(chan struct{}, 1)}
-		q.mu.Lock()
-		q.pushFrontLocked(w)
-		q.owner = w
-		q.mu.Unlock()
-		return q.wait(ctx, w, try, d, ok, true)
+		if err := ctx.Err(); err != nil {
+			return 0, false, err
+		}
+		since = Now()
+		admitted, err := q.wait(ctx, try, since+d)
+		return since, admitted, err
 	}
 	if err := ctx.Err(); err != nil {
-		q.mu.Unlock()
-		return false, err
+		return 0, false, err
 	}
-	w := &waiter{wake: make(chan struct{}, 1)}
-	q.pushLocked(w)
-	q.mu.Unlock()
-	return q.wait(ctx, w, try, 0, false, false)
+	since = Now()
+	admitted, err = q.wait(ctx, try, 0)
+	return since, admitted, err
 }
 
-// wait is the queued part of Wait. tried says whether w holds the right to
-// try and (d, ok) is the outcome of its last try.
-func (q *Queue) wait(ctx context.Context, w *waiter, try Try, d time.Duration, ok, tried bool) (bool, error) {
+// wait queues the caller and tries whenever it is at the head, not before
+// retry (a Now reading; 0: at once).
+func (q *Queue) wait(ctx context.Context, try Try, retry time.Duration) (bool, error) {
+	w := &waiter{wake: make(chan struct{}, 1)}
+	q.mu.Lock()
+	q.pushLocked(w)
+	q.n.Add(1)
+	q.mu.Unlock()
+
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
@@ -90,29 +94,21 @@ func (q *Queue) wait(ctx context.Context, w *waiter, try Try, d time.Duration, o
 		return timer.C
 	}
 	for {
-		if tried {
-			if ok {
-				// Admitted ahead: stay at the head until the request may go.
-				if d > 0 {
-					select {
-					case <-arm(d):
-					case <-ctx.Done():
-						q.leave(w)
-						return true, ctx.Err()
-					}
-				}
-				q.leave(w)
-				return true, nil
-			}
-			// Refused: give up the right to try and sleep until asking
-			// again may succeed, or until woken.
-			q.mu.Lock()
-			q.busy, q.owner = false, nil
+		q.mu.Lock()
+		head := q.head == w
+		q.mu.Unlock()
+		if !head {
 			select {
-			case <-w.wake: // a stale signal
-			default:
+			case <-w.wake:
+				continue
+			case <-ctx.Done():
+				q.leave(w)
+				return false, ctx.Err()
 			}
-			q.mu.Unlock()
+		}
+		if d := retry - Now(); retry > 0 && d > 0 {
+			// At the head, but asking now would be refused: sleep, unless
+			// woken because the resource changed.
 			select {
 			case <-arm(d):
 			case <-w.wake:
@@ -120,23 +116,25 @@ func (q *Queue) wait(ctx context.Context, w *waiter, try Try, d time.Duration, o
 				q.leave(w)
 				return false, ctx.Err()
 			}
-			tried = false
-		}
-		q.mu.Lock()
-		if q.head == w && !q.busy {
-			q.busy, q.owner = true, w
-			q.mu.Unlock()
-			d, ok = try()
-			tried = true
+			retry = 0
 			continue
 		}
-		q.mu.Unlock()
-		select {
-		case <-w.wake:
-		case <-ctx.Done():
-			q.leave(w)
-			return false, ctx.Err()
+		d, ok := try()
+		if !ok {
+			retry = Now() + d
+			continue
 		}
+		if d > 0 {
+			// Admitted ahead: stay at the head until the request may go.
+			select {
+			case <-arm(d):
+			case <-ctx.Done():
+				q.leave(w)
+				return true, ctx.Err()
+			}
+		}
+		q.leave(w)
+		return true, nil
 	}
 }
 
@@ -144,32 +142,36 @@ func (q *Queue) wait(ctx context.Context, w *waiter, try Try, d time.Duration, o
 // resource changed in a way that may admit sooner (a refund, a cooldown
 // lifted, a faster pace).
 func (q *Queue) Wake() {
+	if q.n.Load() == 0 {
+		return
+	}
 	q.mu.Lock()
 	q.signalHeadLocked()
 	q.mu.Unlock()
 }
 
 // Len returns the number of queued callers.
-func (q *Queue) Len() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	n := 0
-	for w := q.head; w != nil; w = w.next {
-		n++
-	}
-	return n
-}
+func (q *Queue) Len() int { return int(q.n.Load()) }
 
-// leave removes w from the queue, gives up the right to try if w held it,
-// and wakes the new head.
+// leave removes w from the queue and wakes the new head.
 func (q *Queue) leave(w *waiter) {
 	q.mu.Lock()
-	if q.busy && q.owner == w {
-		q.busy, q.owner = false, nil
+	if q.removeLocked(w) {
+		q.n.Add(-1)
 	}
-	q.removeLocked(w)
 	q.signalHeadLocked()
 	q.mu.Unlock()
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (q *Queue) pushLocked(w *waiter) {
@@ -182,24 +184,14 @@ func (q *Queue) pushLocked(w *waiter) {
 	q.tail = w
 }
 
-func (q *Queue) pushFrontLocked(w *waiter) {
-	if q.head == nil {
-		q.head, q.tail = w, w
-		return
-	}
-	w.next = q.head
-	q.head.prev = w
-	q.head = w
-}
-
-func (q *Queue) removeLocked(w *waiter) {
+func (q *Queue) removeLocked(w *waiter) bool {
 	switch {
 	case w.prev != nil:
 		w.prev.next = w.next
 	case q.head == w:
 		q.head = w.next
 	default:
-		return // not queued
+		return false // not queued
 	}
 	if w.next != nil {
 		w.next.prev = w.prev
@@ -207,6 +199,7 @@ func (q *Queue) removeLocked(w *waiter) {
 		q.tail = w.prev
 	}
 	w.prev, w.next = nil, nil
+	return true
 }
 
 func (q *Queue) signalHeadLocked() {

@@ -54,7 +54,7 @@ func TestQueueAdmitsInOrderOneTryAtATime(t *testing.T) {
 		start := time.Now()
 		for i := range 50 {
 			wg.Go(func() {
-				ok, err := q.Wait(t.Context(), g.try)
+				_, ok, err := q.Wait(t.Context(), g.try)
 				assert.True(t, ok)
 				assert.NoError(t, err)
 				mu.Lock()
@@ -83,7 +83,7 @@ func TestQueueAheadKeepsTheHeadUntilItGoes(t *testing.T) {
 		times := make([]time.Duration, 5)
 		for i := range 5 {
 			wg.Go(func() {
-				ok, err := q.Wait(t.Context(), g.try)
+				_, ok, err := q.Wait(t.Context(), g.try)
 				assert.True(t, ok)
 				assert.NoError(t, err)
 				times[i] = time.Since(start)
@@ -112,7 +112,7 @@ func TestQueueWakeAsksAgain(t *testing.T) {
 		}
 		done := make(chan struct{})
 		go func() {
-			ok, err := q.Wait(t.Context(), try)
+			_, ok, err := q.Wait(t.Context(), try)
 			assert.True(t, ok)
 			assert.NoError(t, err)
 			close(done)
@@ -141,10 +141,10 @@ func TestQueueCancelPromotesTheNext(t *testing.T) {
 		}
 		ctx, cancel := context.WithCancel(t.Context())
 		first := make(chan error, 1)
-		go func() { _, err := q.Wait(ctx, try); first <- err }()
+		go func() { _, _, err := q.Wait(ctx, try); first <- err }()
 		synctest.Wait()
 		second := make(chan error, 1)
-		go func() { _, err := q.Wait(t.Context(), try); second <- err }()
+		go func() { _, _, err := q.Wait(t.Context(), try); second <- err }()
 		synctest.Wait()
 		require.Equal(t, 2, q.Len())
 
@@ -158,9 +158,9 @@ func TestQueueCancelPromotesTheNext(t *testing.T) {
 
 		// A canceled context fails a caller that would queue.
 		open.Store(false)
-		go func() { _, _ = q.Wait(t.Context(), try) }()
+		go func() { _, _, _ = q.Wait(t.Context(), try) }()
 		synctest.Wait()
-		ok, err := q.Wait(ctx, try)
+		_, ok, err := q.Wait(ctx, try)
 		assert.False(t, ok)
 		assert.ErrorIs(t, err, context.Canceled)
 		open.Store(true)
@@ -172,11 +172,13 @@ func TestQueueCancelDuringReservationReportsAdmitted(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var q Queue
 		g := &gate{interval: time.Second, ahead: time.Hour}
-		_, err := q.Wait(t.Context(), g.try) // the first goes at once
+		since, _, err := q.Wait(t.Context(), g.try) // the first goes at once
+		assert.Zero(t, since, "no wait, no clock")
 		require.NoError(t, err)
 		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 		defer cancel()
-		ok, err := q.Wait(ctx, g.try) // admitted for +1 s, canceled at +100 ms
+		since, ok, err := q.Wait(ctx, g.try) // admitted for +1 s, canceled at +100 ms
+		assert.Positive(t, since)
 		assert.True(t, ok, "the caller must give the admission back")
 		assert.ErrorIs(t, err, context.DeadlineExceeded)
 		assert.Zero(t, q.Len())
@@ -199,6 +201,6 @@ func BenchmarkQueueUncontended(b *testing.B) {
 	ctx := context.Background()
 	try := func() (time.Duration, bool) { return 0, true }
 	for b.Loop() {
-		_, _ = q.Wait(ctx, try)
+		_, _, _ = q.Wait(ctx, try)
 	}
 }
