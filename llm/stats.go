@@ -26,7 +26,8 @@ type Stats struct {
 	Retries   int64
 	Failovers int64
 	// RateLimited counts 429 responses; Throttled the pauses taken because
-	// rate-limit headers showed the quota nearly spent.
+	// the server's rate-limit headers said the next request would be
+	// refused.
 	RateLimited int64
 	Throttled   int64
 	// CacheHits counts calls served from the cache; Deduplicated calls that
