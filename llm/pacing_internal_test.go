@@ -1,6 +1,8 @@
 package llm
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
 	"testing"
 	"time"
@@ -148,4 +150,36 @@ func TestMeasuredRate(t *testing.T) {
 	var un target
 	un.accept(admission{sentAt: base, admitted: true})
 	assert.Zero(t, un.adapt.first, "an unlimited target measures nothing")
+}
+
+func TestOnlyPersistent429sLowerThePace(t *testing.T) {
+	c, err := NewClient("m", WithProviderInstance(ProviderFunc(func(context.Context, *Request) (*Response, error) { return nil, nil })),
+		WithMaxRequestsPerMinute(600), WithLogger(slog.New(slog.DiscardHandler)))
+	require.NoError(t, err)
+	tg := c.targets[0]
+	base := time.Hour
+	// The server's headers say its 10 s window holds 50: 300 RPM.
+	tg.server.observe(figures{remReq: 49, remTok: -1}, admission{sentAt: base, seq: 1, admitted: true}, base, 0, 0, 0)
+	require.Equal(t, 300, tg.server.limits().RequestsPerMinute)
+	e := &Error{Code: CodeRateLimited, Message: "exceeded call rate limit"}
+
+	c.rateLimited(context.Background(), tg, e, base+time.Second, base+900*time.Millisecond)
+	assert.False(t, tg.pace().Lowered(), "one 429: one full window, the pace resumes")
+	c.rateLimited(context.Background(), tg, e, base+1100*time.Millisecond, base+950*time.Millisecond)
+	assert.False(t, tg.pace().Lowered(), "a request in flight when the episode began: the same episode")
+	c.rateLimited(context.Background(), tg, e, base+40*time.Second, base+39*time.Second)
+	assert.False(t, tg.pace().Lowered(), "the next episode 39 s later: not persistent")
+	c.rateLimited(context.Background(), tg, e, base+45*time.Second, base+44*time.Second)
+	assert.Equal(t, 300, tg.pace().Found.RequestsPerMinute, "two episodes within 20 s: paced at what the server allows")
+	assert.Equal(t, 300, tg.found().RequestsPerMinute)
+
+	// Tokens: a 429 that names tokens lowers the TPM, not the RPM: the
+	// server reported 50,000 left after a request of 10,000, a minute of
+	// 60,000, under the client's default 100,000.
+	tg.server.observe(figures{remReq: -1, remTok: 50_000}, admission{sentAt: base, seq: 2, admitted: true}, base+46*time.Second, 10_000, 0, 0)
+	te := &Error{Code: CodeRateLimited, Message: "exceeded token rate limit"}
+	c.rateLimited(context.Background(), tg, te, base+50*time.Second, base+49*time.Second)
+	c.rateLimited(context.Background(), tg, te, base+51*time.Second, base+50500*time.Millisecond)
+	assert.Equal(t, 300, tg.pace().Found.RequestsPerMinute)
+	assert.Equal(t, 60_000, tg.pace().Found.TokensPerMinute)
 }
