@@ -128,7 +128,10 @@ type Pacer interface {
 	// refunds; requests = -1 refunds the request of an admission that was
 	// not sent. A refund makes the next admission sooner, never earlier
 	// than the pace allows from now: a key that sent nothing banks no
-	// capacity.
+	// capacity. package llm calls it after most replies (the prompt as the
+	// server counted it replaces the estimate) and only logs its error, so
+	// an implementation over a network store may apply it without waiting
+	// for the store's answer.
 	Adjust(ctx context.Context, l Limits, requests, tokens int) error
 	// Cool admits nothing for d from now, or until a longer cooldown
 	// already set ends: a cooldown is never shortened.
