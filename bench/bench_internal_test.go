@@ -87,7 +87,7 @@ func TestSameStream(t *testing.T) {
 // TestReportKeys: the JSON has at least the keys of issue 7.
 func TestReportKeys(t *testing.T) {
 	r := &report{
-		Overhead: &overheadResult{}, Throughput: &throughputResult{}, Scheduling: &schedulingResult{},
+		Overhead: &overheadResult{}, Throughput: &throughputResult{}, Scheduling: &schedulingResult{RPMBound: &shapeResult{}},
 		Memory: &memoryResult{}, Stream: &streamResult{},
 	}
 	b, err := json.Marshal(r)
@@ -101,9 +101,22 @@ func TestReportKeys(t *testing.T) {
 	want := map[string][]string{
 		"overhead":   {"deluge_ns_per_op", "goopenai_ns_per_op", "openaigo_ns_per_op", "ratio_vs_goopenai", "loopback_added_us"},
 		"throughput": {"deluge_rps", "baseline_rps", "ratio", "p50_ms", "p99_ms"},
-		"scheduling": {"wall_s", "ideal_s", "ratio", "server_429", "baseline_ratio", "baseline_server_429"},
+		"scheduling": {"rpm_bound", "tpm_bound", "over_configured"},
 		"memory":     {"rss_mb_10k", "rss_mb_100k", "ratio"},
 		"stream":     {"ttft_added_us", "chunk_overhead_ns"},
+	}
+	var rpm map[string]json.RawMessage
+	if err := json.Unmarshal(got["scheduling"], &rpm); err != nil {
+		t.Fatal(err)
+	}
+	var shape map[string]any
+	if err := json.Unmarshal(rpm["rpm_bound"], &shape); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"wall_s", "ideal_s", "ratio", "server_429", "refused_pct", "baseline_ratio", "baseline_server_429", "baseline_refused_pct"} {
+		if _, ok := shape[k]; !ok {
+			t.Errorf("scheduling.rpm_bound.%s missing", k)
+		}
 	}
 	for fig, keys := range want {
 		var obj map[string]any

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/deluge-go/deluge/conversation"
 	"github.com/deluge-go/deluge/llm"
@@ -153,6 +154,30 @@ func BenchmarkGenerateParallel(b *testing.B) {
 					}
 				}
 			})
+		})
+	}
+}
+
+// BenchmarkScheduling runs the scheduling figure's shapes at the -quick
+// size (about 3 s per contender each), reporting each contender's wall
+// time over the ideal and the share of requests the server refused. Run
+// it once per shape:
+//
+//	go -C bench test -run '^$' -bench Scheduling -benchtime 1x .
+func BenchmarkScheduling(b *testing.B) {
+	for _, s := range schedulingShapes(schedulingParams{rpmPrompts: 600, tpmPrompts: 300}) {
+		s.latency, s.concurrency, s.baselineRetryGap = 50*time.Millisecond, 256, time.Second
+		b.Run(s.name, func(b *testing.B) {
+			for b.Loop() {
+				r, err := runShape(context.Background(), s)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(r.Ratio, "x-ideal")
+				b.ReportMetric(r.RefusedPct, "%-refused")
+				b.ReportMetric(r.BaselineRatio, "baseline-x-ideal")
+				b.ReportMetric(r.BaselineRefusedPct, "baseline-%-refused")
+			}
 		})
 	}
 }

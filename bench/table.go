@@ -28,12 +28,21 @@ func printTable(w io.Writer, r *report) {
 		}
 	}
 	if t := r.Throughput; t != nil {
-		fmt.Fprintf(tw, "throughput, %d prompts × c=%d (req/s)\t%.0f\terrgroup %.0f\t%.3f×\t≥ 0.95×\n", t.Prompts, t.Concurrency, t.DelugeRPS, t.BaselineRPS, t.Ratio)
+		fmt.Fprintf(tw, "throughput, %d prompts × c=%d (req/s)\t%.0f\terrgroup %.0f\t%.3f×\t≥ 0.97×\n", t.Prompts, t.Concurrency, t.DelugeRPS, t.BaselineRPS, t.Ratio)
 		fmt.Fprintf(tw, "  latency p50 / p99 (ms)\t%.2f / %.2f\t%.2f / %.2f\t\t\n", t.P50Ms, t.P99Ms, t.BaselineP50Ms, t.BaselineP99Ms)
 	}
 	if s := r.Scheduling; s != nil {
-		fmt.Fprintf(tw, "scheduling, %d prompts, RPM %d TPM %d (s)\t%.2f (429s: %d)\tx/time/rate %.2f (429s: %d)\t%.3f× ideal %.2f s (baseline %.3f×)\t≤ 1.05×, 0 429s\n",
-			s.Prompts, s.RPM, s.TPM, s.WallS, s.Server429, s.BaselineWallS, s.BaselineServer429, s.Ratio, s.IdealS, s.BaselineRatio)
+		for _, sh := range []struct {
+			name, goal string
+			r          *shapeResult
+		}{{"rpm-bound", "≤ 1.02×, ≤ 0.2%", s.RPMBound}, {"tpm-bound", "≤ 1.02×, ≤ 0.2%", s.TPMBound}, {"over-configured +30%", "≤ 1.10×, < 2%", s.OverConfigured}} {
+			if sh.r == nil {
+				continue
+			}
+			x := sh.r
+			fmt.Fprintf(tw, "scheduling %s, %d prompts, RPM %d TPM %d (s)\t%.2f (429s: %d, %.2f%%)\tx/time/rate %.2f (429s: %d, %.2f%%)\t%.3f× ideal %.2f s (baseline %.3f×)\t%s\n",
+				sh.name, x.Prompts, x.RPM, x.TPM, x.WallS, x.Server429, x.RefusedPct, x.BaselineWallS, x.BaselineServer429, x.BaselineRefusedPct, x.Ratio, x.IdealS, x.BaselineRatio, sh.goal)
+		}
 	}
 	if m := r.Memory; m != nil {
 		fmt.Fprintf(tw, "memory, ProcessSeq JSONL→JSONL (peak RSS MB)\t%d: %.1f, %d: %.1f\t\t%.3f×\t≤ 1.2×, < 150 MB\n",

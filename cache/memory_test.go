@@ -136,8 +136,8 @@ func BenchmarkMemoryGetTypical(b *testing.B) {
 	ctx := context.Background()
 	m := NewMemory(10_000)
 	resp := textResponse("The capital of France is Paris.")
-	resp.PromptFilter = []llm.ContentFilterResults{{Hate: &llm.SeverityResult{Severity: "safe"}}}
-	resp.ContentFilter = &llm.ContentFilterResults{Hate: &llm.SeverityResult{Severity: "safe"}}
+	resp.PromptFilter = []llm.ContentFilterResults{{Hate: llm.SeverityResult{Severity: "safe"}}}
+	resp.ContentFilter = &llm.ContentFilterResults{Hate: llm.SeverityResult{Severity: "safe"}}
 	if err := m.Put(ctx, "k", resp); err != nil {
 		b.Fatal(err)
 	}

@@ -31,7 +31,7 @@ func (k *call) attempts(ctx context.Context) (*Response, error) {
 				Message: fmt.Sprintf("request needs about %d tokens (prompt plus max new tokens) but the tokens-per-minute limit is %d, so it can never be sent: shorten the prompt, lower WithMaxNewTokens or raise WithMaxTokensPerMinute", k.cost, t.maxTokens),
 			}
 		}
-		sentAt, err := c.admit(ctx, t, k.cost, k.outages)
+		adm, err := c.admit(ctx, t, k.cost, k.outages)
 		if err == errOutOfRotation {
 			// The target failed for good while this request queued: route
 			// it again without counting an attempt.
@@ -42,8 +42,9 @@ func (k *call) attempts(ctx context.Context) (*Response, error) {
 			return nil, canceledError(ctx, lastErr)
 		}
 		if k.dispatched == 0 {
-			k.dispatched = sentAt
+			k.dispatched = adm.sentAt
 		}
+		k.adm = adm
 		k.sent++
 		if attempt > 1 {
 			c.stats.retries.Add(1)
@@ -73,10 +74,8 @@ func (k *call) attempts(ctx context.Context) (*Response, error) {
 		// Update the target's health before freeing the slot, so requests
 		// queued for it see the cooldown or the outage.
 		e := classify(err, t)
-		if len(e.Header) > 0 {
-			c.observeHeaders(ctx, t, e.Header, now)
-		}
-		next, final := k.failed(ctx, e, now, sentAt)
+		c.observeHeaders(ctx, t, e.Header, adm, now, k.cost)
+		next, final := k.failed(ctx, e, now, adm.sentAt)
 		c.release(t)
 		if final != nil {
 			err = final
@@ -91,7 +90,13 @@ func (k *call) attempts(ctx context.Context) (*Response, error) {
 			continue // another target is ready: no backoff
 		}
 		d := backoff(&c.opts, attempt)
-		if e.Code != CodeRateLimited && e.RetryAfter > d {
+		switch {
+		case e.Code == CodeRateLimited && !t.quota.IsZero():
+			// The cooldown holds the retry until the retry-after has
+			// passed, and the pace spreads it among the other requests:
+			// no backoff on top.
+			d = 0
+		case e.Code != CodeRateLimited && e.RetryAfter > d:
 			d = e.RetryAfter // a 429's retry-after is enforced by the cooldown
 		}
 		c.logger().LogAttrs(ctx, slog.LevelDebug, "llm: retry",

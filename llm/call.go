@@ -29,8 +29,10 @@ type call struct {
 	sink *chunkSink
 	// emb is the embeddings request of an Embed (embed.go); nil otherwise.
 	emb *embedCall
-	// cost is the request's token estimate (see tokenCost).
+	// cost is the request's token estimate (see tokenCost); adm the
+	// admission of the current attempt.
 	cost int
+	adm  admission
 
 	// What the call has spent: the attempts sent, and when the first was
 	// dispatched (a ratelimit.Now() reading); once a reply arrived (even

@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/deluge-go/deluge/internal/flight"
-	"github.com/deluge-go/deluge/internal/ratelimit"
+	"github.com/deluge-go/deluge/pacing"
 	"github.com/deluge-go/deluge/registry"
 )
 
@@ -35,14 +35,24 @@ type Client struct {
 	extraMu sync.Mutex
 	extra   map[string]*target
 
-	// Client-wide limits; every target has its own as well.
-	rpm, tpm *ratelimit.Bucket
-	sem      chan struct{}
+	// limiter holds the pacing state of every model's quota key
+	// (WithLimiter, else a pacing.Local of the client's own).
+	limiter pacing.Limiter
+	// The client-wide RPM and TPM, paced by a private pacer, apply across
+	// models; with one model its own pacer enforces them (a model's limits
+	// are never above the client's), so they only come into play once the
+	// client routes to several: multi.
+	quota         pacing.Limits
+	clientPacer   pacing.Pacer
+	clientWaiters paced
+	multi         atomic.Bool
+	sem           chan struct{}
 
 	stats       counters
 	flights     flight.Group[*Response] // identical calls in flight (WithCache)
 	closed      atomic.Bool
 	cacheWarned atomic.Bool
+	pacerWarned atomic.Bool
 }
 
 // NewClient returns a [Client] for the model registered under modelID (see
@@ -73,13 +83,17 @@ func NewClient(modelID string, opts ...ClientOption) (*Client, error) {
 		o.limits.TokensPerMinute = DefaultMaxTokensPerMinute
 	}
 	c := &Client{
-		opts:  o,
-		byID:  map[string]*target{},
-		extra: map[string]*target{},
-		rpm:   ratelimit.New(float64(max(o.limits.RequestsPerMinute, 0)), burstFor(o.limits.RequestsPerMinute), nil),
-		tpm:   ratelimit.New(float64(max(o.limits.TokensPerMinute, 0)), burstFor(o.limits.TokensPerMinute), nil),
-		sem:   make(chan struct{}, o.limits.MaxConcurrency),
+		opts:    o,
+		byID:    map[string]*target{},
+		extra:   map[string]*target{},
+		limiter: o.limiter,
+		quota:   pacingLimits(o.limits),
+		sem:     make(chan struct{}, o.limits.MaxConcurrency),
 	}
+	if c.limiter == nil {
+		c.limiter = pacing.NewLocal()
+	}
+	c.clientPacer = pacing.NewLocal().Pacer("client")
 	c.flights.Share = shareResponse
 	c.flights.Again = abandoned
 	c.flights.Wait = waiting
@@ -109,6 +123,7 @@ func NewClient(modelID string, opts ...ClientOption) (*Client, error) {
 	if total <= 0 {
 		return nil, errors.New("llm: WithModelWeights: every weight is 0; give at least one model a positive weight")
 	}
+	c.multi.Store(len(c.targets) > 1)
 	slices.SortStableFunc(c.targets, func(a, b *target) int {
 		return cmp.Or(cmp.Compare(b.weight, a.weight), cmp.Compare(a.model.ID, b.model.ID))
 	})
@@ -120,12 +135,10 @@ func NewClient(modelID string, opts ...ClientOption) (*Client, error) {
 	return c, nil
 }
 
-// burstFor returns the burst of a per-minute quota: one second's worth.
-// Azure evaluates quotas over 10-second and 1-second windows, so sending
-// more at once than a second's share risks a 429 even under the minute's
-// limit; pacing evenly from there on reaches the full rate.
-func burstFor(perMinute int) float64 {
-	return max(1, float64(perMinute)/60)
+// pacingLimits returns the RPM and TPM of l as a pacer takes them (≤ 0:
+// no limit).
+func pacingLimits(l Limits) pacing.Limits {
+	return pacing.Limits{RequestsPerMinute: max(l.RequestsPerMinute, 0), TokensPerMinute: max(l.TokensPerMinute, 0)}
 }
 
 // resolveModel looks id up in the registry and applies WithProvider.
@@ -169,15 +182,15 @@ func (c *Client) newTarget(m registry.Model, weight float64) (*target, error) {
 	if ml, ok := c.opts.modelLimits[m.ID]; ok {
 		l = inherit(ml, l)
 	}
-	t.limits = l
-	t.rpm = ratelimit.New(float64(max(l.RequestsPerMinute, 0)), burstFor(l.RequestsPerMinute), nil)
-	t.tpm = ratelimit.New(float64(max(l.TokensPerMinute, 0)), burstFor(l.TokensPerMinute), nil)
+	// A model is paced at its own limits, never above the client's: with
+	// one model, its pacer alone enforces both.
+	t.quota = pacingLimits(l).Min(c.quota)
+	t.limits = Limits{RequestsPerMinute: limitOrNone(t.quota.RequestsPerMinute), TokensPerMinute: limitOrNone(t.quota.TokensPerMinute), MaxConcurrency: l.MaxConcurrency}
 	if l.MaxConcurrency > 0 && l.MaxConcurrency < c.opts.limits.MaxConcurrency {
 		t.sem = make(chan struct{}, l.MaxConcurrency)
 	}
 	// A request must fit under every token limit on its path.
-	t.maxTokens = minLimit(c.opts.limits.TokensPerMinute, l.TokensPerMinute)
-	t.factor = 1
+	t.maxTokens = t.quota.TokensPerMinute
 	return t, nil
 }
 
@@ -195,15 +208,12 @@ func inherit(model, client Limits) Limits {
 	return model
 }
 
-// minLimit returns the smaller positive limit, or 0 when neither is set.
-func minLimit(a, b int) int {
-	switch {
-	case a <= 0:
-		return max(b, 0)
-	case b <= 0:
-		return a
+// limitOrNone returns a pacer's limit as Limits states it: -1 for none.
+func limitOrNone(n int) int {
+	if n <= 0 {
+		return -1
 	}
-	return min(a, b)
+	return n
 }
 
 // targetFor returns the target of a Job's model override, resolving and
@@ -230,6 +240,7 @@ func (c *Client) targetFor(id string) (*target, error) {
 		return nil, err
 	}
 	c.extra[id] = t
+	c.multi.Store(true) // a job's model is paced under the client's limits with the others
 	return t, nil
 }
 

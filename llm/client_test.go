@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync/atomic"
 	"testing"
 
@@ -163,7 +164,7 @@ func TestGenerateInvalidConversation(t *testing.T) {
 }
 
 func TestStrictContentFilter(t *testing.T) {
-	filtered := &llm.ContentFilterResults{Violence: &llm.SeverityResult{Filtered: true, Severity: "high"}}
+	filtered := &llm.ContentFilterResults{Violence: llm.SeverityResult{Filtered: true, Severity: "high"}}
 	fake := llmtest.New(func(_ context.Context, req *llm.Request, _ int) (*llm.Response, error) {
 		r := llmtest.TextResponse(req, "partial")
 		r.FinishReason = "content_filter"
@@ -204,4 +205,33 @@ func TestModels(t *testing.T) {
 	require.Len(t, ms, 2)
 	assert.Equal(t, "ct-priced-b", ms[0].ID, "heaviest first")
 	assert.Equal(t, "ct-priced", c.Model().ID, "the model given stays primary when weighted")
+}
+
+func TestResponseHeadersOnlyWhenAsked(t *testing.T) {
+	fake := llmtest.New(func(ctx context.Context, req *llm.Request, n int) (*llm.Response, error) {
+		r := llmtest.TextResponse(req, "ok")
+		r.Header = http.Header{"X-Request-Id": {"abc"}, "X-Ratelimit-Remaining-Requests": {"9"}}
+		return r, nil
+	})
+	c := newClient(t, fake)
+	resp, err := c.Generate(context.Background(), user("hi"))
+	require.NoError(t, err)
+	assert.Nil(t, resp.Header, "read, then dropped")
+	assert.Equal(t, 60, c.Stats().Pace[0].Server.RequestsPerMinute, "but read: 9 left, a 10-second window of 10 (or more)")
+
+	resp, err = c.Generate(context.Background(), user("hi"), llm.WithResponseHeaders())
+	require.NoError(t, err)
+	assert.Equal(t, "abc", resp.Header.Get("x-request-id"))
+
+	for _, opts := range [][]llm.Option{nil, {llm.WithResponseHeaders()}} {
+		var first *llm.Chunk
+		for ch, err := range c.Stream(context.Background(), user("hi"), opts...) {
+			require.NoError(t, err)
+			if first == nil {
+				first = ch
+			}
+		}
+		require.NotNil(t, first)
+		assert.Equal(t, len(opts) > 0, first.Header != nil, "stream options %v", opts)
+	}
 }

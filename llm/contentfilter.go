@@ -11,23 +11,30 @@ import (
 // ContentFilterResults are Azure AI content-safety annotations for a prompt or
 // a completion. The JSON form is Azure's wire format, so providers can decode
 // content_filter_results (and innererror.content_filter_result) straight into
-// it. A nil category was not reported.
+// it.
+//
+// The categories are values, not pointers, so that a reply's annotations
+// cost one allocation rather than a dozen (a batch keeps every result): a
+// category the server did not report is the zero value, which for a
+// [SeverityResult] is an empty Severity (see [SeverityResult.Reported]),
+// and for a [DetectionResult] reads "not filtered, not detected", what an
+// absent one means too.
 type ContentFilterResults struct {
 	// PromptIndex is the index of the prompt these results belong to (for
 	// Response.PromptFilter entries).
 	PromptIndex int `json:"prompt_index,omitempty"`
 
-	Hate     *SeverityResult `json:"hate,omitempty"`
-	SelfHarm *SeverityResult `json:"self_harm,omitempty"`
-	Sexual   *SeverityResult `json:"sexual,omitempty"`
-	Violence *SeverityResult `json:"violence,omitempty"`
+	Hate     SeverityResult `json:"hate,omitzero"`
+	SelfHarm SeverityResult `json:"self_harm,omitzero"`
+	Sexual   SeverityResult `json:"sexual,omitzero"`
+	Violence SeverityResult `json:"violence,omitzero"`
 
-	Profanity             *DetectionResult `json:"profanity,omitempty"`
-	Jailbreak             *DetectionResult `json:"jailbreak,omitempty"`
-	IndirectAttack        *DetectionResult `json:"indirect_attack,omitempty"`
-	ProtectedMaterialText *DetectionResult `json:"protected_material_text,omitempty"`
-	ProtectedMaterialCode *DetectionResult `json:"protected_material_code,omitempty"`
-	UngroundedMaterial    *DetectionResult `json:"ungrounded_material,omitempty"`
+	Profanity             DetectionResult `json:"profanity,omitzero"`
+	Jailbreak             DetectionResult `json:"jailbreak,omitzero"`
+	IndirectAttack        DetectionResult `json:"indirect_attack,omitzero"`
+	ProtectedMaterialText DetectionResult `json:"protected_material_text,omitzero"`
+	ProtectedMaterialCode DetectionResult `json:"protected_material_code,omitzero"`
+	UngroundedMaterial    DetectionResult `json:"ungrounded_material,omitzero"`
 
 	// CustomBlocklists lists the customer blocklists that were checked.
 	CustomBlocklists BlocklistResults `json:"custom_blocklists,omitempty"`
@@ -36,33 +43,30 @@ type ContentFilterResults struct {
 	Error *FilterError `json:"error,omitempty"`
 }
 
+// IsZero reports whether f holds no annotation at all (nil, or the {}
+// Azure sends on a stream's role and finish chunks).
+func (f *ContentFilterResults) IsZero() bool {
+	return f == nil || (f.PromptIndex == 0 &&
+		f.Hate == SeverityResult{} && f.SelfHarm == SeverityResult{} && f.Sexual == SeverityResult{} && f.Violence == SeverityResult{} &&
+		f.Profanity.isZero() && f.Jailbreak.isZero() && f.IndirectAttack.isZero() &&
+		f.ProtectedMaterialText.isZero() && f.ProtectedMaterialCode.isZero() && f.UngroundedMaterial.isZero() &&
+		len(f.CustomBlocklists) == 0 && f.Error == nil)
+}
+
 // Clone returns a deep copy of f (nil for nil).
 func (f *ContentFilterResults) Clone() *ContentFilterResults {
 	if f == nil {
 		return nil
 	}
 	c := *f
-	c.Hate = clonePtr(f.Hate)
-	c.SelfHarm = clonePtr(f.SelfHarm)
-	c.Sexual = clonePtr(f.Sexual)
-	c.Violence = clonePtr(f.Violence)
-	c.Profanity = f.Profanity.clone()
-	c.Jailbreak = f.Jailbreak.clone()
-	c.IndirectAttack = f.IndirectAttack.clone()
-	c.ProtectedMaterialText = f.ProtectedMaterialText.clone()
-	c.ProtectedMaterialCode = f.ProtectedMaterialCode.clone()
-	c.UngroundedMaterial = f.UngroundedMaterial.clone()
+	c.Profanity.Citation = clonePtr(f.Profanity.Citation)
+	c.Jailbreak.Citation = clonePtr(f.Jailbreak.Citation)
+	c.IndirectAttack.Citation = clonePtr(f.IndirectAttack.Citation)
+	c.ProtectedMaterialText.Citation = clonePtr(f.ProtectedMaterialText.Citation)
+	c.ProtectedMaterialCode.Citation = clonePtr(f.ProtectedMaterialCode.Citation)
+	c.UngroundedMaterial.Citation = clonePtr(f.UngroundedMaterial.Citation)
 	c.CustomBlocklists = slices.Clone(f.CustomBlocklists)
 	c.Error = clonePtr(f.Error)
-	return &c
-}
-
-func (d *DetectionResult) clone() *DetectionResult {
-	if d == nil {
-		return nil
-	}
-	c := *d
-	c.Citation = clonePtr(d.Citation)
 	return &c
 }
 
@@ -75,20 +79,29 @@ func clonePtr[T any](p *T) *T {
 	return &v
 }
 
-// SeverityResult is a harm category graded by severity.
+// SeverityResult is a harm category graded by severity; the zero value is
+// a category the server did not report.
 type SeverityResult struct {
 	Filtered bool `json:"filtered"`
 	// Severity is "safe", "low", "medium" or "high".
 	Severity string `json:"severity,omitempty"`
 }
 
-// DetectionResult is a category that is detected or not.
+// Reported reports whether the server graded the category (Azure always
+// sends a severity with it).
+func (r SeverityResult) Reported() bool { return r.Severity != "" || r.Filtered }
+
+// DetectionResult is a category that is detected or not; the zero value
+// is a category the server did not report, or reported neither filtered
+// nor detected.
 type DetectionResult struct {
 	Filtered bool `json:"filtered"`
 	Detected bool `json:"detected"`
 	// Citation points at the source of detected protected code.
 	Citation *Citation `json:"citation,omitempty"`
 }
+
+func (d *DetectionResult) isZero() bool { return !d.Filtered && !d.Detected && d.Citation == nil }
 
 // Citation is the source of protected material.
 type Citation struct {
@@ -167,8 +180,8 @@ func (c *ContentFilterResults) Fired() []string {
 	for _, s := range []struct {
 		name string
 		r    *SeverityResult
-	}{{"hate", c.Hate}, {"self_harm", c.SelfHarm}, {"sexual", c.Sexual}, {"violence", c.Violence}} {
-		if s.r != nil && s.r.Filtered {
+	}{{"hate", &c.Hate}, {"self_harm", &c.SelfHarm}, {"sexual", &c.Sexual}, {"violence", &c.Violence}} {
+		if s.r.Filtered {
 			if s.r.Severity != "" {
 				out = append(out, s.name+" ("+s.r.Severity+")")
 			} else {
@@ -179,10 +192,10 @@ func (c *ContentFilterResults) Fired() []string {
 	for _, d := range []struct {
 		name string
 		r    *DetectionResult
-	}{{"profanity", c.Profanity}, {"jailbreak", c.Jailbreak}, {"indirect_attack", c.IndirectAttack},
-		{"protected_material_text", c.ProtectedMaterialText}, {"protected_material_code", c.ProtectedMaterialCode},
-		{"ungrounded_material", c.UngroundedMaterial}} {
-		if d.r != nil && d.r.Filtered {
+	}{{"profanity", &c.Profanity}, {"jailbreak", &c.Jailbreak}, {"indirect_attack", &c.IndirectAttack},
+		{"protected_material_text", &c.ProtectedMaterialText}, {"protected_material_code", &c.ProtectedMaterialCode},
+		{"ungrounded_material", &c.UngroundedMaterial}} {
+		if d.r.Filtered {
 			out = append(out, d.name)
 		}
 	}

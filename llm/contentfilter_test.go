@@ -42,7 +42,7 @@ func TestContentFilterWireShapes(t *testing.T) {
 }
 
 func TestContentFilterRoundTrip(t *testing.T) {
-	c := llm.ContentFilterResults{PromptIndex: 1, Sexual: &llm.SeverityResult{Severity: "safe"}, Jailbreak: &llm.DetectionResult{}}
+	c := llm.ContentFilterResults{PromptIndex: 1, Sexual: llm.SeverityResult{Severity: "safe"}, Jailbreak: llm.DetectionResult{}}
 	data, err := json.Marshal(c)
 	require.NoError(t, err)
 	var back llm.ContentFilterResults
@@ -94,4 +94,27 @@ func TestBlocklistResultsShapes(t *testing.T) {
 	assert.JSONEq(t, `{"custom_blocklists":[{"id":"A","filtered":true}]}`, string(out))
 	var plain []llm.BlocklistResult = llm.BlocklistResults{{ID: "A"}}
 	assert.Len(t, plain, 1, "assignable to []BlocklistResult")
+}
+
+func TestContentFilterZeroAndReported(t *testing.T) {
+	var none *llm.ContentFilterResults
+	assert.True(t, none.IsZero())
+	var empty llm.ContentFilterResults
+	require.NoError(t, json.Unmarshal([]byte(`{}`), &empty), "Azure's annotation of a role chunk")
+	assert.True(t, empty.IsZero())
+
+	var f llm.ContentFilterResults
+	require.NoError(t, json.Unmarshal([]byte(`{"hate":{"filtered":false,"severity":"safe"},"jailbreak":{"filtered":false,"detected":false}}`), &f))
+	assert.False(t, f.IsZero())
+	assert.True(t, f.Hate.Reported())
+	assert.False(t, f.Violence.Reported(), "not in the reply")
+	assert.Equal(t, llm.DetectionResult{}, f.Jailbreak, "neither filtered nor detected: the zero value")
+	out, err := json.Marshal(f)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"hate":{"filtered":false,"severity":"safe"}}`, string(out), "zero categories are left out")
+
+	c := llm.ContentFilterResults{ProtectedMaterialCode: llm.DetectionResult{Detected: true, Citation: &llm.Citation{URL: "u"}}}
+	cp := c.Clone()
+	cp.ProtectedMaterialCode.Citation.URL = "changed"
+	assert.Equal(t, "u", c.ProtectedMaterialCode.Citation.URL, "Clone copies the citation")
 }

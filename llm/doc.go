@@ -12,7 +12,12 @@
 //	resp, err := client.Generate(ctx, conversation.New().User("Hello!"))
 //
 // A Client paces requests under requests-per-minute, tokens-per-minute and
-// concurrency limits (client-wide and per model), retries rate limits,
+// concurrency limits (client-wide and per model) the way Azure enforces
+// quotas — evenly, with no burst, reading the server's rate-limit headers
+// as the server means them and finding the rate it really allows when
+// 429s persist ([Stats.Pace]); the pacing state lives behind a
+// [github.com/deluge-go/deluge/pacing.Limiter] ([WithLimiter]) so that
+// processes can share a quota. It retries rate limits,
 // timeouts and server errors with exponential backoff that honours the
 // server's retry-after, rests a rate-limited model and fails over to
 // another, serves repeats from a [Cache], and accounts tokens and cost
@@ -45,7 +50,7 @@
 //
 // An [Option] configures a call: sampling settings ([WithTemperature],
 // [WithMaxNewTokens], …) and per-call choices ([WithStrictContentFilter],
-// [WithProgressTotal]); given to [NewClient] it is the default of every
+// [WithResponseHeaders], [WithProgressTotal]); given to [NewClient] it is the default of every
 // call. A [ClientOption] configures the engine (limits, retries, timeouts,
 // routing, cache, logger, progress reporting) and is accepted by NewClient
 // only: handing one to a call does not compile.

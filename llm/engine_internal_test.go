@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"syscall"
 	"testing"
 	"time"
@@ -52,35 +51,6 @@ func TestReconcile(t *testing.T) {
 	}
 }
 
-func TestHeadroomPause(t *testing.T) {
-	h := func(kv ...string) http.Header {
-		out := http.Header{}
-		for i := 0; i < len(kv); i += 2 {
-			out.Set(kv[i], kv[i+1])
-		}
-		return out
-	}
-	rem, lim := headerRemainingTokens, headerLimitTokens
-	for _, tc := range []struct {
-		name       string
-		header     http.Header
-		configured int
-		want       time.Duration
-	}{
-		{"no header", h(), 1000, 0},
-		{"plenty left", h("x-ratelimit-remaining-tokens", "900"), 1000, 0},
-		{"spent, configured limit", h("x-ratelimit-remaining-tokens", "0"), 1000, 3 * time.Second},
-		{"half the reserve left, announced limit", h("x-ratelimit-remaining-tokens", "25", "x-ratelimit-limit-tokens", "1000"), 60, 1500 * time.Millisecond},
-		{"garbage", h("x-ratelimit-remaining-tokens", "lots"), 1000, 0},
-		{"spent, no limit known", h("x-ratelimit-remaining-tokens", "0"), -1, time.Second},
-		{"some left, no limit known", h("x-ratelimit-remaining-tokens", "3"), -1, 0},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.want, headroomPause(tc.header, rem, lim, tc.configured))
-		})
-	}
-}
-
 func TestClassify(t *testing.T) {
 	tg := &target{model: registry.Model{ID: "m", Provider: "p"}}
 	e := &Error{Code: CodeRateLimited}
@@ -96,49 +66,7 @@ func TestClassify(t *testing.T) {
 
 func newTestTarget(rpm, tpm int) *target {
 	l := Limits{RequestsPerMinute: rpm, TokensPerMinute: tpm}
-	return &target{
-		model:  registry.Model{ID: "m"},
-		limits: l,
-		rpm:    ratelimit.New(float64(rpm), burstFor(rpm), nil),
-		tpm:    ratelimit.New(float64(tpm), burstFor(tpm), nil),
-		factor: 1,
-	}
-}
-
-func TestSlowDownCutsOncePerRoundAndRecovers(t *testing.T) {
-	tg := newTestTarget(600, 60_000)
-	base := time.Hour
-	f, cut := tg.slowDown(base, base-time.Second)
-	require.True(t, cut)
-	assert.Equal(t, rateCut, f)
-	rpm, _ := tg.rpm.Rate()
-	assert.InDelta(t, 600*rateCut, rpm, 1e-9)
-	tpm, _ := tg.tpm.Rate()
-	assert.InDelta(t, 60_000*rateCut, tpm, 1e-6)
-
-	// 429s of requests sent before the cut reflect the old rate.
-	_, cut = tg.slowDown(base+time.Millisecond, base-time.Millisecond)
-	assert.False(t, cut)
-	// One sent after the cut means the new rate is still too fast.
-	f, cut = tg.slowDown(base+2*time.Millisecond, base+time.Millisecond)
-	assert.True(t, cut)
-	assert.InDelta(t, rateCut*rateCut, f, 0.001)
-
-	// Linear recovery over rateRecovery.
-	tg.refreshRateAt(base + 2*time.Millisecond + rateRecovery/10)
-	rpm, _ = tg.rpm.Rate()
-	assert.InDelta(t, 600*(rateCut*rateCut+0.1), rpm, 3)
-	tg.refreshRateAt(base + 2*rateRecovery)
-	rpm, _ = tg.rpm.Rate()
-	assert.Equal(t, 600.0, rpm)
-	assert.False(t, tg.adapting.Load())
-}
-
-func TestSlowDownNeedsALimit(t *testing.T) {
-	tg := newTestTarget(-1, -1)
-	_, cut := tg.slowDown(time.Hour, 0)
-	assert.False(t, cut)
-	assert.True(t, tg.rpm.Unlimited())
+	return &target{model: registry.Model{ID: "m"}, limits: l, quota: pacingLimits(l)}
 }
 
 func TestOutOfRotationProbe(t *testing.T) {

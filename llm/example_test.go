@@ -11,6 +11,7 @@ import (
 	"github.com/deluge-go/deluge/conversation"
 	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/llm/llmtest"
+	"github.com/deluge-go/deluge/pacing"
 	"github.com/deluge-go/deluge/registry"
 )
 
@@ -252,4 +253,30 @@ func ExampleWithAPI() {
 	// Output:
 	// auto → responses API: false
 	// responses → responses API: true
+}
+
+// Two clients told the same deployment quota share one limiter: together
+// they pace at the quota, and a 429 seen by one pauses both. Stats.Pace
+// says what each model is paced at.
+func ExampleWithLimiter() {
+	shared := pacing.NewLocal() // in memory; a shared store paces processes together
+	var clients []*llm.Client
+	for range 2 {
+		c, err := llm.NewClient("test-model",
+			llm.WithProviderInstance(llmtest.New()),
+			llm.WithMaxRequestsPerMinute(6_000), // the deployment's quota
+			llm.WithMaxTokensPerMinute(1_000_000),
+			llm.WithLimiter(shared))
+		if err != nil {
+			panic(err)
+		}
+		clients = append(clients, c)
+	}
+	if _, err := clients[0].Generate(context.Background(), conversation.New().User("hi")); err != nil {
+		panic(err)
+	}
+	p := clients[1].Stats().Pace[0]
+	fmt.Println(p.Model, "configured:", p.Configured.RequestsPerMinute, "rpm; lowered:", p.Lowered())
+	// Output:
+	// test-model configured: 6000 rpm; lowered: false
 }

@@ -3,26 +3,22 @@ package llm
 import (
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 
 	"github.com/deluge-go/deluge/registry"
 )
 
-func TestObserveAnthropicHeaders(t *testing.T) {
-	// Anthropic reports its per-minute budget as anthropic-ratelimit-*:
-	// 20 of 1,000 requests left is below the 5% reserve, so the target
-	// pauses for the 30 missing requests (1.8 s at 1,000 per minute).
+func TestReadAnthropicFigures(t *testing.T) {
+	// Anthropic reports a per-minute token bucket as anthropic-ratelimit-*.
 	h := http.Header{}
 	h.Set("anthropic-ratelimit-requests-limit", "1000")
 	h.Set("anthropic-ratelimit-requests-remaining", "20")
-	assert.Equal(t, 1800*time.Millisecond, headroomPause(h, headerAnthropicRemainingRequests, headerAnthropicLimitRequests, 0))
-
-	h = http.Header{}
 	h.Set("anthropic-ratelimit-tokens-limit", "1000000")
 	h.Set("anthropic-ratelimit-tokens-remaining", "900000")
-	assert.Zero(t, headroomPause(h, headerAnthropicRemainingTokens, headerAnthropicLimitTokens, 0))
+	f, ok := readFigures(h)
+	assert.True(t, ok)
+	assert.Equal(t, figures{remReq: 20, remTok: 900_000, limReq: 1000, limTok: 1_000_000, perMinute: true}, f)
 }
 
 func TestUsageCostWithCacheWrites(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"math"
 	"time"
+
+	"github.com/deluge-go/deluge/pacing"
 )
 
 // An Option configures a call: a sampling setting ([WithTemperature],
@@ -91,8 +93,9 @@ type options struct {
 	// pollFirst and pollMax pace the polls of background calls.
 	pollFirst, pollMax time.Duration
 
-	cache  Cache
-	logger *slog.Logger
+	cache   Cache
+	logger  *slog.Logger
+	limiter pacing.Limiter
 }
 
 // callOptions is what may differ from one call to the next: the client's
@@ -103,6 +106,7 @@ type callOptions struct {
 
 	sampling            Sampling
 	strictContentFilter bool
+	responseHeaders     bool
 	progressTotal       int
 	// dimensions is WithDimensions' (embeddings).
 	dimensions int
@@ -143,15 +147,19 @@ func (o *callOptions) fail(format string, args ...any) {
 // --- engine options ---
 
 // WithMaxRequestsPerMinute caps requests per minute across the client
-// (default 1,000). Requests are paced evenly: the client never bursts a
-// minute's quota at once, as Azure enforces quotas over 10-second windows.
-// n < 0 removes the limit.
+// (default 1,000): set it to your deployment's quota. Requests are paced
+// evenly, one every 60 s/n from the first, with no burst: Azure evaluates
+// the quota over 1-second and 10-second windows and refuses a burst even
+// when the minute has room (see docs/engine.md, "Pacing"). n < 0 removes
+// the limit.
 func WithMaxRequestsPerMinute(n int) ClientOption {
 	return engineOption(func(o *options) { o.limits.RequestsPerMinute = n })
 }
 
 // WithMaxTokensPerMinute caps estimated tokens (prompt + max new tokens) per
-// minute across the client (default 100,000). n < 0 removes the limit.
+// minute across the client (default 100,000), paced evenly: a request
+// waits until the tokens of the previous ones have been paid off at n/60 a
+// second. n < 0 removes the limit.
 func WithMaxTokensPerMinute(n int) ClientOption {
 	return engineOption(func(o *options) { o.limits.TokensPerMinute = n })
 }
@@ -321,6 +329,25 @@ func WithProgressTotal(n int) Option {
 	return func(o *callOptions) { o.progressTotal = n }
 }
 
+// WithLimiter keeps the pacing state of the client's quotas — each
+// model's requests and tokens per minute, its 429 cooldowns and the lower
+// limits the server was found to allow — in l instead of a
+// [pacing.Local] of the client's own. Pass one pacing.Local to several
+// clients to have them pace a quota together within a process, or a
+// limiter shared through a network store to pace it together with other
+// processes. Models are keyed by quota (see [QuotaKeyer]), so clients
+// calling different deployments do not slow each other down. The
+// client-wide limits, across models, stay the client's own.
+func WithLimiter(l pacing.Limiter) ClientOption {
+	return engineOption(func(o *options) {
+		if l == nil {
+			o.fail("WithLimiter(nil): pass a limiter, or leave the option out for the default")
+			return
+		}
+		o.limiter = l
+	})
+}
+
 // WithCache serves repeated requests from c and stores successful responses
 // in it. Identical requests in flight at the same time are sent once.
 func WithCache(c Cache) ClientOption {
@@ -341,6 +368,16 @@ func WithStrictContentFilter() Option {
 }
 
 // --- sampling options ---
+
+// WithResponseHeaders keeps the HTTP headers of each reply in
+// [Response.Header] (and of a stream in its first [Chunk.Header]). Without
+// it they are dropped once the engine has read its rate-limit figures:
+// a batch of 100,000 results would otherwise hold 100,000 header maps
+// (about 700 bytes each) until it ends, and the garbage collector would
+// scan them all the while. [Error.Header] is kept either way.
+func WithResponseHeaders() Option {
+	return func(o *callOptions) { o.responseHeaders = true }
+}
 
 // WithTemperature sets the sampling temperature (0–2).
 func WithTemperature(t float64) Option {

@@ -18,13 +18,14 @@ import (
 func (k *call) succeeded(resp *Response, attempt int, now time.Duration) (*Response, error) {
 	c, t := k.c, k.t
 	t.enable()
-	if len(resp.Header) > 0 {
-		c.observeHeaders(context.Background(), t, resp.Header, now)
+	delta := reconcile(k.req, resp.Usage, k.cost)
+	c.observeHeaders(context.Background(), t, resp.Header, k.adm, now, k.cost+delta)
+	if !k.o.responseHeaders {
+		resp.Header = nil // read; a batch need not keep a map per result
 	}
-	if delta := reconcile(k.req, resp.Usage, k.cost); delta != 0 {
-		c.tpm.Adjust(delta)
-		t.tpm.Adjust(delta)
-	}
+	c.adjustTokens(t, k.adm, delta)
+	t.accept(k.adm)
+	c.maybeRaise(context.Background(), t, now)
 	// Attempts counts HTTP requests: the engine's, plus the requests a
 	// provider made itself when it failed over internally (Azure's
 	// regions), which it reports as its own Attempts.
@@ -121,14 +122,11 @@ func (k *call) failed(ctx context.Context, e *Error, now, sentAt time.Duration) 
 		if t.cooling(now) > 0 {
 			level = slog.LevelDebug
 		}
-		if t.cool(now, wait) {
+		if c.coolTarget(ctx, t, now, wait) {
 			c.logger().LogAttrs(ctx, level, "llm: cooldown",
 				slog.String("model", t.model.ID), slog.Duration("for", wait), slog.String("request_id", e.RequestID))
 		}
-		if f, cut := t.slowDown(now, sentAt); cut {
-			c.logger().LogAttrs(ctx, slog.LevelInfo, "llm: slowing down after 429",
-				slog.String("model", t.model.ID), slog.Float64("rate_factor", f))
-		}
+		c.rateLimited(ctx, t, e, now, sentAt)
 		return moveOr(retry), nil
 	case CodeQuotaExceeded:
 		d := e.RetryAfter

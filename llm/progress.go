@@ -24,8 +24,11 @@ type ProgressInfo struct {
 	RequestsPerSecond float64
 	// Cost and Usage are those of the replies received from providers
 	// (cache hits and shared replies are free and not counted).
-	Cost    float64
-	Usage   Usage
+	Cost  float64
+	Usage Usage
+	// Pace is the pacing of each model, as [Stats.Pace]: it shows when
+	// the server allows less than the configured limits.
+	Pace    []Pace
 	Elapsed time.Duration
 	// Final is set on the last snapshot of a batch, taken when it ends.
 	Final bool
@@ -145,6 +148,7 @@ func (c *Client) sampler(b *batch) func() ProgressInfo {
 				CachedInputTokens: int(b.cachedIn.Load()),
 				ReasoningTokens:   int(b.reasoning.Load()),
 			},
+			Pace:    c.paces(),
 			Elapsed: elapsed,
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/deluge-go/deluge/registry"
 )
 
 // Provider is the one method a provider must implement: turn a [Request]
@@ -113,4 +115,16 @@ func OpenProvider(name string) (Provider, error) {
 // "forgotten import" hint: provider keys are package names with dashes.
 func providerImportPath(name string) string {
 	return "github.com/deluge-go/deluge/providers/" + strings.ReplaceAll(strings.ToLower(name), "-", "")
+}
+
+// QuotaKeyer is implemented by providers that know which quota a model
+// draws on. The [Client] keys the pacing state of each model by it (see
+// [WithLimiter]), so that clients, and processes sharing a limiter, that
+// call the same quota pace it together, and calls to different quotas do
+// not slow each other down. For Azure OpenAI the quota is the deployment:
+// the key names the endpoint and the deployment. A provider without it, or
+// one returning "", gets "provider:model-ID". A key must not contain a
+// secret.
+type QuotaKeyer interface {
+	QuotaKey(m registry.Model) string
 }

@@ -73,7 +73,9 @@ type Response struct {
 	Status      string `json:"status,omitempty"`
 	ServiceTier string `json:"service_tier,omitempty"`
 	// Header holds the final HTTP response's headers (rate-limit headers
-	// included); nil for responses not served over HTTP.
+	// included) as a provider returns them. A [Client] reads them, then
+	// drops them unless the call asked for them with [WithResponseHeaders];
+	// nil for responses not served over HTTP.
 	Header http.Header `json:"-"`
 
 	// Embedding is set only in the cache entries of [Client.Embed]: the
@@ -203,7 +205,8 @@ type Chunk struct {
 	Logprobs []TokenLogprob
 
 	// Response metadata, set on the first chunk a provider yields when
-	// known: the served model name, request ID, region and HTTP headers.
+	// known: the served model name, request ID, region and HTTP headers
+	// (which a [Client] passes on only with [WithResponseHeaders]).
 	ServedModel string
 	RequestID   string
 	Region      string

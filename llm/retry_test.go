@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"sync"
 	"syscall"
 	"testing"
@@ -286,33 +285,6 @@ func TestAuthErrorTakesModelOutOfRotationAndIsLoggedOnce(t *testing.T) {
 	}
 	assert.Equal(t, 1, fake.Calls(), "later prompts fail fast without a request")
 	assert.Equal(t, 1, logs.count(slog.LevelWarn, "llm: model taken out of rotation"))
-}
-
-func TestHeadersSlowDownBeforeA429(t *testing.T) {
-	// The server says the token quota is spent: the client pauses that
-	// model before sending more.
-	var a arrivals
-	fake := llmtest.New(func(ctx context.Context, req *llm.Request, n int) (*llm.Response, error) {
-		a.mu.Lock()
-		a.times = append(a.times, time.Now())
-		a.mu.Unlock()
-		r := llmtest.TextResponse(req, "ok")
-		if n == 1 {
-			r.Header = http.Header{}
-			r.Header.Set("x-ratelimit-remaining-tokens", "29000")
-			r.Header.Set("x-ratelimit-limit-tokens", "600000") // 10,000 per second
-		}
-		return r, nil
-	})
-	c := newClient(t, fake)
-	for range 2 {
-		_, err := c.Generate(context.Background(), user("hi"))
-		require.NoError(t, err)
-	}
-	// The client keeps 5% of 600,000 (30,000 tokens) in reserve: it waits
-	// for the missing 1,000 tokens, 100 ms at 10,000 per second.
-	assert.GreaterOrEqual(t, a.times[1].Sub(a.times[0]), 100*time.Millisecond)
-	assert.EqualValues(t, 1, c.Stats().Throttled)
 }
 
 func TestNilResponseIsAnError(t *testing.T) {

@@ -1,7 +1,9 @@
 package llm
 
 import (
+	"maps"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,7 +26,8 @@ type Stats struct {
 	Retries   int64
 	Failovers int64
 	// RateLimited counts 429 responses; Throttled the pauses taken because
-	// rate-limit headers showed the quota nearly spent.
+	// the server's rate-limit headers said the next request would be
+	// refused.
 	RateLimited int64
 	Throttled   int64
 	// CacheHits counts calls served from the cache; Deduplicated calls that
@@ -44,6 +47,38 @@ type Stats struct {
 	// Waited is the total time calls spent held back, by what held them:
 	// "rpm", "tpm", "concurrency" and "cooldown".
 	Waited map[string]time.Duration
+	// Pace is the pacing of each model the client has routed to, in
+	// routing order: the limits it is configured with, those the server
+	// was found to allow, and those its rate-limit headers report.
+	Pace []Pace
+}
+
+// Pace is the pacing of one model's quota, as [Stats] and [ProgressInfo]
+// report it. Only the RequestsPerMinute and TokensPerMinute of Found and
+// Server are set.
+type Pace struct {
+	// Model is the model's ID; Key its quota key (see [QuotaKeyer]), ""
+	// before its first request.
+	Model string
+	Key   string
+	// Configured is what the model is paced at when the server allows it:
+	// its limits (WithModelLimits over the client's), requests and tokens
+	// per minute no higher than the client's. -1 means no limit.
+	Configured Limits
+	// Found is the rate the server was found to allow when 429s persisted
+	// at the configured pace, and the model is paced at instead: 0 fields
+	// when the pace was not lowered (or has recovered).
+	Found Limits
+	// Server is what the server's rate-limit headers say it allows, per
+	// minute (for Azure, six times the requests of its 10-second window):
+	// 0 when unknown.
+	Server Limits
+}
+
+// Lowered reports whether the server was found to allow less than the
+// configured pace.
+func (p Pace) Lowered() bool {
+	return p.Found.RequestsPerMinute > 0 || p.Found.TokensPerMinute > 0
 }
 
 // Stats returns a snapshot of the client's totals.
@@ -82,6 +117,25 @@ func (c *Client) Stats() Stats {
 	for k := range numLimits {
 		if d := s.waits[k].Load(); d > 0 {
 			out.Waited[limitNames[k]] = time.Duration(d)
+		}
+	}
+	out.Pace = c.paces()
+	return out
+}
+
+// paces returns the pacing of the routed models, then of the models jobs
+// named.
+func (c *Client) paces() []Pace {
+	out := make([]Pace, 0, len(c.targets))
+	for _, t := range c.targets {
+		out = append(out, t.pace())
+	}
+	c.extraMu.Lock()
+	defer c.extraMu.Unlock()
+	for _, id := range slices.Sorted(maps.Keys(c.extra)) {
+		t := c.extra[id]
+		if !slices.ContainsFunc(out, func(p Pace) bool { return p.Model == t.model.ID }) {
+			out = append(out, t.pace())
 		}
 	}
 	return out

@@ -113,6 +113,7 @@ func (k *call) sendStream(ctx context.Context) (resp *Response, committed bool, 
 	defer timer.Stop()
 
 	var acc assembler
+	keepHeaders := k.o.responseHeaders // not k: the loop body is a closure, which would make k escape
 	for chunk, err := range s.Stream(actx, k.req) {
 		timer.Stop()
 		if err != nil {
@@ -134,6 +135,11 @@ func (k *call) sendStream(ctx context.Context) (resp *Response, committed bool, 
 			chunk = &cp
 		}
 		acc.add(chunk)
+		if chunk.Header != nil && !keepHeaders {
+			cp := *chunk // the provider's: the assembled reply keeps the headers for the engine to read
+			cp.Header = nil
+			chunk = &cp
+		}
 		committed = true
 		if !sink.emit(chunk, nil) {
 			break // the caller stopped reading; ranging no further releases the stream

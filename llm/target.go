@@ -6,18 +6,8 @@ import (
 	"time"
 
 	"github.com/deluge-go/deluge/internal/ratelimit"
+	"github.com/deluge-go/deluge/pacing"
 	"github.com/deluge-go/deluge/registry"
-)
-
-// Adaptive rate after server 429s (AIMD, as TCP congestion control): each
-// rate-limit event that hits a request sent at the current rate multiplies
-// the target's pacing rate by rateCut, and the rate then recovers linearly
-// to the configured limit over rateRecovery. 0.7 (TCP CUBIC's factor)
-// settles within a few rounds without starving the batch.
-const (
-	rateCut      = 0.7
-	minFactor    = 1.0 / 64
-	rateRecovery = 30 * time.Second
 )
 
 // outOfRotation is how long a target that answered 401, 403 or 404 is left
@@ -31,14 +21,29 @@ type target struct {
 	weight float64
 	open   func() (Provider, error)
 
+	// limits are the model's own (WithModelLimits over the client's), its
+	// RPM and TPM no higher than the client's; quota is their RPM and TPM,
+	// what the pacer paces at.
 	limits    Limits
-	rpm, tpm  *ratelimit.Bucket
+	quota     pacing.Limits
 	sem       chan struct{} // nil when only the client's limit applies
 	maxTokens int           // largest admissible token cost, 0 = no limit
 
-	// coolUntil holds dispatch back: after a 429 (the server's retry-after)
-	// or when rate-limit headers say the quota is nearly spent.
-	coolUntil atomic.Int64
+	// The pacer of the model's quota key, and the requests waiting for it.
+	// The pacer is resolved on first use (see pace), because the key comes
+	// from the provider, which opens lazily.
+	pacerOnce sync.Once
+	pacer     pacing.Pacer
+	key       atomic.Pointer[string]
+	waiters   paced
+
+	// coolUntil mirrors the pacer's cooldown, for routing (a cooling model
+	// gets no new traffic while another is ready) and for requests that
+	// passed the pacer before a 429 arrived. foundRPM and foundTPM mirror
+	// the pacer's found limits, for Stats.
+	coolUntil          atomic.Int64
+	foundRPM, foundTPM atomic.Int64
+
 	// disabledUntil takes the target out of rotation (auth, not found,
 	// exhausted quota); disabledErr says why.
 	disabledUntil atomic.Int64
@@ -47,21 +52,28 @@ type target struct {
 	// notices it after queueing.
 	outages atomic.Int64
 
-	// adaptive rate state, see slowDown: the rate is the limit times
-	// factor, which was set at factorAt and recovers from there; cutAt is
-	// the last cut.
-	adapting atomic.Bool
-	mu       sync.Mutex
-	factor   float64
-	factorAt time.Duration
-	cutAt    time.Duration
+	// admitted counts the requests admitted so far and charged the tokens
+	// charged for them: a reply's rate-limit headers describe the quota
+	// when its request was admitted, and the requests admitted since then
+	// have drawn on it too (see observeHeaders).
+	admitted, charged atomic.Int64
+
+	server serverView // what rate-limit headers say (headers.go)
+	adapt  adaptation // persistent 429s and the found limits (adapt.go)
+}
+
+// paced is a FIFO of requests waiting for one pacer, and what its head
+// last waited for (the reason every waiter's time is counted under).
+type paced struct {
+	queue  ratelimit.Queue
+	reason atomic.Uint32 // a pacing.Reason
 }
 
 // provider returns the target's provider, opening it on first use.
 func (t *target) provider() (Provider, error) { return t.open() }
 
-// cool holds dispatch to the target back until now+d (never shortening an
-// existing cooldown). It reports whether the cooldown was extended.
+// cool moves the cooldown mirror to now+d (never shortening it). It
+// reports whether the cooldown was extended.
 func (t *target) cool(now, d time.Duration) bool {
 	until := int64(now + d)
 	for {
@@ -129,63 +141,28 @@ func (t *target) available(now time.Duration, claim bool, probeHold time.Duratio
 	}
 }
 
-// slowDown cuts the target's pacing rate after a 429 that hit a request
-// admitted at sentAt, unless the rate was already cut after that request
-// was sent (its 429 reflects the old rate).
-func (t *target) slowDown(now, sentAt time.Duration) (newFactor float64, cut bool) {
-	if t.limits.RequestsPerMinute <= 0 && t.limits.TokensPerMinute <= 0 {
-		return 1, false // nothing to scale: cooldowns alone pace an unlimited target
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.adapting.Load() && sentAt < t.cutAt {
-		return t.factor, false
-	}
-	t.factor = max(t.factorLocked(now)*rateCut, minFactor)
-	t.cutAt, t.factorAt = now, now
-	t.adapting.Store(true)
-	t.applyLocked()
-	return t.factor, true
+// found returns the found limits the pacer last reported.
+func (t *target) found() pacing.Limits {
+	return pacing.Limits{RequestsPerMinute: int(t.foundRPM.Load()), TokensPerMinute: int(t.foundTPM.Load())}
 }
 
-// refreshRate lets an adapted rate recover with time; it is a no-op for a
-// target at its configured rate.
-func (t *target) refreshRate() {
-	if t.adapting.Load() {
-		t.refreshRateAt(ratelimit.Now())
+// pace returns the target's pacing as Stats reports it.
+func (t *target) pace() Pace {
+	f := t.found()
+	s := t.server.limits()
+	return Pace{
+		Model:      t.model.ID,
+		Key:        t.quotaKey(),
+		Configured: t.limits,
+		Found:      Limits{RequestsPerMinute: f.RequestsPerMinute, TokensPerMinute: f.TokensPerMinute},
+		Server:     Limits{RequestsPerMinute: s.RequestsPerMinute, TokensPerMinute: s.TokensPerMinute},
 	}
 }
 
-func (t *target) refreshRateAt(now time.Duration) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	f := t.factorLocked(now)
-	if f >= 1 {
-		t.factor = 1
-		t.adapting.Store(false)
-		t.applyLocked()
-		return
+// quotaKey returns the target's quota key, "" before its first request.
+func (t *target) quotaKey() string {
+	if k := t.key.Load(); k != nil {
+		return *k
 	}
-	if f-t.factor > 0.02 { // re-rate in steps, not on every request
-		t.factor, t.factorAt = f, now
-		t.applyLocked()
-	}
-}
-
-func (t *target) factorLocked(now time.Duration) float64 {
-	if !t.adapting.Load() {
-		return 1
-	}
-	return min(1, t.factor+float64(now-t.factorAt)/float64(rateRecovery))
-}
-
-func (t *target) applyLocked() {
-	if rpm := t.limits.RequestsPerMinute; rpm > 0 {
-		r := float64(rpm) * t.factor
-		t.rpm.SetRate(r, max(1, r/60))
-	}
-	if tpm := t.limits.TokensPerMinute; tpm > 0 {
-		r := float64(tpm) * t.factor
-		t.tpm.SetRate(r, max(1, r/60))
-	}
+	return ""
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -36,7 +37,10 @@ func IsTerminal(w io.Writer) bool {
 }
 
 // Status formats the details shared by the bar and the log line:
-// "12 in flight · 3 failed · limited by rpm · $0.0123".
+// "12 in flight · 3 failed · limited by rpm · $0.0123", and, when 429s
+// persisted and a model is paced at the rate the server was found to
+// allow, that rate next to the configured one: "server allows 6,000/7,800
+// rpm".
 func Status(info llm.ProgressInfo) string {
 	parts := []string{fmt.Sprintf("%d in flight", info.InFlight)}
 	if info.Failed > 0 {
@@ -45,8 +49,50 @@ func Status(info llm.ProgressInfo) string {
 	if info.Limiter != "" {
 		parts = append(parts, "limited by "+info.Limiter)
 	}
+	for _, p := range info.Pace {
+		if s := PaceStatus(p); s != "" {
+			if len(info.Pace) > 1 {
+				s = p.Model + ": " + s
+			}
+			parts = append(parts, s)
+		}
+	}
 	parts = append(parts, FormatCost(info.Cost))
 	return strings.Join(parts, " · ")
+}
+
+// PaceStatus says what the server was found to allow when it is less than
+// the configured pace ("server allows 6,000/7,800 rpm"), "" otherwise.
+func PaceStatus(p llm.Pace) string {
+	var parts []string
+	if f := p.Found.RequestsPerMinute; f > 0 {
+		parts = append(parts, groupDigits(f)+"/"+groupDigits(p.Configured.RequestsPerMinute)+" rpm")
+	}
+	if f := p.Found.TokensPerMinute; f > 0 {
+		parts = append(parts, groupDigits(f)+"/"+groupDigits(p.Configured.TokensPerMinute)+" tpm")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "server allows " + strings.Join(parts, ", ")
+}
+
+// groupDigits writes n with thousands separators: 7800 → "7,800".
+func groupDigits(n int) string {
+	s := strconv.Itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }
 
 // FormatCost formats a cost in USD: four decimals under a dollar, two
@@ -61,6 +107,7 @@ func FormatCost(c float64) string {
 // Line formats a snapshot as one plain line:
 //
 //	deluge: 1200/2000 (60.0%) · 16.5 req/s · 12 in flight · limited by rpm · $0.0123 · 1m12s
+//	deluge: 1200/2000 (60.0%) · 100.0 req/s · 5 in flight · limited by rpm · server allows 6,000/7,800 rpm · $0.0123 · 12s
 func Line(info llm.ProgressInfo) string {
 	var b strings.Builder
 	b.WriteString("deluge: ")

@@ -23,6 +23,19 @@ func TestLine(t *testing.T) {
 	assert.Contains(t, progress.Line(llm.ProgressInfo{Total: 0}), "0/0 (100.0%)")
 }
 
+func TestLineShowsWhatTheServerAllows(t *testing.T) {
+	at := llm.Pace{Model: "azure-gpt-4o", Configured: llm.Limits{RequestsPerMinute: 7800, TokensPerMinute: 1_300_000}}
+	lowered := at
+	lowered.Found.RequestsPerMinute = 6000
+	s := llm.ProgressInfo{Total: 2000, Done: 1200, InFlight: 5, Limiter: "rpm", RequestsPerSecond: 100, Elapsed: 12 * time.Second, Pace: []llm.Pace{lowered}}
+	assert.Equal(t, "deluge: 1200/2000 (60.0%) · 100.0 req/s · 5 in flight · limited by rpm · server allows 6,000/7,800 rpm · $0.0000 · 12s", progress.Line(s))
+	s.Pace = []llm.Pace{at}
+	assert.NotContains(t, progress.Line(s), "server allows", "not lowered: nothing to say")
+	lowered.Found.TokensPerMinute = 1_000_000
+	s.Pace = []llm.Pace{at, lowered}
+	assert.Contains(t, progress.Line(s), "azure-gpt-4o: server allows 6,000/7,800 rpm, 1,000,000/1,300,000 tpm")
+}
+
 func TestLogIsPeriodicAndQuietForShortRuns(t *testing.T) {
 	var buf bytes.Buffer
 	l := progress.NewLog(&buf, 10*time.Second)

@@ -23,6 +23,7 @@ type emulateFlags struct {
 	latency     time.Duration
 	jitter      time.Duration
 	rpm, tpm    int
+	limitHdrs   bool
 	failRate    float64
 	region      string
 	seed        int64
@@ -88,6 +89,7 @@ func newEmulateCmd(a *app) *cobra.Command {
 	fl.DurationVar(&f.jitter, "jitter", 0, "extra random delay, uniform in [0, jitter)")
 	fl.IntVar(&f.rpm, "rpm", 0, "requests-per-minute quota of each deployment (0: unlimited)")
 	fl.IntVar(&f.tpm, "tpm", 0, "tokens-per-minute quota of each deployment (0: unlimited)")
+	fl.BoolVar(&f.limitHdrs, "limit-headers", false, "add x-ratelimit-limit-* to the remaining counts, as some Azure deployments do (Azure's usual replies have none)")
 	fl.Float64Var(&f.failRate, "fail-rate", 0, "fraction of requests failing with a retryable error: half 429, a quarter 500, a quarter 503")
 	fl.StringVar(&f.region, "region", azuretest.DefaultRegion, "region reported in the x-ms-region header")
 	fl.Int64Var(&f.seed, "seed", 0, "seed for faults and jitter, for reproducible runs (0: random)")
@@ -129,15 +131,16 @@ func (f *emulateFlags) config() (azuretest.Config, error) {
 		}
 	}
 	return azuretest.Config{
-		APIKeys:     f.apiKeys,
-		Deployments: deps,
-		Latency:     f.latency,
-		Jitter:      f.jitter,
-		RPM:         f.rpm,
-		TPM:         f.tpm,
-		Faults:      azuretest.FaultsForFailRate(f.failRate),
-		Region:      f.region,
-		Seed:        f.seed,
+		APIKeys:      f.apiKeys,
+		Deployments:  deps,
+		Latency:      f.latency,
+		Jitter:       f.jitter,
+		RPM:          f.rpm,
+		TPM:          f.tpm,
+		LimitHeaders: f.limitHdrs,
+		Faults:       azuretest.FaultsForFailRate(f.failRate),
+		Region:       f.region,
+		Seed:         f.seed,
 
 		BatchDeployments: batchDeps,
 		EnqueuedTokens:   f.enqueuedTokens,

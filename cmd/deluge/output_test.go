@@ -38,7 +38,7 @@ func TestResultJSONSchema(t *testing.T) {
 	assert.Equal(t, 1500.0, m["latency_ms"])
 	assert.Equal(t, 3.0, m["line"])
 
-	cf := &llm.ContentFilterResults{Violence: &llm.SeverityResult{Filtered: true, Severity: "high"}}
+	cf := &llm.ContentFilterResults{Violence: llm.SeverityResult{Filtered: true, Severity: "high"}}
 	bad := errorResult(p, "azure-gpt-4o", "azure-foundry", &llm.Error{
 		Code: llm.CodeContentFiltered, Provider: "azure-foundry", Model: "azure-gpt-4o", StatusCode: 400,
 		Message: "prompt filtered", ContentFilter: cf, RequestID: "req-2",

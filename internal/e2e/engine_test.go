@@ -17,16 +17,15 @@ import (
 )
 
 // TestLimitsEqualToServerQuota: 2,000 prompts against a deployment whose
-// quota equals the client's limits all succeed, in input order, with
-// (almost) no 429: the client paces evenly under both the request and the
-// token quota, and its token estimates, reconciled with the prompt sizes
-// the server reports, track what the server charges.
-//
-// The emulator admits RPM/6 requests at once (Azure's 10 s window): a client
-// that burst the whole batch, or a minute's quota, would get hundreds of
-// 429s, since 2,000 is more than 1,500. The run takes about 13 s (2,000 at
-// 150 a second) of a synctest bubble's fake time, over in-memory HTTP: the
-// quota is really tested, without waiting for it.
+// quota equals the client's limits all succeed, in input order, without a
+// single 429, in the ideal time: the emulator enforces Azure's windows (at
+// most 150 requests in any clock second, 1,500 in any ten), and the client
+// paces evenly from its first request, under both the request and the
+// token quota, its token estimates reconciled with the prompt sizes the
+// server reports. (A client with a one-second burst drew 429s from the
+// first window.) The run takes 13.3 s (1,999 intervals of 1/150 s) of a
+// synctest bubble's fake time, over in-memory HTTP: the quota is really
+// tested, without waiting for it.
 func TestLimitsEqualToServerQuota(t *testing.T) {
 	synctest.Test(t, testLimitsEqualToServerQuota)
 }
@@ -38,6 +37,7 @@ func testLimitsEqualToServerQuota(t *testing.T) {
 		tpm = 225_000 // 3,750 tokens a second: 25 per request (9 of prompt, 16 of max_tokens)
 	)
 	srv, cfg := emulatorInMemory(t, azuretest.WithRateLimit(deployment, rpm, tpm))
+	time.Sleep(4321 * time.Millisecond) // start anywhere in the windows
 	start := time.Now()
 	c := client(t, provider(t, cfg, nil),
 		llm.WithMaxRequestsPerMinute(rpm), llm.WithMaxTokensPerMinute(tpm),
@@ -46,24 +46,59 @@ func testLimitsEqualToServerQuota(t *testing.T) {
 	results := c.Process(context.Background(), prompts(n))
 	requireAllSucceeded(t, results)
 
+	elapsed := time.Since(start)
 	st := srv.Stats()
-	t.Logf("server 429s: %d; client waited %v; the batch took %v", st.RateLimited, c.Stats().Waited, time.Since(start))
-	assert.LessOrEqual(t, st.RateLimited, n/100, "almost no server 429s")
-	assert.Equal(t, n+st.RateLimited, st.ByDeployment[deployment])
+	t.Logf("server 429s: %d; client waited %v; the batch took %v", st.RateLimited, c.Stats().Waited, elapsed)
+	assert.Zero(t, st.RateLimited, "no server 429")
+	assert.Equal(t, n, st.ByDeployment[deployment])
+	ideal := time.Duration(n) * time.Minute / rpm
+	assert.LessOrEqual(t, elapsed.Seconds(), 1.02*ideal.Seconds())
 	s := c.Stats()
 	assert.EqualValues(t, n, s.Successes)
-	assert.EqualValues(t, st.RateLimited, s.RateLimited)
-	assert.EqualValues(t, st.ByDeployment[deployment], s.Requests)
+	assert.Zero(t, s.RateLimited)
+	assert.Zero(t, s.Throttled, "the server's figures never said the next request would be refused")
+	assert.EqualValues(t, n, s.Requests)
 	assert.Positive(t, s.Waited["rpm"]+s.Waited["tpm"], "the client's limits held it back, not the server")
+	assert.Equal(t, rpm, s.Pace[0].Server.RequestsPerMinute, "six times the 10-second window the headers report")
+	assert.False(t, s.Pace[0].Lowered())
+}
+
+// TestOverConfiguredClientConvergesOnTheEmulator: the client is told 30%
+// more than the deployment's quota. It draws 429s for a second or two,
+// then paces at the rate the server's remaining-requests say its window
+// holds: under 2% of the requests refused, within 10% of the ideal time,
+// and Stats say what the server allows next to what was configured.
+func TestOverConfiguredClientConvergesOnTheEmulator(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const (
+			n   = 3000
+			rpm = 6000
+		)
+		srv, cfg := emulatorInMemory(t, azuretest.WithRateLimit(deployment, rpm, 0), azuretest.WithLatency(50*time.Millisecond, 0))
+		time.Sleep(1234 * time.Millisecond)
+		start := time.Now()
+		c := client(t, provider(t, cfg, nil),
+			llm.WithMaxRequestsPerMinute(rpm*13/10), llm.WithMaxTokensPerMinute(-1), llm.WithMaxConcurrency(64))
+		requireAllSucceeded(t, c.Process(context.Background(), prompts(n)))
+		elapsed := time.Since(start)
+		st := srv.Stats()
+		s := c.Stats()
+		t.Logf("server 429s: %d; the batch took %v; pace %+v", st.RateLimited, elapsed, s.Pace[0])
+		assert.Less(t, float64(st.RateLimited), 0.02*n)
+		assert.LessOrEqual(t, elapsed.Seconds(), 1.10*float64(n)/rpm*60)
+		assert.Equal(t, rpm, s.Pace[0].Found.RequestsPerMinute)
+		assert.Equal(t, rpm*13/10, s.Pace[0].Configured.RequestsPerMinute)
+		assert.EqualValues(t, st.RateLimited, s.RateLimited)
+	})
 }
 
 // TestLimitsAboveServerQuota: with client limits four times the server's
 // quota, every prompt still succeeds through 429 handling, and no retry is
 // sent before the retry-after-ms of the 429 it follows. The emulator's
 // clock runs 6 times fast so that its quota bites within a second or two:
-// 1,200 requests per emulated minute are 120 a second, with bursts of
-// 200; its retry-after-ms, in emulated time, only makes the client wait
-// longer than needed. It runs on a synctest bubble's fake time, over
+// 1,200 requests per emulated minute are 120 a second, at most 20 in an
+// emulated second; its retry-after-ms, in emulated time, only makes the
+// client wait longer than needed. It runs on a synctest bubble's fake time, over
 // in-memory HTTP.
 func TestLimitsAboveServerQuota(t *testing.T) {
 	synctest.Test(t, testLimitsAboveServerQuota)

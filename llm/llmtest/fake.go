@@ -92,9 +92,11 @@ func (p *Provider) Generate(ctx context.Context, req *llm.Request) (*llm.Respons
 	return resp, nil
 }
 
-// Stream answers like Generate, split into one chunk per word; the last
-// chunk carries the finish reason, tool calls, usage and the reply's Cost
-// (so a Reply that sets Cost acts as a provider pricing its own calls).
+// Stream answers like Generate, split into one chunk per word; the first
+// chunk carries the reply's metadata (served model, request ID, region,
+// prompt filter, headers), the last the finish reason, tool calls, usage
+// and the reply's Cost (so a Reply that sets Cost acts as a provider
+// pricing its own calls).
 func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[*llm.Chunk, error] {
 	return func(yield func(*llm.Chunk, error) bool) {
 		resp, err := p.Generate(ctx, req)
@@ -140,6 +142,7 @@ func Chunks(resp *llm.Response) []*llm.Chunk {
 	chunks[0].RequestID = resp.RequestID
 	chunks[0].Region = resp.Region
 	chunks[0].PromptFilter = resp.PromptFilter
+	chunks[0].Header = resp.Header
 	return chunks
 }
 

@@ -88,10 +88,10 @@ func TestFixtureChatCompletion(t *testing.T) {
 	if want := (42*1.0 + 29*2.0) / 1e6; !near(resp.Cost, want) {
 		t.Errorf("Cost = %g, want %g", resp.Cost, want)
 	}
-	if len(resp.PromptFilter) != 1 || resp.PromptFilter[0].Violence == nil || resp.PromptFilter[0].Violence.Severity != "safe" {
+	if len(resp.PromptFilter) != 1 || resp.PromptFilter[0].Violence.Severity != "safe" {
 		t.Errorf("PromptFilter = %+v", resp.PromptFilter)
 	}
-	if f := resp.ContentFilter; f == nil || f.Hate == nil || f.Filtered() {
+	if f := resp.ContentFilter; f == nil || !f.Hate.Reported() || f.Filtered() {
 		t.Errorf("ContentFilter = %v", f)
 	}
 	if resp.Header.Get("x-ratelimit-remaining-tokens") != "6688" {
@@ -115,10 +115,11 @@ func TestFixtureReasoningCompletion(t *testing.T) {
 	if resp.Usage.ReasoningTokens != 320 || resp.Usage.OutputTokens != 2922 || resp.Usage.InputTokens != 39 {
 		t.Errorf("Usage = %+v", resp.Usage)
 	}
-	if f := resp.ContentFilter; f == nil || f.ProtectedMaterialCode == nil || f.ProtectedMaterialText == nil {
+	// Recorded as {"filtered":false,"detected":false}: the zero value.
+	if f := resp.ContentFilter; f == nil || f.ProtectedMaterialCode != (llm.DetectionResult{}) || f.ProtectedMaterialText != (llm.DetectionResult{}) || !f.Hate.Reported() {
 		t.Errorf("ContentFilter = %+v", f)
 	}
-	if len(resp.PromptFilter) != 1 || resp.PromptFilter[0].Jailbreak == nil {
+	if len(resp.PromptFilter) != 1 || resp.PromptFilter[0].Jailbreak != (llm.DetectionResult{}) || !resp.PromptFilter[0].Hate.Reported() {
 		t.Errorf("PromptFilter = %+v", resp.PromptFilter)
 	}
 	if resp.Region != "East US 2" {
@@ -246,11 +247,11 @@ func TestFixtureAnnotatedResponses(t *testing.T) {
 		}},
 		{"aoai_chat_completion_protected_material_code_annotation.doc.json", func(t *testing.T, r *llm.Response) {
 			f := r.ContentFilter
-			if f == nil || f.ProtectedMaterialCode == nil || !f.ProtectedMaterialCode.Detected || f.ProtectedMaterialCode.Citation == nil ||
+			if f == nil || !f.ProtectedMaterialCode.Detected || f.ProtectedMaterialCode.Citation == nil ||
 				f.ProtectedMaterialCode.Citation.License != "EXAMPLE-LICENSE" {
 				t.Errorf("ContentFilter = %+v", f)
 			}
-			if len(r.PromptFilter) != 1 || r.PromptFilter[0].Profanity == nil || r.PromptFilter[0].Jailbreak == nil {
+			if len(r.PromptFilter) != 1 || r.PromptFilter[0].Profanity != (llm.DetectionResult{}) || r.PromptFilter[0].Jailbreak != (llm.DetectionResult{}) || !r.PromptFilter[0].Hate.Reported() {
 				t.Errorf("PromptFilter = %+v", r.PromptFilter)
 			}
 		}},
@@ -416,8 +417,7 @@ func TestFixtureAsyncFilterStreams(t *testing.T) {
 					last = c
 				}
 			}
-			if last.FinishReason != "content_filter" || last.ContentFilter == nil || last.ContentFilter.ProtectedMaterialText == nil ||
-				!last.ContentFilter.ProtectedMaterialText.Filtered {
+			if last.FinishReason != "content_filter" || last.ContentFilter == nil || !last.ContentFilter.ProtectedMaterialText.Filtered {
 				t.Errorf("final chunk = %+v", last)
 			}
 			if !strings.HasPrefix(text, "Hey Jude,") {

@@ -101,9 +101,9 @@ func azureModel(wire string, reasoning bool) registry.Model {
 
 const countPrompt = "Count to 10, with a comma between each number, no newlines and a period at the end. E.g., 1, 2, 3, ..."
 
-func safe() *llm.SeverityResult { return &llm.SeverityResult{Severity: "safe"} }
+func safe() llm.SeverityResult { return llm.SeverityResult{Severity: "safe"} }
 
-func notDetected() *llm.DetectionResult { return &llm.DetectionResult{} }
+func notDetected() llm.DetectionResult { return llm.DetectionResult{} }
 
 var fixtureCases = map[string]func(t *testing.T){
 	"aoai_chat_completion_gpt4_2025-01-01-preview.recording.json": func(t *testing.T) {

@@ -134,14 +134,12 @@ func (s secrets) filter(f *llm.ContentFilterResults) {
 	if f == nil {
 		return
 	}
-	for _, r := range []*llm.SeverityResult{f.Hate, f.SelfHarm, f.Sexual, f.Violence} {
-		if r != nil {
-			r.Severity = s.id(r.Severity)
-		}
+	for _, r := range []*llm.SeverityResult{&f.Hate, &f.SelfHarm, &f.Sexual, &f.Violence} {
+		r.Severity = s.id(r.Severity)
 	}
-	for _, r := range []*llm.DetectionResult{f.Profanity, f.Jailbreak, f.IndirectAttack,
-		f.ProtectedMaterialText, f.ProtectedMaterialCode, f.UngroundedMaterial} {
-		if r != nil && r.Citation != nil {
+	for _, r := range []*llm.DetectionResult{&f.Profanity, &f.Jailbreak, &f.IndirectAttack,
+		&f.ProtectedMaterialText, &f.ProtectedMaterialCode, &f.UngroundedMaterial} {
+		if r.Citation != nil {
 			r.Citation.URL = s.clean(r.Citation.URL)
 			r.Citation.License = s.clean(r.Citation.License)
 		}

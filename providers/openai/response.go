@@ -327,13 +327,7 @@ func promptFilters(results, legacy []wirePromptFilter) []llm.ContentFilterResult
 // nonEmptyFilter returns nil for an absent or empty ({}) annotation, which
 // Azure sends on role and finish chunks.
 func nonEmptyFilter(f *llm.ContentFilterResults) *llm.ContentFilterResults {
-	if f == nil {
-		return nil
-	}
-	if f.Hate == nil && f.SelfHarm == nil && f.Sexual == nil && f.Violence == nil &&
-		f.Profanity == nil && f.Jailbreak == nil && f.IndirectAttack == nil &&
-		f.ProtectedMaterialText == nil && f.ProtectedMaterialCode == nil && f.UngroundedMaterial == nil &&
-		len(f.CustomBlocklists) == 0 && f.Error == nil {
+	if f.IsZero() {
 		return nil
 	}
 	return f

@@ -201,7 +201,7 @@ func TestResponsesMapping(t *testing.T) {
 	require.Len(t, resp.Logprobs, 1)
 	assert.Equal(t, llm.TokenLogprob{Token: "Hello", Logprob: -0.1, Bytes: []byte{72}}, resp.Logprobs[0])
 	require.Len(t, resp.PromptFilter, 1)
-	assert.Equal(t, &llm.DetectionResult{}, resp.PromptFilter[0].Jailbreak)
+	assert.Equal(t, llm.DetectionResult{}, resp.PromptFilter[0].Jailbreak)
 	require.NotNil(t, resp.ContentFilter)
 	assert.Equal(t, safe(), resp.ContentFilter.Hate)
 }

@@ -525,12 +525,13 @@ func (h *Handler) writeAnthropicRateLimited(x *exchange, wait time.Duration) {
 }
 
 // setAnthropicRateLimitHeaders reports the quota under Anthropic's names:
-// requests and tokens per minute, the tokens pair also as input and output
-// (the emulator counts one token budget).
+// requests and tokens per minute, limits included as Anthropic sends them,
+// the tokens pair also as input and output (the emulator counts one token
+// budget).
 func setAnthropicRateLimitHeaders(hdr http.Header, q quotaResult) {
 	if q.limit.rpm > 0 {
 		hdr[hdrAnthropicLimitRequests] = []string{strconv.Itoa(q.limit.rpm)}
-		hdr[hdrAnthropicRemainingRequests] = []string{strconv.Itoa(q.remainReq)}
+		hdr[hdrAnthropicRemainingRequests] = []string{strconv.Itoa(q.remainReqMinute)}
 	}
 	if q.limit.tpm > 0 {
 		lim, rem := []string{strconv.Itoa(q.limit.tpm)}, []string{strconv.Itoa(q.remainTok)}

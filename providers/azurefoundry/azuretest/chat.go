@@ -106,7 +106,7 @@ func (h *Handler) chat(x *exchange, d *deployment) {
 	// by their enqueued-token quota, checked when the batch is created.
 	if !x.batchLine {
 		q := d.limiter.admit(h.now().UnixNano(), req.quotaCost(), *h.defaultLimit.Load())
-		setRateLimitHeaders(x.w.Header(), q)
+		h.setRateLimitHeaders(x.w.Header(), q)
 		if !q.ok {
 			h.writeRateLimited(x, q.kind, q.wait)
 			return
@@ -259,14 +259,23 @@ func (h *Handler) writeRateLimited(x *exchange, kind string, wait time.Duration)
 	h.writeError(x, http.StatusTooManyRequests, rateLimitBody(x.op, x.apiVersion, kind, secs))
 }
 
-func setRateLimitHeaders(hdr http.Header, q quotaResult) {
+// setRateLimitHeaders reports the quota as Azure does: what is left of the
+// current 10-second window's requests, and of the minute's tokens. Azure
+// sends no limits; some deployments do (fixtures/azure: 250 requests with
+// 250,000 tokens, a 1,500-RPM deployment's 10-second window), and
+// WithRateLimitHeaders adds them in that form.
+func (h *Handler) setRateLimitHeaders(hdr http.Header, q quotaResult) {
 	if q.limit.rpm > 0 {
-		hdr[hdrXRatelimitLimitRequests] = []string{strconv.Itoa(q.limit.rpm)}
 		hdr[hdrXRatelimitRemainingRequests] = []string{strconv.Itoa(q.remainReq)}
+		if h.limitHeaders {
+			hdr[hdrXRatelimitLimitRequests] = []string{strconv.Itoa(q.window)}
+		}
 	}
 	if q.limit.tpm > 0 {
-		hdr[hdrXRatelimitLimitTokens] = []string{strconv.Itoa(q.limit.tpm)}
 		hdr[hdrXRatelimitRemainingTokens] = []string{strconv.Itoa(q.remainTok)}
+		if h.limitHeaders {
+			hdr[hdrXRatelimitLimitTokens] = []string{strconv.Itoa(q.limit.tpm)}
+		}
 	}
 }
 

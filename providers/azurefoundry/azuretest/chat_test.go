@@ -295,7 +295,7 @@ func TestStats(t *testing.T) {
 	}
 	assert.True(t, st.Arrivals[1].Stream)
 	assert.Equal(t, 429, st.Arrivals[2].Status)
-	assert.Equal(t, 9*time.Second, st.Arrivals[2].RetryAfter, "RPM 6: 10 s tolerance, 1 s already refilled")
+	assert.Equal(t, 8*time.Second, st.Arrivals[2].RetryAfter, "RPM 6: one request per 10 s window, which ends 8 s later")
 	assert.Equal(t, "/nowhere", st.Arrivals[3].Path)
 
 	s.ResetStats()

@@ -143,30 +143,39 @@
 // # Quota
 //
 // WithRateLimit / WithDefaultRateLimit (and SetRateLimit /
-// SetDefaultRateLimit at run time) give a deployment RPM and TPM limits. Each
-// is a GCRA token bucket refilling continuously at limit/60 per second:
+// SetDefaultRateLimit at run time) give a deployment RPM and TPM limits,
+// enforced as Azure enforces them:
 //
-//   - Requests: capacity RPM/6 (at least 1), i.e. a 10 s burst tolerance —
-//     Azure evaluates RPM over 10 s windows. A request is admitted if the
-//     bucket has room for it. A client that never sends more than RPM/6
-//     requests in any 10 s window is never refused; so is one paced evenly at
-//     RPM/60 per second, whatever its jitter, with bursts up to RPM/6. A client
-//     that keeps sending faster than RPM is refused once the burst is used.
-//   - Tokens: capacity TPM (one minute's worth), charged
-//     EstimateRequestTokens(body) = prompt_tokens + (max_completion_tokens,
-//     else max_tokens, else DefaultQuotaMaxTokens = 4096) × max(n, 1). A
-//     request is admitted while the bucket is not full, whatever its cost
-//     (like Azure's per-minute counter, which admits the request that crosses
-//     the limit).
+//   - Requests are counted in fixed windows aligned to the handler clock:
+//     at most ⌈RPM/60⌉ in a second, ⌈RPM/6⌉ in ten seconds and RPM in a
+//     minute. Azure "evaluates the rate of incoming requests over a small
+//     period of time, typically 1 or 10 seconds", and requests over the
+//     rate "receive a 429 response code until the next evaluation period"
+//     (Microsoft Learn, "Manage Azure OpenAI quota"): a 300-RPM deployment
+//     refuses the 6th request of an instant burst. A client paced evenly
+//     at RPM/60 a second, from any phase, is never refused; a burst is,
+//     start-up included.
+//   - Tokens: a bucket of one minute's capacity (TPM) refilling
+//     continuously, charged EstimateRequestTokens(body) = prompt_tokens +
+//     (max_completion_tokens, else max_tokens, else DefaultQuotaMaxTokens =
+//     4096) × max(n, 1). A request is admitted while the bucket is not
+//     empty, whatever its cost (like Azure's per-minute counter, which
+//     admits the request that crosses the limit).
 //
 // A refused request is charged nothing and gets Azure's 429 ("... have
 // exceeded call rate limit ..." or "token rate limit ...") with retry-after-ms
-// = the exact time until it would be admitted (rounded up to a millisecond)
-// and retry-after = that in whole seconds, rounded up. Responses carry
-// x-ratelimit-limit-requests/-tokens and x-ratelimit-remaining-requests/
-// -tokens (the per-minute budget not yet refilled) when a limit is set.
+// = the exact time until it would be admitted (the end of the full window,
+// rounded up to a millisecond) and retry-after = that in whole seconds,
+// rounded up. Replies carry x-ratelimit-remaining-requests (what is left of
+// the current 10-second window: 19 after one request to a 120-RPM
+// deployment) and x-ratelimit-remaining-tokens (the minute's tokens not yet
+// refilled), and no limits, as Azure sends them; WithRateLimitHeaders adds
+// x-ratelimit-limit-requests (the 10-second window's ⌈RPM/6⌉) and
+// x-ratelimit-limit-tokens, as some deployments do. The Claude route sends
+// Anthropic's anthropic-ratelimit-* per minute, limits included.
 // SetDailyQuotaExhausted makes a deployment answer the daily-quota 429
-// (retry-after 86400) until cleared.
+// (retry-after 86400) until cleared. Batch lines skip the per-minute quota
+// (see Files and batches): they are governed by the enqueued-token quota.
 //
 // # Faults and latency
 //

@@ -223,7 +223,7 @@ func (h *Handler) embeddings(x *exchange, d *deployment) {
 		return
 	}
 	q := d.limiter.admit(h.now().UnixNano(), total, *h.defaultLimit.Load())
-	setRateLimitHeaders(x.w.Header(), q)
+	h.setRateLimitHeaders(x.w.Header(), q)
 	if !q.ok {
 		h.writeRateLimited(x, q.kind, q.wait)
 		return

@@ -90,13 +90,13 @@ func ExampleWithRateLimit() {
 	frozen := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	srv := azuretest.NewServer(
 		azuretest.WithDeployment("gpt-4o", ""),
-		azuretest.WithRateLimit("gpt-4o", 60, 0), // burst of 60/6 = 10, then 1/s
+		azuretest.WithRateLimit("gpt-4o", 300, 0), // 5 a second, 50 per 10 s
 		azuretest.WithClock(func() time.Time { return frozen }),
 	)
 	defer srv.Close()
 
 	url := srv.URL + "/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"
-	for i := 1; i <= 11; i++ {
+	for i := 1; i <= 6; i++ {
 		resp, err := http.Post(url, "application/json", strings.NewReader(`{"messages":[{"role":"user","content":"hi"}]}`))
 		if err != nil {
 			panic(err)
@@ -108,7 +108,7 @@ func ExampleWithRateLimit() {
 	}
 	fmt.Println("429s:", srv.Stats().RateLimited)
 	// Output:
-	// 11 429 retry-after-ms: 1000
+	// 6 429 retry-after-ms: 1000
 	// 429s: 1
 }
 

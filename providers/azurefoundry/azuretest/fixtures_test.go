@@ -43,7 +43,9 @@ func TestFixtureChatCompletion(t *testing.T) {
 
 func TestFixtureReasoningCompletion(t *testing.T) {
 	rec := readRecording(t, "aoai_chat_completion_o1_reasoning_effort.recording.json")
-	s := NewServer(WithDeployment("o1", ""), WithRateLimit("o1", 100, 600000))
+	// The recording's limits, 100 requests and 600,000 tokens, read as a
+	// 10-second window of 100: 600 RPM (see WithRateLimitHeaders).
+	s := NewServer(WithDeployment("o1", ""), WithRateLimit("o1", 600, 600000), WithRateLimitHeaders())
 	defer s.Close()
 
 	resp, body := do(t, s.Client(), http.MethodPost, classicURL(s, "o1", "2025-01-01-preview"), string(rec.RequestBody), nil)

@@ -20,6 +20,7 @@ type config struct {
 	latency, jitter time.Duration
 	defaultLimit    rateLimit
 	limits          map[string]rateLimit
+	limitHeaders    bool
 	faults          Faults
 	promptWord      string
 	completionWord  string
@@ -120,6 +121,15 @@ func WithDefaultRateLimit(rpm, tpm int) Option {
 	return func(c *config) { c.defaultLimit = rateLimit{max(rpm, 0), max(tpm, 0)} }
 }
 
+// WithRateLimitHeaders adds x-ratelimit-limit-requests (the requests of a
+// 10-second window, RPM/6) and x-ratelimit-limit-tokens (TPM) to the
+// remaining counts, as some Azure deployments send them. Azure's usual
+// replies, and the emulator's by default, carry the remaining counts
+// only.
+func WithRateLimitHeaders() Option {
+	return func(c *config) { c.limitHeaders = true }
+}
+
 // WithFaults injects failures at the given rates.
 func WithFaults(f Faults) Option {
 	return func(c *config) { c.faults = f }
@@ -171,8 +181,11 @@ type Config struct {
 	Jitter      time.Duration
 	// RPM and TPM are the default quota of every deployment; 0 is unlimited.
 	RPM, TPM int
-	Faults   Faults
-	Region   string
+	// LimitHeaders adds x-ratelimit-limit-* to the remaining counts
+	// (WithRateLimitHeaders).
+	LimitHeaders bool
+	Faults       Faults
+	Region       string
 	// Seed, when non-zero, makes faults and jitter reproducible.
 	Seed int64
 	// BatchDeployments are Global Batch deployments, name → model (see
@@ -200,6 +213,9 @@ func (c Config) Options() []Option {
 	}
 	if c.Region != "" {
 		opts = append(opts, WithRegion(c.Region))
+	}
+	if c.LimitHeaders {
+		opts = append(opts, WithRateLimitHeaders())
 	}
 	if c.Seed != 0 {
 		opts = append(opts, WithSeed(c.Seed))

@@ -5,15 +5,18 @@ import (
 	"time"
 )
 
-// The quota is two GCRA buckets per deployment (see the package
-// documentation, "Quota"). Both keep a theoretical arrival time (TAT) in
-// nanoseconds of the handler clock; the debt of a bucket is TAT - now.
+// The quota of a deployment (see the package documentation, "Quota"):
+// requests are counted in fixed windows of one second, ten seconds and a
+// minute, aligned to the handler clock, as Azure evaluates a deployment's
+// RPM "over a small period of time, typically 1 or 10 seconds" and refuses
+// new requests "until the next evaluation period"; tokens in a bucket of a
+// minute's capacity that refills continuously (GCRA), as Azure counts
+// tokens per minute.
 const (
-	// rpmWindow is the burst tolerance of the request bucket: RPM/6
-	// requests, Azure's "RPM is evaluated over 10 second windows".
-	rpmWindow = 10 * time.Second
-	// tpmWindow is the token bucket capacity: one minute's worth, because
-	// Azure counts tokens per minute.
+	secondWindow = time.Second
+	tenWindow    = 10 * time.Second
+	minuteWindow = time.Minute
+	// tpmWindow is the token bucket's capacity: one minute's worth.
 	tpmWindow = time.Minute
 )
 
@@ -21,18 +24,36 @@ type limiter struct {
 	mu       sync.Mutex
 	explicit bool // set by WithRateLimit/SetRateLimit; otherwise the default applies
 	limit    rateLimit
-	reqTAT   int64
-	tokTAT   int64
+	// The request windows in progress (their index: the clock divided by
+	// the window) and the requests admitted in each.
+	sec, ten, min       int64
+	inSec, inTen, inMin int
+	// tokTAT is the token bucket's theoretical arrival time, in
+	// nanoseconds of the handler clock; its debt is tokTAT - now.
+	tokTAT int64
 }
 
 // quotaResult is the outcome of one admission check.
 type quotaResult struct {
-	ok        bool
-	kind      string        // "call" or "token" when !ok
-	wait      time.Duration // until the request would be admitted, when !ok
-	limit     rateLimit     // the limits in force (0 = unlimited)
-	remainReq int           // x-ratelimit-remaining-requests (per-minute view)
-	remainTok int           // x-ratelimit-remaining-tokens
+	ok    bool
+	kind  string        // "call" or "token" when !ok
+	wait  time.Duration // until the request would be admitted, when !ok
+	limit rateLimit     // the limits in force (0 = unlimited)
+	// remainReq is what x-ratelimit-remaining-requests reports: the
+	// requests left in the current 10-second window; window its size
+	// (x-ratelimit-limit-requests, with WithRateLimitHeaders).
+	remainReq, window int
+	// remainReqMinute is left of the current minute (Anthropic's headers).
+	remainReqMinute int
+	// remainTok is x-ratelimit-remaining-tokens: the minute's budget not
+	// yet refilled.
+	remainTok int
+}
+
+// requestWindows returns the requests a deployment of rpm admits in one
+// second, ten seconds and a minute: ⌈RPM/60⌉, ⌈RPM/6⌉ and RPM.
+func requestWindows(rpm int) (second, ten, minute int) {
+	return (rpm + 59) / 60, (rpm + 5) / 6, rpm
 }
 
 // admit charges one request of cost tokens at now, or reports how long to
@@ -49,22 +70,27 @@ func (l *limiter) admit(now int64, cost int, def rateLimit) quotaResult {
 		return res
 	}
 
-	var reqTAT, tokTAT int64
 	var reqWait, tokWait time.Duration
-	var reqInterval, tokInterval int64
+	var perSec, perTen, perMin int
 	if lim.rpm > 0 {
-		reqInterval = int64(time.Minute) / int64(lim.rpm)
-		tolerance := max(int64(rpmWindow), reqInterval)
-		reqTAT = max(l.reqTAT, now) + reqInterval
-		if debt := reqTAT - now; debt > tolerance {
-			reqWait = time.Duration(debt - tolerance)
+		l.roll(now)
+		perSec, perTen, perMin = requestWindows(lim.rpm)
+		// A full window refuses until it ends.
+		for _, w := range [...]struct {
+			in, limit int
+			size      time.Duration
+		}{{l.inSec, perSec, secondWindow}, {l.inTen, perTen, tenWindow}, {l.inMin, perMin, minuteWindow}} {
+			if w.in >= w.limit {
+				reqWait = max(reqWait, windowEnd(now, w.size))
+			}
 		}
 	}
+	var tokTAT, tokInterval int64
 	if lim.tpm > 0 {
 		tokInterval = int64(time.Minute) / int64(lim.tpm)
 		start := max(l.tokTAT, now)
-		// Overdraft: admitted while the bucket is not yet full, whatever the
-		// cost, as Azure's per-minute counter admits the request that
+		// Overdraft: admitted while the bucket is not yet empty, whatever
+		// the cost, as Azure's per-minute counter admits the request that
 		// crosses the limit. A request bigger than the whole TPM still passes
 		// on an idle deployment.
 		if debt := start - now; debt >= int64(tpmWindow) {
@@ -75,52 +101,68 @@ func (l *limiter) admit(now int64, cost int, def rateLimit) quotaResult {
 	if reqWait > 0 || tokWait > 0 {
 		res.ok = false
 		res.kind = "call"
-		if tokWait > 0 {
+		if tokWait > reqWait {
 			res.kind = "token"
 		}
 		res.wait = max(reqWait, tokWait)
-		res.remainReq, res.remainTok = l.remaining(now, lim, reqInterval, tokInterval)
-		return res
+	} else {
+		if lim.rpm > 0 {
+			l.inSec++
+			l.inTen++
+			l.inMin++
+		}
+		if lim.tpm > 0 {
+			l.tokTAT = tokTAT
+		}
 	}
 	if lim.rpm > 0 {
-		l.reqTAT = reqTAT
-	}
-	if lim.tpm > 0 {
-		l.tokTAT = tokTAT
-	}
-	res.remainReq, res.remainTok = l.remaining(now, lim, reqInterval, tokInterval)
-	return res
-}
-
-// remaining reports the per-minute budget left, as Azure's
-// x-ratelimit-remaining-* headers do: the limit minus the units still owed.
-// (Like Azure, a request can be refused while these are positive: the
-// request bucket also has the 10 s burst bound.)
-func (l *limiter) remaining(now int64, lim rateLimit, reqInterval, tokInterval int64) (req, tok int) {
-	if lim.rpm > 0 {
-		owed := ceilDiv(max(l.reqTAT-now, 0), reqInterval)
-		req = max(lim.rpm-int(owed), 0)
+		res.window = perTen
+		res.remainReq = max(perTen-l.inTen, 0)
+		res.remainReqMinute = max(perMin-l.inMin, 0)
 	}
 	if lim.tpm > 0 {
 		owed := ceilDiv(max(l.tokTAT-now, 0), tokInterval)
-		tok = max(lim.tpm-int(owed), 0)
+		res.remainTok = max(lim.tpm-int(owed), 0)
 	}
-	return req, tok
+	return res
+}
+
+// roll starts the windows that now falls in.
+func (l *limiter) roll(now int64) {
+	if s := now / int64(secondWindow); s != l.sec {
+		l.sec, l.inSec = s, 0
+	}
+	if t := now / int64(tenWindow); t != l.ten {
+		l.ten, l.inTen = t, 0
+	}
+	if m := now / int64(minuteWindow); m != l.min {
+		l.min, l.inMin = m, 0
+	}
+}
+
+// windowEnd returns the time from now to the end of the window of size
+// that now falls in.
+func windowEnd(now int64, size time.Duration) time.Duration {
+	return time.Duration(int64(size) - now%int64(size))
 }
 
 func (l *limiter) set(lim rateLimit, explicit bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.limit, l.explicit = lim, explicit
-	l.reqTAT, l.tokTAT = 0, 0
+	l.reset()
 }
 
 func (l *limiter) resetIfDefault() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.explicit {
-		l.reqTAT, l.tokTAT = 0, 0
+		l.reset()
 	}
+}
+
+func (l *limiter) reset() {
+	l.sec, l.ten, l.min, l.inSec, l.inTen, l.inMin, l.tokTAT = 0, 0, 0, 0, 0, 0, 0
 }
 
 func ceilDiv(a, b int64) int64 {

@@ -1,7 +1,6 @@
 package azuretest
 
 import (
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,68 +14,117 @@ import (
 
 // The limiter is tested directly with exact clocks, and through HTTP with a
 // fake clock; one test uses the real clock to show a paced client is safe.
+// The fake clocks start on a minute boundary, so the windows are aligned.
 
-func TestLimiterPacedClientNeverRefused(t *testing.T) {
-	// RPM 60, one request per second with up to ±400 ms of jitter on each
-	// send time, and a burst of RPM/6 = 10 at the start: never a 429.
-	var l limiter
-	l.set(rateLimit{rpm: 60}, true)
-	r := rand.New(rand.NewPCG(1, 2))
-	base := int64(time.Hour)
-	for i := range 10 {
-		q := l.admit(base+int64(i), 1, rateLimit{})
-		require.True(t, q.ok, "burst request %d", i)
-	}
-	base += int64(10 * time.Second) // the burst refills
-	for i := range 1000 {
-		jitter := r.Int64N(int64(800*time.Millisecond)) - int64(400*time.Millisecond)
-		now := base + int64(i)*int64(time.Second) + jitter
-		q := l.admit(now, 1, rateLimit{})
-		require.True(t, q.ok, "paced request %d refused, wait %v", i, q.wait)
-	}
+// at returns a handler-clock reading: sec seconds after a minute boundary.
+func at(sec float64) int64 {
+	return int64(time.Hour) + int64(sec*float64(time.Second))
 }
 
-func TestLimiterShortWindowIsNotStricterThanRPMOver6(t *testing.T) {
-	// Any arrival pattern with at most RPM/6 requests in every 10 s window
-	// is admitted: here bursts of 10 at the start of each 10 s window, for
-	// RPM 60, aligned to the window edge (worst case).
-	var l limiter
-	l.set(rateLimit{rpm: 60}, true)
-	for w := range 30 {
-		for i := range 10 {
-			q := l.admit(int64(w)*int64(10*time.Second)+int64(i), 1, rateLimit{})
-			require.True(t, q.ok, "window %d request %d", w, i)
+func TestLimiterPacedClientNeverRefused(t *testing.T) {
+	// A client paced evenly at RPM/60 a second is never refused, whatever
+	// the phase of its first request against the windows.
+	for _, rpm := range []int{60, 90, 600, 6000} {
+		for _, phase := range []float64{0, 0.37, 9.99} {
+			var l limiter
+			l.set(rateLimit{rpm: rpm}, true)
+			every := 60 / float64(rpm)
+			for i := range 3 * rpm { // three minutes
+				q := l.admit(at(phase+float64(i)*every), 1, rateLimit{})
+				require.True(t, q.ok, "RPM %d, phase %v: request %d refused (%s, wait %v)", rpm, phase, i, q.kind, q.wait)
+			}
 		}
 	}
 }
 
-func TestLimiterRefusesAndWaitIsExact(t *testing.T) {
+func TestLimiterOneSecondWindowRefusesBursts(t *testing.T) {
+	// 300 RPM: 5 a second. An instant burst gets 5 through; the 6th is
+	// refused although the 10-second window (50) has room, as a user of a
+	// 300-RPM deployment reported (Microsoft Q&A 2156987: 50 remaining
+	// before, 45 after five requests, the sixth refused).
 	var l limiter
-	l.set(rateLimit{rpm: 60}, true)
-	now := int64(time.Hour)
-	for range 10 {
-		require.True(t, l.admit(now, 1, rateLimit{}).ok)
+	l.set(rateLimit{rpm: 300}, true)
+	now := at(0.25)
+	for i := range 5 {
+		q := l.admit(now, 1, rateLimit{})
+		require.True(t, q.ok, "request %d", i)
+		assert.Equal(t, 49-i, q.remainReq, "remaining in the 10 s window")
 	}
 	q := l.admit(now, 1, rateLimit{})
 	require.False(t, q.ok)
 	assert.Equal(t, "call", q.kind)
-	assert.Equal(t, time.Second, q.wait)
+	assert.Equal(t, 750*time.Millisecond, q.wait, "until the second ends")
+	assert.Equal(t, 45, q.remainReq, "a refusal charges nothing")
 	// One nanosecond early is still too early; on time is admitted.
 	assert.False(t, l.admit(now+int64(q.wait)-1, 1, rateLimit{}).ok)
 	assert.True(t, l.admit(now+int64(q.wait), 1, rateLimit{}).ok)
 }
 
+func TestLimiterTenSecondWindow(t *testing.T) {
+	// 90 RPM: 2 a second (⌈1.5⌉) but 15 per 10 s. Two a second fill the
+	// 10-second window in 7.5 s; the next waits for the window to end.
+	var l limiter
+	l.set(rateLimit{rpm: 90}, true)
+	admitted := 0
+	var refused quotaResult
+	for i := range 20 {
+		q := l.admit(at(float64(i)*0.5), 1, rateLimit{})
+		if !q.ok {
+			refused = q
+			break
+		}
+		admitted++
+	}
+	assert.Equal(t, 15, admitted)
+	assert.Equal(t, "call", refused.kind)
+	assert.Equal(t, 2500*time.Millisecond, refused.wait, "refused at 7.5 s until the window ends at 10 s")
+	assert.Zero(t, refused.remainReq)
+	q := l.admit(at(10), 1, rateLimit{})
+	assert.True(t, q.ok)
+	assert.Equal(t, 14, q.remainReq, "a new window")
+}
+
+func TestLimiterMinuteWindow(t *testing.T) {
+	// 3 RPM: the 10-second window would allow one every 10 s (6 a
+	// minute); the minute allows 3.
+	var l limiter
+	l.set(rateLimit{rpm: 3}, true)
+	for i := range 3 {
+		require.True(t, l.admit(at(float64(i)*10), 1, rateLimit{}).ok, "request %d", i)
+	}
+	q := l.admit(at(30), 1, rateLimit{})
+	require.False(t, q.ok)
+	assert.Equal(t, 30*time.Second, q.wait)
+	assert.Equal(t, 0, q.remainReqMinute)
+}
+
 func TestLimiterSustainedOverloadIsRefused(t *testing.T) {
-	// 2 req/s against RPM 60: the 10 s burst allowance lasts ~10 s.
+	// 2 requests a second against RPM 60 (1 a second): half are refused,
+	// from the start (no burst allowance).
 	var l limiter
 	l.set(rateLimit{rpm: 60}, true)
 	refused := 0
 	for i := range 120 { // 60 s
-		if !l.admit(int64(i)*int64(500*time.Millisecond), 1, rateLimit{}).ok {
+		if !l.admit(at(float64(i)*0.5), 1, rateLimit{}).ok {
 			refused++
 		}
 	}
-	assert.InDelta(t, 120-70, refused, 2, "admitted: 60 refilled + 10 burst")
+	assert.Equal(t, 60, refused)
+}
+
+func TestLimiterRemainingCountsAsAzureReportsThem(t *testing.T) {
+	// A 120-RPM, 20k-TPM deployment after one request of 125 tokens: 19
+	// requests left in the 10-second window and 19,875 tokens in the
+	// minute (Azure reported 19 and 19,913 for this request: its own
+	// token count was lower).
+	var l limiter
+	l.set(rateLimit{rpm: 120, tpm: 20_000}, true)
+	q := l.admit(at(3), 125, rateLimit{})
+	require.True(t, q.ok)
+	assert.Equal(t, 19, q.remainReq)
+	assert.Equal(t, 20, q.window)
+	assert.Equal(t, 19_875, q.remainTok)
+	assert.Equal(t, 119, q.remainReqMinute)
 }
 
 func TestLimiterTokens(t *testing.T) {
@@ -115,14 +163,18 @@ func TestQuotaHTTP(t *testing.T) {
 	defer s.Close()
 	url := classicURL(s, "gpt-4o", "2024-10-21")
 
-	// Paced at 1 req/s for two minutes: never a 429.
+	// Paced at 1 req/s for two minutes: never a 429. The replies say what
+	// is left of the 10-second window (10 requests), and no limits.
 	for i := range 120 {
 		resp, body := do(t, s.Client(), http.MethodPost, url, userBody("x", ""), nil)
 		require.Equal(t, http.StatusOK, resp.StatusCode, "request %d: %s", i, body)
-		assert.Equal(t, "60", resp.Header.Get("x-ratelimit-limit-requests"))
+		assert.Equal(t, strconv.Itoa(9-i%10), resp.Header.Get("x-ratelimit-remaining-requests"), "request %d", i)
+		assert.Empty(t, resp.Header.Get("x-ratelimit-limit-requests"), "Azure sends no limits")
 		clock.Advance(time.Second)
 	}
-	// A burst: the first RPM/6 pass (one is refilled per second), then 429s.
+	// A burst: one a second passes, the rest are refused until the second
+	// ends.
+	clock.Advance(250 * time.Millisecond)
 	var ok, limited int
 	for range 20 {
 		resp, _ := do(t, s.Client(), http.MethodPost, url, userBody("x", ""), nil)
@@ -133,19 +185,32 @@ func TestQuotaHTTP(t *testing.T) {
 			limited++
 			ms, err := strconv.Atoi(resp.Header.Get("retry-after-ms"))
 			require.NoError(t, err)
-			assert.Equal(t, 1000, ms)
+			assert.Equal(t, 750, ms)
 			assert.Equal(t, "1", resp.Header.Get("retry-after"))
-			assert.NotEmpty(t, resp.Header.Get("x-ratelimit-remaining-requests"))
+			assert.Equal(t, "9", resp.Header.Get("x-ratelimit-remaining-requests"))
 		}
 	}
-	assert.Equal(t, 10, ok)
-	assert.Equal(t, 10, limited)
-	assert.Equal(t, 10, s.Stats().RateLimited)
+	assert.Equal(t, 1, ok)
+	assert.Equal(t, 19, limited)
+	assert.Equal(t, 19, s.Stats().RateLimited)
 
 	// Honouring retry-after-ms gets the next request in.
-	clock.Advance(time.Second)
+	clock.Advance(750 * time.Millisecond)
 	resp, _ := do(t, s.Client(), http.MethodPost, url, userBody("x", ""), nil)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+func TestRateLimitHeadersOption(t *testing.T) {
+	clock := newFakeClock()
+	s := NewServer(WithClock(clock.Now), WithDefaultRateLimit(1500, 250_000), WithRateLimitHeaders())
+	defer s.Close()
+	resp, _ := do(t, s.Client(), http.MethodPost, classicURL(s, "gpt-4o", "2024-10-21"), userBody("x", ""), nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	// The recorded v1 reply of a 250k-TPM deployment (1,500 RPM): limits
+	// 250 requests (a 10-second window) and 250,000 tokens.
+	assert.Equal(t, "250", resp.Header.Get("x-ratelimit-limit-requests"))
+	assert.Equal(t, "249", resp.Header.Get("x-ratelimit-remaining-requests"))
+	assert.Equal(t, "250000", resp.Header.Get("x-ratelimit-limit-tokens"))
 }
 
 func TestQuotaTokensHTTP(t *testing.T) {
@@ -179,7 +244,7 @@ func TestSetRateLimitAtRuntime(t *testing.T) {
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	resp, _ = do(t, s.Client(), http.MethodPost, url, userBody("x", ""), nil)
 	assert.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
-	assert.Equal(t, "60", resp.Header.Get("retry-after"))
+	assert.Equal(t, "60", resp.Header.Get("retry-after"), "RPM 1: one a minute, until the minute ends")
 	require.NoError(t, s.SetRateLimit("gpt-4o", 0, 0))
 	resp, _ = do(t, s.Client(), http.MethodPost, url, userBody("x", ""), nil)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)

@@ -526,7 +526,7 @@ func (h *Handler) createResponse(x *exchange) {
 	}
 	if !x.batchLine {
 		q := d.limiter.admit(h.now().UnixNano(), req.quotaCost(), *h.defaultLimit.Load())
-		setRateLimitHeaders(x.w.Header(), q)
+		h.setRateLimitHeaders(x.w.Header(), q)
 		if !q.ok {
 			h.writeRateLimited(x, q.kind, q.wait)
 			return

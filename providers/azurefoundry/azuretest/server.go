@@ -27,6 +27,7 @@ type Handler struct {
 	now            func() time.Time
 	arrivalLog     int
 	serverless     string // the model of WithServerless; "" serves no /chat/completions
+	limitHeaders   bool   // WithRateLimitHeaders
 	modelsClassic  []byte // pre-rendered list bodies
 	modelsV1       []byte
 	deploymentList []byte
@@ -93,6 +94,7 @@ func NewHandler(opts ...Option) *Handler {
 		now:            c.clock,
 		arrivalLog:     c.arrivalLogSize,
 		serverless:     c.serverless,
+		limitHeaders:   c.limitHeaders,
 		rng:            newRandSource(c.seed, c.seeded),
 		stats:          newStatsRecorder(c.arrivalLogSize),
 		closed:         make(chan struct{}),

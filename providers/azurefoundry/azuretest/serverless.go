@@ -72,7 +72,7 @@ func (h *Handler) serverlessChat(x *exchange) {
 		return
 	}
 	q := d.limiter.admit(h.now().UnixNano(), req.quotaCost(), *h.defaultLimit.Load())
-	setRateLimitHeaders(x.w.Header(), q)
+	h.setRateLimitHeaders(x.w.Header(), q)
 	if !q.ok {
 		h.writeRateLimited(x, q.kind, q.wait)
 		return
