@@ -43,6 +43,8 @@ type Client struct {
 	flights     flight.Group[*Response] // identical calls in flight (WithCache)
 	closed      atomic.Bool
 	cacheWarned atomic.Bool
+	// identities memoizes each target's CacheIdentity (*target → string).
+	identities sync.Map
 }
 
 // NewClient returns a [Client] for the model registered under modelID (see

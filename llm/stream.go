@@ -66,8 +66,8 @@ func (k *call) stream(ctx context.Context, conv *conversation.Conversation) erro
 	c, cache := k.c, k.c.opts.cache
 	var key string
 	if cache != nil {
-		key = k.req.Fingerprint()
-		if resp, ok := c.cacheGet(ctx, key, time.Now()); ok {
+		key = k.cacheKey(k.t)
+		if resp, ok := c.cacheGet(ctx, key, time.Now(), &k.t.model); ok {
 			k.sink.emit(chunkOf(resp), nil)
 			return nil
 		}
@@ -77,7 +77,7 @@ func (k *call) stream(ctx context.Context, conv *conversation.Conversation) erro
 	// A stream the caller left early is incomplete: never cache it.
 	if err == nil && cache != nil && !k.sink.stopped && resp.FinishReason != FinishContentFilter {
 		if k.t != picked {
-			key = k.req.Fingerprint() // the request now names the model that served it
+			key = k.cacheKey(k.t) // the request now names the model that served it
 		}
 		c.cachePut(ctx, key, resp)
 	}

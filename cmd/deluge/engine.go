@@ -136,7 +136,7 @@ func (e *clientEngine) process(ctx context.Context, jobs iter.Seq[*job]) iter.Se
 
 func (e *clientEngine) stats() engineStats {
 	st := e.client.Stats()
-	return engineStats{Retries: int(st.Retries), RateLimitHits: int(st.RateLimited)}
+	return engineStats{Retries: int(st.Retries), RateLimitHits: int(st.RateLimited), SavedCost: st.SavedCost}
 }
 
 func (e *clientEngine) close() error {

@@ -273,6 +273,7 @@ type engine interface {
 type engineStats struct {
 	Retries       int
 	RateLimitHits int
+	SavedCost     float64
 }
 
 // configFailureLimit is how many consecutive authentication, permission or
@@ -368,7 +369,7 @@ func runPrompts(ctx context.Context, a *app, cfg *runConfig) error {
 	}
 	s.Elapsed = time.Since(start)
 	st := eng.stats()
-	s.Retries, s.RateLimitHits = st.Retries, st.RateLimitHits
+	s.Retries, s.RateLimitHits, s.SavedCost = st.Retries, st.RateLimitHits, st.SavedCost
 	s.Interrupted = in2.interrupted()
 	bar.finish(s)
 	closeErr := out.Close()
