@@ -42,21 +42,25 @@ func TestFingerprintCoversValues(t *testing.T) {
 	base := valuedRequest().Fingerprint()
 	assert.Equal(t, base, valuedRequest().Fingerprint(), "stable")
 	mutations := map[string]func(r *llm.Request){
-		"seed value":         func(r *llm.Request) { s := int64(8); r.Seed = &s },
-		"seed zero":          func(r *llm.Request) { s := int64(0); r.Seed = &s },
-		"seed unset":         func(r *llm.Request) { r.Seed = nil },
-		"stop text":          func(r *llm.Request) { r.Stop = []string{"END", "HALT"} },
-		"stop order":         func(r *llm.Request) { r.Stop = []string{"STOP", "END"} },
-		"stop split":         func(r *llm.Request) { r.Stop = []string{"ENDSTOP"} },
-		"schema value":       func(r *llm.Request) { r.ResponseFormat.Schema = []byte(`{"type":"array"}`) },
-		"schema name":        func(r *llm.Request) { r.ResponseFormat.Name = "other" },
-		"schema strict":      func(r *llm.Request) { r.ResponseFormat.Strict = false },
-		"tool parameters":    func(r *llm.Request) { r.Tools[0].Parameters = []byte(`{"type":"object","properties":{"q":{"type":"number"}}}`) },
-		"tool name":          func(r *llm.Request) { r.Tools[0].Name = "find" },
-		"tool description":   func(r *llm.Request) { r.Tools[0].Description = "e" },
-		"tool strict":        func(r *llm.Request) { r.Tools[0].Strict = true },
-		"api family":         func(r *llm.Request) { r.Model.APISpec = "responses" },
-		"message image data": func(r *llm.Request) { r.Messages = conversation.New().User("x", conversation.ImageData("image/png", []byte{2})).Messages() },
+		"seed value":    func(r *llm.Request) { s := int64(8); r.Seed = &s },
+		"seed zero":     func(r *llm.Request) { s := int64(0); r.Seed = &s },
+		"seed unset":    func(r *llm.Request) { r.Seed = nil },
+		"stop text":     func(r *llm.Request) { r.Stop = []string{"END", "HALT"} },
+		"stop order":    func(r *llm.Request) { r.Stop = []string{"STOP", "END"} },
+		"stop split":    func(r *llm.Request) { r.Stop = []string{"ENDSTOP"} },
+		"schema value":  func(r *llm.Request) { r.ResponseFormat.Schema = []byte(`{"type":"array"}`) },
+		"schema name":   func(r *llm.Request) { r.ResponseFormat.Name = "other" },
+		"schema strict": func(r *llm.Request) { r.ResponseFormat.Strict = false },
+		"tool parameters": func(r *llm.Request) {
+			r.Tools[0].Parameters = []byte(`{"type":"object","properties":{"q":{"type":"number"}}}`)
+		},
+		"tool name":        func(r *llm.Request) { r.Tools[0].Name = "find" },
+		"tool description": func(r *llm.Request) { r.Tools[0].Description = "e" },
+		"tool strict":      func(r *llm.Request) { r.Tools[0].Strict = true },
+		"api family":       func(r *llm.Request) { r.Model.APISpec = "responses" },
+		"message image data": func(r *llm.Request) {
+			r.Messages = conversation.New().User("x", conversation.ImageData("image/png", []byte{2})).Messages()
+		},
 	}
 	seen := map[string]string{base: "base"}
 	for name, mutate := range mutations {

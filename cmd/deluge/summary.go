@@ -35,11 +35,11 @@ type summary struct {
 	SavedCost float64
 	// Usage and Cost are those of the replies received (and paid) in this
 	// run, as llm.Client.Stats counts them: cache hits are not included.
-	Usage llm.Usage
-	Cost  float64
-	Elapsed       time.Duration
-	Interrupted   bool
-	Output        string
+	Usage       llm.Usage
+	Cost        float64
+	Elapsed     time.Duration
+	Interrupted bool
+	Output      string
 }
 
 func newSummary() *summary { return &summary{Failed: map[string]int{}} }
