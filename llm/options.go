@@ -262,7 +262,10 @@ func WithModelWeights(weights map[string]float64) ClientOption {
 
 // WithProvider serves the model through another provider: the model of that
 // provider with the same [registry.Model.BaseModel] (e.g. "gpt-4o" with
-// "azure-foundry" is "azure-gpt-4o").
+// "azure-foundry" is "azure-gpt-4o"), as [registry.Twin] finds it: the
+// provider's catalog entry, even when the program registered other models
+// for that provider and base model (name those directly). NewClient fails
+// for a provider that is not registered, naming those that are.
 func WithProvider(name string) ClientOption {
 	return engineOption(func(o *options) { o.provider = name })
 }
