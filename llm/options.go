@@ -46,6 +46,9 @@ const (
 	DefaultMaxConcurrency       = 225
 	DefaultMaxAttempts          = 5
 	DefaultRequestTimeout       = 30 * time.Second
+	// DefaultStreamIdleTimeout bounds the silence between two chunks of a
+	// stream (see WithStreamIdleTimeout).
+	DefaultStreamIdleTimeout = 60 * time.Second
 	DefaultMaxCooldown          = 120 * time.Second
 	// DefaultRetryBackoff and DefaultMaxRetryBackoff bound the exponential
 	// backoff between attempts: attempt n waits a random time in
@@ -76,6 +79,7 @@ type options struct {
 	modelLimits    map[string]Limits
 	maxAttempts    int
 	requestTimeout time.Duration
+	streamIdle     time.Duration
 	maxCooldown    time.Duration
 	backoffBase    time.Duration
 	backoffMax     time.Duration
@@ -112,6 +116,7 @@ func defaultOptions() options {
 		},
 		maxAttempts:    DefaultMaxAttempts,
 		requestTimeout: DefaultRequestTimeout,
+		streamIdle:     DefaultStreamIdleTimeout,
 		maxCooldown:    DefaultMaxCooldown,
 		backoffBase:    DefaultRetryBackoff,
 		backoffMax:     DefaultMaxRetryBackoff,
@@ -195,6 +200,25 @@ func WithRequestTimeout(d time.Duration) ClientOption {
 			return
 		}
 		o.requestTimeout = d
+	})
+}
+
+// WithStreamIdleTimeout bounds the silence between two chunks of a
+// [Client.Stream] (default [DefaultStreamIdleTimeout], 60 s): a stream that
+// sends nothing for d after its previous chunk is cut, and the loop gets an
+// error with [CodeTimeout] as its last element. [WithRequestTimeout]
+// bounds the wait for the first chunk; without this bound a server that
+// stalls mid-stream would hold the call until the server gave up. Any
+// element the provider yields counts, Azure's content-filter chunks
+// included; a reasoning model that thinks for minutes between two chunks
+// needs a larger d. d <= 0 is an error: the bound is always on.
+func WithStreamIdleTimeout(d time.Duration) ClientOption {
+	return engineOption(func(o *options) {
+		if d <= 0 {
+			o.fail("WithStreamIdleTimeout(%v): need a positive duration", d)
+			return
+		}
+		o.streamIdle = d
 	})
 }
 
