@@ -101,6 +101,9 @@ func (k *call) start(ctx context.Context, conv *conversation.Conversation) error
 	if ctx.Err() != nil {
 		return canceledError(ctx, nil)
 	}
+	if k.o.drained() {
+		return drainedError(c.model.ID, nil)
+	}
 	if err := conv.Validate(); err != nil {
 		return &Error{Code: CodeInvalidRequest, Model: c.model.ID, Message: "invalid conversation: " + err.Error(), Err: err}
 	}

@@ -49,7 +49,7 @@ const (
 	// DefaultStreamIdleTimeout bounds the silence between two chunks of a
 	// stream (see WithStreamIdleTimeout).
 	DefaultStreamIdleTimeout = 60 * time.Second
-	DefaultMaxCooldown          = 120 * time.Second
+	DefaultMaxCooldown       = 120 * time.Second
 	// DefaultRetryBackoff and DefaultMaxRetryBackoff bound the exponential
 	// backoff between attempts: attempt n waits a random time in
 	// [0, min(DefaultMaxRetryBackoff, DefaultRetryBackoff·2^(n-1))).
@@ -105,6 +105,9 @@ type callOptions struct {
 	sampling            Sampling
 	strictContentFilter bool
 	progressTotal       int
+	// drain, once closed, stops the call from sending anything new
+	// (WithDrain).
+	drain <-chan struct{}
 }
 
 func defaultOptions() options {

@@ -236,6 +236,58 @@ func TestE2ESIGINTFinishesInFlightThenResumes(t *testing.T) {
 	requireEachOnce(t, readResults(t, out))
 }
 
+// TestE2ESIGINTSendsNothingNew: after the first SIGINT nothing new is
+// sent, not even the prompts the engine's workers had already taken and
+// were pacing out. At 120 RPM with 20 workers, those used to keep going
+// out, two a second, for ten seconds (at 60 RPM, for minutes) (issue 16,
+// item 7). The emulator's arrival log says what arrived after the signal:
+// at most the one request that may have been admitted in the instant
+// before it.
+func TestE2ESIGINTSendsNothingNew(t *testing.T) {
+	srv := azuretest.NewServer(azuretest.WithAPIKeys(emulatorKey), azuretest.WithLatency(30*time.Millisecond, 0), azuretest.WithArrivalLog(1000))
+	defer srv.Close()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.jsonl")
+	args := []string{"run", "-m", "azure-gpt-4o-mini", "-i", examplesFile(t), "-o", out, "--no-cache",
+		"--rpm", "120", "--tpm", "100000000", "--concurrency", "20"}
+
+	c := startDeluge(t, srv.URL, args...)
+	waitLines(t, out, 4)
+	signalled := time.Now()
+	require.NoError(t, c.cmd.Process.Signal(syscall.SIGINT))
+	exited := make(chan int, 1)
+	go func() { exited <- c.wait(t) }()
+	select {
+	case code := <-exited:
+		require.Equal(t, exitInterrupted, code, c.stderr.String())
+	case <-time.After(8 * time.Second): // the queued prompts, paced, would take 10 s
+		c.cmd.Process.Kill()
+		t.Fatalf("still running 8 s after SIGINT: prompts queued before the signal are still being sent\n%s", c.stderr.String())
+	}
+	stderr := c.stderr.String()
+	assert.Contains(t, stderr, "sending nothing new")
+	assert.Regexp(t, `not run\s+\d+`, stderr, "the queued prompts were not sent, and say so")
+	after := 0
+	for _, a := range srv.Stats().Arrivals {
+		if a.Time.After(signalled) {
+			after++
+		}
+	}
+	assert.LessOrEqual(t, after, 1, "requests sent after the signal")
+	rs := readResults(t, out)
+	assert.Equal(t, srv.Stats().ByStatus[200], len(rs), "every reply received was written, nothing else")
+	for _, r := range rs {
+		assert.Nil(t, r.Error, "a prompt not sent is not written as a failure")
+	}
+
+	// The rerun finishes the job, each ID once.
+	srv.SetLatency(0, 0)
+	code, _, stderr := runDeluge(t, srv.URL, append(args[:len(args)-6], "--rpm", "60000", "--tpm", "100000000")...)
+	require.Equal(t, exitOK, code, stderr)
+	requireEachOnce(t, readResults(t, out))
+	assert.Len(t, readResults(t, out), 200)
+}
+
 func TestE2ENoCredentials(t *testing.T) {
 	code, _, stderr := runDeluge(t, "", "run", "-m", "azure-gpt-4o-mini", "-i", examplesFile(t), "-o", filepath.Join(t.TempDir(), "o.jsonl"))
 	assert.Equal(t, exitUsage, code)

@@ -105,7 +105,7 @@ func newClientEngine(a *app, cfg *runConfig) (engine, error) {
 	return &clientEngine{client: client, closeCache: closeCache, inFlight: map[int]*job{}}, nil
 }
 
-func (e *clientEngine) process(ctx context.Context, jobs iter.Seq[*job]) iter.Seq[outcome] {
+func (e *clientEngine) process(ctx context.Context, drain <-chan struct{}, jobs iter.Seq[*job]) iter.Seq[outcome] {
 	indexed := func(yield func(int, llm.Job) bool) {
 		i := 0
 		for j := range jobs {
@@ -119,7 +119,7 @@ func (e *clientEngine) process(ctx context.Context, jobs iter.Seq[*job]) iter.Se
 		}
 	}
 	return func(yield func(outcome) bool) {
-		for i, r := range e.client.ProcessJobs(ctx, indexed) {
+		for i, r := range e.client.ProcessJobs(ctx, indexed, llm.WithDrain(drain)) {
 			e.mu.Lock()
 			j := e.inFlight[i]
 			delete(e.inFlight, i)

@@ -143,7 +143,7 @@ func TestClientEngineOutcomeAttempts(t *testing.T) {
 		}
 	}
 	byID := map[string]outcome{}
-	for o := range e.process(context.Background(), jobs) {
+	for o := range e.process(context.Background(), nil, jobs) {
 		byID[o.job.prompt.ID] = o
 	}
 	down, up := byID["down"], byID["up"]

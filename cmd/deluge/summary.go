@@ -23,8 +23,9 @@ type summary struct {
 	Succeeded  int
 	// Failed counts failed lines by error code.
 	Failed map[string]int
-	// NotRun counts lines read but never sent because the run was
-	// interrupted; a rerun sends them.
+	// NotRun counts lines read but not completed because the run was
+	// interrupted: not sent after the first signal, or abandoned in flight
+	// after the second; a rerun sends them.
 	NotRun int
 
 	Retries       int
@@ -113,7 +114,7 @@ func (s *summary) render(w io.Writer, u *ui) {
 		row("skipped", "%s already done in %s", groupDigits(s.Skipped), s.Output)
 	}
 	if s.NotRun > 0 {
-		row("not run", "%s (abandoned in flight)", groupDigits(s.NotRun))
+		row("not run", "%s (interrupted: not sent, or abandoned in flight; a rerun sends them)", groupDigits(s.NotRun))
 	}
 	row("retries", "%s  (rate-limit hits %s)", groupDigits(s.Retries), groupDigits(s.RateLimitHits))
 	if s.SavedCost > 0 {
