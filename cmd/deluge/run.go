@@ -328,12 +328,11 @@ func runPrompts(ctx context.Context, a *app, cfg *runConfig) error {
 	if cfg.output == "-" || cfg.output == "" {
 		out = newResultWriter(u.stdout, nil, 0)
 	} else {
+		open := openOutput
 		if cfg.truncateOutput {
-			if err := os.Truncate(cfg.output, 0); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return usageErrorf("cannot write output %s: %v", cfg.output, unwrapPathError(err))
-			}
+			open = openFreshOutput // emptied under the lock, never before
 		}
-		f, ix, err := openOutput(cfg.output)
+		f, ix, err := open(cfg.output)
 		if err != nil {
 			return usageError(err)
 		}
