@@ -4,6 +4,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/deluge-go/deluge/cache"
 	"github.com/deluge-go/deluge/examples"
 	"github.com/deluge-go/deluge/providers/azurefoundry/azuretest"
 )
@@ -286,6 +289,73 @@ func TestE2ESIGINTSendsNothingNew(t *testing.T) {
 	require.Equal(t, exitOK, code, stderr)
 	requireEachOnce(t, readResults(t, out))
 	assert.Len(t, readResults(t, out), 200)
+}
+
+// TestE2EKillNeverLosesAWrittenReplyFromTheCache: a reply is committed to
+// the response cache before its result line is written, so a kill -9 can
+// never leave a line whose reply the cache lost. The test holds the cache
+// file's write lock, as another deluge process committing would: the
+// cache used to queue the reply and let the line be written at once, and
+// the kill then lost the queued rows (with a slower line writer, replies
+// were lost from both: paid twice, issue 16, item 10). Now the line waits
+// for the commit; the kill comes while the lock is held.
+func TestE2EKillNeverLosesAWrittenReplyFromTheCache(t *testing.T) {
+	srv := azuretest.NewServer(azuretest.WithAPIKeys(emulatorKey), azuretest.WithLatency(10*time.Millisecond, 0))
+	defer srv.Close()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.jsonl")
+	cacheFile := filepath.Join(dir, "cache.db")
+	store, err := cache.OpenSQLite(cacheFile)
+	require.NoError(t, err)
+	require.NoError(t, store.Close())
+
+	db, err := sql.Open("sqlite", cacheFile)
+	require.NoError(t, err)
+	defer db.Close()
+	conn, err := db.Conn(context.Background())
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = conn.ExecContext(context.Background(), "BEGIN IMMEDIATE") // the write lock
+	require.NoError(t, err)
+
+	const concurrency = 4
+	c := startDeluge(t, srv.URL, "run", "-m", "azure-gpt-4o-mini", "-i", examplesFile(t), "-o", out, "--cache", cacheFile,
+		"--rpm", "60000", "--tpm", "100000000", "--concurrency", fmt.Sprint(concurrency))
+	// Kill once lines appear (a line written before its reply is
+	// committed), or once the workers have their replies and are all
+	// waiting for the commit: then nothing more is sent.
+	require.Eventually(t, func() bool {
+		data, _ := os.ReadFile(out)
+		return bytes.Count(data, []byte("\n")) > 0 || srv.Stats().ByStatus[200] >= concurrency
+	}, 30*time.Second, time.Millisecond)
+	time.Sleep(200 * time.Millisecond) // room for lines to appear, well within the cache's 5 s busy timeout
+	require.NoError(t, c.cmd.Process.Signal(syscall.SIGKILL))
+	c.wait(t)
+	_, err = conn.ExecContext(context.Background(), "ROLLBACK")
+	require.NoError(t, err)
+
+	written := len(successCounts(readResults(t, out)))
+	var rows int
+	require.NoError(t, db.QueryRow("SELECT count(*) FROM responses").Scan(&rows))
+	t.Logf("replies received %d, lines written %d, cached %d", srv.Stats().ByStatus[200], written, rows)
+	assert.GreaterOrEqual(t, rows, written, "every line written has its reply in the cache")
+
+	// Without the lock, killed midway: the same holds, and the rerun pays
+	// only for what was neither written nor cached.
+	c = startDeluge(t, srv.URL, "run", "-m", "azure-gpt-4o-mini", "-i", examplesFile(t), "-o", out, "--cache", cacheFile,
+		"--rpm", "60000", "--tpm", "100000000", "--concurrency", fmt.Sprint(concurrency))
+	waitLines(t, out, 60)
+	require.NoError(t, c.cmd.Process.Signal(syscall.SIGKILL))
+	c.wait(t)
+	written = len(successCounts(readResults(t, out)))
+	require.NoError(t, db.QueryRow("SELECT count(*) FROM responses").Scan(&rows))
+	assert.GreaterOrEqual(t, rows, written, "every line written has its reply in the cache")
+	srv.ResetStats()
+	code, _, stderr := runDeluge(t, srv.URL, "run", "-m", "azure-gpt-4o-mini", "-i", examplesFile(t), "-o", out, "--cache", cacheFile,
+		"--rpm", "60000", "--tpm", "100000000")
+	require.Equal(t, exitOK, code, stderr)
+	requireEachOnce(t, readResults(t, out))
+	assert.Equal(t, 200-rows, srv.Stats().ByStatus[200], "the rerun sends exactly what the cache does not hold")
 }
 
 func TestE2ENoCredentials(t *testing.T) {

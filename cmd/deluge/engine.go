@@ -65,7 +65,12 @@ func openCache(a *app, cfg *runConfig) (llm.Cache, func() error, error) {
 		}
 		path = p
 	}
-	store, err := cache.OpenSQLite(path, cache.WithLogger(a.ui.logger),
+	// WithWriteBuffer(0): each reply is committed to the file before the
+	// engine hands it over, so before its result line is written. A kill
+	// then never loses a reply whose line is written, and loses from the
+	// cache only those killed between their arrival and their commit
+	// (concurrent replies share a commit; WAL commits need no fsync).
+	store, err := cache.OpenSQLite(path, cache.WithLogger(a.ui.logger), cache.WithWriteBuffer(0),
 		cache.WithMaxEntries(cfg.cacheMax), cache.WithTTL(cfg.cacheTTL))
 	if err != nil {
 		if explicit {
