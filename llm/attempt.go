@@ -143,6 +143,9 @@ func (k *call) reroute(ctx context.Context, attempt int, repick bool, lastErr er
 			slog.String("from", k.t.model.ID), slog.String("to", next.model.ID),
 			slog.Int("attempt", attempt), slog.String("reason", string(CodeOf(lastErr))))
 	}
+	if err := c.checkCapabilities(ctx, &next.model, k.req.Messages); err != nil {
+		return err
+	}
 	k.t = next
 	k.req = k.req.withModel(next.model)
 	return nil

@@ -113,6 +113,9 @@ func (k *call) start(ctx context.Context, conv *conversation.Conversation) error
 	}
 	k.t, k.outages = t, outages
 	k.req = &Request{Model: t.model, Messages: conv.Messages(), Sampling: k.o.sampling}
+	if err := c.checkCapabilities(ctx, &t.model, k.req.Messages); err != nil {
+		return err
+	}
 	k.cost = tokenCost(&c.opts, k.req)
 	return nil
 }

@@ -46,6 +46,8 @@ type Client struct {
 	cacheWarned atomic.Bool
 	// identities memoizes each target's CacheIdentity (*target → string).
 	identities sync.Map
+	// imageWarned holds the IDs of models warned about images.
+	imageWarned sync.Map
 }
 
 // NewClient returns a [Client] for the model registered under modelID (see
