@@ -119,4 +119,5 @@ func TestSecrets(t *testing.T) {
 	assert.Equal(t, "a "+Redacted, c.Text)
 	assert.Equal(t, Redacted, c.Region)
 	assert.Equal(t, "ab?", Printable("ab\xff", 10))
+	assert.Equal(t, "a txt.exe é", Printable("a\u202etxt.exe é", 50), "bidirectional overrides go, letters stay")
 }

@@ -247,9 +247,16 @@ type RedactedError struct {
 func (r RedactedError) Error() string { return r.Msg }
 func (r RedactedError) Unwrap() error { return r.Err }
 
+// isBidiControl reports whether r is a Unicode bidirectional formatting
+// character (ALM, LRM, RLM, the embeddings, overrides and isolates).
+func isBidiControl(r rune) bool {
+	return r == 0x061c || r == 0x200e || r == 0x200f || 0x202a <= r && r <= 0x202e || 0x2066 <= r && r <= 0x2069
+}
+
 // Printable returns v without control characters (other than tab and
-// newline) or invalid UTF-8, cut to at most max bytes. The common case, a
-// clean short string, is returned as is.
+// newline), bidirectional-text controls (which can make a terminal show
+// "exe.txt" for "txt.exe") or invalid UTF-8, cut to at most max bytes. The
+// common case, a clean short string, is returned as is.
 func Printable(v string, max int) string {
 	clean := len(v) <= max
 	if clean {
@@ -269,7 +276,7 @@ func Printable(v string, max int) string {
 		switch {
 		case r == utf8.RuneError:
 			r = '?'
-		case r < 0x20 && r != '\t' && r != '\n', r == 0x7f, r >= 0x80 && r < 0xa0:
+		case r < 0x20 && r != '\t' && r != '\n', r == 0x7f, r >= 0x80 && r < 0xa0, isBidiControl(r):
 			r = ' '
 		}
 		if b.Len()+utf8.RuneLen(r) > max {
