@@ -118,7 +118,7 @@ func cloneSlice[S ~[]E, E any](s S) S {
 }
 
 // storedForm returns the response as a store keeps it: a deep copy without
-// Header, with Cached and Cost describing a hit (true, 0), and an assistant
+// Header, with Cached set (a hit), the original Cost, and an assistant
 // role when the provider left it empty (a message without a role does not
 // decode).
 func storedForm(r *llm.Response) *llm.Response {
@@ -129,7 +129,6 @@ func storedForm(r *llm.Response) *llm.Response {
 		c.Message.Role = conversation.RoleAssistant
 	}
 	c.Cached = true
-	c.Cost = 0
 	return c
 }
 

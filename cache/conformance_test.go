@@ -74,7 +74,7 @@ func stores(t *testing.T) map[string]func() store {
 }
 
 // TestHitsDescribeACacheHit: beyond the llm.Cache contract, both stores
-// mark a hit as one (Cached, Cost 0) and count the cost it saved.
+// mark a hit as one (Cached, the original Cost) and count the cost it saved.
 func TestHitsDescribeACacheHit(t *testing.T) {
 	for name, open := range stores(t) {
 		t.Run(name, func(t *testing.T) {

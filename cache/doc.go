@@ -4,9 +4,12 @@
 //
 // Both implement [llm.Cache], and both pass its conformance suite,
 // [github.com/deluge-go/deluge/cache/cachetest]. Keys are the hex SHA-256
-// fingerprints of [llm.Request.Fingerprint], which cover the provider,
-// model, wire name, every sampling setting, tools, response format and the
-// whole conversation, so a hit is a reply to exactly the same request.
+// digests of [llm.CacheKey]: the request's [llm.Request.Fingerprint] (the
+// provider, model, wire name, API family, every sampling setting, tools,
+// response format and the whole conversation) mixed with the provider's
+// [llm.CacheIdentity] (for Azure, the endpoints, deployment and API
+// version), so a hit is a reply to exactly the same request sent to the
+// same place.
 //
 //	store, err := cache.OpenSQLite(path) // e.g. path from cache.DefaultPath()
 //	if err != nil { … }
@@ -19,8 +22,8 @@
 // make it describe a cache hit rather than the original call:
 //
 //   - Cached is true;
-//   - Cost is 0, as llm.Response documents for cached responses; the
-//     original price is added to [Stats].SavedCost instead (and kept in the
+//   - Cost is still the original price, what the reply cost when it was
+//     paid; it is also added to [Stats].SavedCost (and kept in the
 //     SQLite file);
 //   - Header is nil: HTTP headers are never stored, in memory or on disk,
 //     so a cache never holds credentials or stale rate-limit headers.

@@ -29,7 +29,7 @@ func ExampleNewMemory() {
 	store := cache.NewMemory(1000)
 
 	// The engine stores each successful response under the request's
-	// fingerprint...
+	// key (llm.CacheKey: its fingerprint and the provider's identity)...
 	key := (&llm.Request{Messages: conversation.New().User("Sky colour?").Messages()}).Fingerprint()
 	if err := store.Put(ctx, key, reply("Blue.")); err != nil {
 		fmt.Println(err)
@@ -45,7 +45,7 @@ func ExampleNewMemory() {
 	fmt.Println(resp.Completion, resp.Cached, resp.Cost)
 	fmt.Printf("saved $%.5f\n", store.Stats().SavedCost)
 	// Output:
-	// Blue. true 0
+	// Blue. true 4e-05
 	// saved $0.00004
 }
 

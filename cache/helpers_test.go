@@ -16,7 +16,6 @@ func fullResponse() *llm.Response { return cachetest.FullResponse() }
 func asHit(r *llm.Response) llm.Response {
 	want := *r
 	want.Cached = true
-	want.Cost = 0
 	want.Header = nil
 	return want
 }

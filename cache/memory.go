@@ -48,7 +48,8 @@ func NewMemory(maxEntries int) *Memory {
 }
 
 // Get returns the response stored under key, marking it most recently used.
-// A hit has Cached set, Cost 0 and no Header (see the package documentation).
+// A hit has Cached set, the original Cost and no Header (see the package
+// documentation).
 //
 // The returned Response is the caller's: its struct and its
 // Message.Parts, PromptFilter and Logprobs slices are fresh copies. The

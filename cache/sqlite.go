@@ -310,8 +310,8 @@ func (s *SQLite) logger() *slog.Logger {
 	return slog.Default()
 }
 
-// Get returns the response stored under key. A hit has Cached set, Cost 0
-// and no Header (see the package documentation); an entry older than the
+// Get returns the response stored under key. A hit has Cached set, the
+// original Cost and no Header (see the package documentation); an entry older than the
 // TTL or one that cannot be decoded is a miss, the latter logged as a
 // warning. Errors come only from the file or ctx.
 func (s *SQLite) Get(ctx context.Context, key string) (*llm.Response, bool, error) {
@@ -375,7 +375,6 @@ func (s *SQLite) decode(key string, body []byte) (*llm.Response, bool) {
 	s.hits.Add(1)
 	s.saved.add(resp.Cost)
 	resp.Cached = true
-	resp.Cost = 0
 	resp.Header = nil
 	return resp, true
 }

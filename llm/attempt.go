@@ -17,6 +17,9 @@ func (k *call) attempts(ctx context.Context) (*Response, error) {
 	c := k.c
 	var lastErr error
 	repick := false
+	// The waits before a send also end when the call is drained.
+	wctx, stopWaits := k.waitContext(ctx)
+	defer stopWaits()
 	for attempt := 1; ; attempt++ {
 		if attempt > 1 || repick {
 			if err := k.reroute(ctx, attempt, repick, lastErr); err != nil {
@@ -31,7 +34,10 @@ func (k *call) attempts(ctx context.Context) (*Response, error) {
 				Message: fmt.Sprintf("request needs about %d tokens (prompt plus max new tokens) but the tokens-per-minute limit is %d, so it can never be sent: shorten the prompt, lower WithMaxNewTokens or raise WithMaxTokensPerMinute", k.cost, t.maxTokens),
 			}
 		}
-		adm, err := c.admit(ctx, t, k.cost, k.outages)
+		if k.o.drained() {
+			return nil, drainedError(t.model.ID, lastErr)
+		}
+		adm, err := c.admit(wctx, t, k.cost, k.outages)
 		if err == errOutOfRotation {
 			// The target failed for good while this request queued: route
 			// it again without counting an attempt.
@@ -39,7 +45,16 @@ func (k *call) attempts(ctx context.Context) (*Response, error) {
 			continue
 		}
 		if err != nil {
+			if ctx.Err() == nil && k.o.drained() {
+				return nil, drainedError(t.model.ID, lastErr)
+			}
 			return nil, canceledError(ctx, lastErr)
+		}
+		if k.o.drained() {
+			// Drained while admitted: give the capacity back, send nothing.
+			c.release(t)
+			c.refund(t, adm)
+			return nil, drainedError(t.model.ID, lastErr)
 		}
 		if k.dispatched == 0 {
 			k.dispatched = adm.sentAt
@@ -83,6 +98,9 @@ func (k *call) attempts(ctx context.Context) (*Response, error) {
 		if next == stop || committed {
 			return nil, err
 		}
+		if k.o.drained() {
+			return nil, drainedError(t.model.ID, err) // no retry once drained
+		}
 		if attempt >= c.opts.maxAttempts {
 			return nil, c.giveUp(ctx, t, attempt, err)
 		}
@@ -103,9 +121,12 @@ func (k *call) attempts(ctx context.Context) (*Response, error) {
 			slog.String("model", t.model.ID), slog.Int("attempt", attempt), slog.String("code", string(e.Code)),
 			slog.Int("status", e.StatusCode), slog.Duration("backoff", d), slog.Duration("retry_after", e.RetryAfter))
 		resume := waiting(ctx) // no slot held: let the batch start another job meanwhile
-		serr := sleep(ctx, d)
+		serr := sleep(wctx, d)
 		resume()
 		if serr != nil {
+			if ctx.Err() == nil && k.o.drained() {
+				return nil, drainedError(t.model.ID, lastErr)
+			}
 			return nil, canceledError(ctx, lastErr)
 		}
 	}
@@ -129,6 +150,9 @@ func (k *call) reroute(ctx context.Context, attempt int, repick bool, lastErr er
 		c.logger().LogAttrs(ctx, slog.LevelDebug, "llm: failover",
 			slog.String("from", k.t.model.ID), slog.String("to", next.model.ID),
 			slog.Int("attempt", attempt), slog.String("reason", string(CodeOf(lastErr))))
+	}
+	if err := c.checkCapabilities(ctx, &next.model, k.req.Messages); err != nil {
+		return err
 	}
 	k.t = next
 	k.req = k.req.withModel(next.model)

@@ -98,6 +98,9 @@ func (c *Client) ProcessJobs(ctx context.Context, jobs iter.Seq2[int, Job], opts
 			done    = make(chan struct{})
 		)
 		pull := func() (indexedJob, bool) {
+			if o.drained() {
+				return indexedJob{}, false // WithDrain: take no more input
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			i, job, ok := next()
@@ -159,9 +162,14 @@ func (c *Client) runBatch(ctx context.Context, o *callOptions, total int, pull f
 	// deadline); closing them once every worker is done releases their
 	// timers.
 	deadlines := deadline.NewShared(ctx, c.opts.requestTimeout)
-	ctx = &batchContext{Context: ctx, deadlines: deadlines, pool: pool}
+	bc := &batchContext{Context: ctx, deadlines: deadlines, pool: pool, drain: o.drain}
+	if o.drain != nil {
+		waits, stop := watchDrain(ctx, o.drain)
+		defer stop()
+		bc.waits = &batchContext{Context: waits, deadlines: deadlines, pool: pool, drain: o.drain}
+	}
 	workpool.Run(pool, pull, func(j indexedJob) bool {
-		return emit(c.processOne(ctx, o, j.i, j.job, b))
+		return emit(c.processOne(bc, o, j.i, j.job, b))
 	})
 	deadlines.Close()
 }
@@ -175,6 +183,10 @@ type batchContext struct {
 	context.Context
 	deadlines *deadline.Shared
 	pool      *workpool.Pool
+	// drain is the batch's WithDrain channel, and waits the context of
+	// its calls' waits, canceled when drain closes (see call.waitContext).
+	drain <-chan struct{}
+	waits context.Context
 }
 
 // waiting tells a batch that the calling worker is about to wait without

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"time"
+
+	"github.com/deluge-go/deluge/registry"
 )
 
 // Cache stores successful responses by request fingerprint
@@ -27,8 +29,8 @@ type Cache interface {
 func (k *call) cached(ctx context.Context) (*Response, effort, error) {
 	c, req := k.c, k.req
 	start := time.Now()
-	key := req.Fingerprint()
-	if resp, ok := c.cacheGet(ctx, key, start); ok {
+	key := k.cacheKey(k.t)
+	if resp, ok := c.cacheGet(ctx, key, start, &k.t.model); ok {
 		return resp, effort{latency: resp.Latency}, nil
 	}
 	// With several models, a reply from any of them will do: a previous run
@@ -39,11 +41,11 @@ func (k *call) cached(ctx context.Context) (*Response, effort, error) {
 			if u == k.t {
 				continue
 			}
-			uk := req.fingerprint(&u.model)
+			uk := req.fingerprint(&u.model, c.identity(u))
 			if i == 0 {
 				dedupKey = uk // identical prompts share one key whatever the pick
 			}
-			if resp, ok := c.cacheGet(ctx, uk, start); ok {
+			if resp, ok := c.cacheGet(ctx, uk, start, &u.model); ok {
 				return resp, effort{latency: resp.Latency}, nil
 			}
 		}
@@ -55,7 +57,7 @@ func (k *call) cached(ctx context.Context) (*Response, effort, error) {
 		if err == nil && resp.FinishReason != FinishContentFilter {
 			pk := key
 			if k.t != picked {
-				pk = k.req.Fingerprint() // the request now names the model that served it
+				pk = k.cacheKey(k.t) // the request now names the model that served it
 			}
 			c.cachePut(ctx, pk, resp)
 		}
@@ -84,8 +86,31 @@ func (k *call) cached(ctx context.Context) (*Response, effort, error) {
 		return nil, waited, e
 	}
 	c.stats.deduplicated.Add(1)
+	c.stats.saved.add(resp.Cost)
 	r := reused(resp, start)
 	return r, effort{latency: r.Latency}, nil
+}
+
+// cacheKey is the call's cache key when sent to t: its request's
+// fingerprint with t's provider identity (see CacheKey).
+func (k *call) cacheKey(t *target) string {
+	return k.req.fingerprint(&t.model, k.c.identity(t))
+}
+
+// identity returns the CacheIdentity of t's provider for t's model, asked
+// once per target. A provider that cannot be opened has none yet: the
+// call fails when it is sent, and nothing is stored.
+func (c *Client) identity(t *target) string {
+	if v, ok := c.identities.Load(t); ok {
+		return v.(string)
+	}
+	p, err := t.provider()
+	if err != nil {
+		return ""
+	}
+	id := identityOf(p, t.model)
+	c.identities.Store(t, id)
+	return id
 }
 
 // shareResponse is the copy of a reply handed to the identical calls that
@@ -115,7 +140,9 @@ func reused(resp *Response, start time.Time) *Response {
 	return &r
 }
 
-func (c *Client) cacheGet(ctx context.Context, key string, start time.Time) (*Response, bool) {
+// cacheGet looks key up for a call to model m, counting a hit and what it
+// saved.
+func (c *Client) cacheGet(ctx context.Context, key string, start time.Time, m *registry.Model) (*Response, bool) {
 	resp, ok, err := c.opts.cache.Get(ctx, key)
 	if err != nil {
 		c.cacheError(ctx, "get", err)
@@ -125,6 +152,11 @@ func (c *Client) cacheGet(ctx context.Context, key string, start time.Time) (*Re
 		return nil, false
 	}
 	c.stats.cacheHits.Add(1)
+	saved := resp.Cost
+	if saved == 0 {
+		saved = resp.Usage.Cost(*m) // a store that forgot the price
+	}
+	c.stats.saved.add(saved)
 	return reused(resp, start), true
 }
 

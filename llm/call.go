@@ -105,6 +105,9 @@ func (k *call) start(ctx context.Context, conv *conversation.Conversation) error
 	if ctx.Err() != nil {
 		return canceledError(ctx, nil)
 	}
+	if k.o.drained() {
+		return drainedError(c.model.ID, nil)
+	}
 	if err := conv.Validate(); err != nil {
 		return &Error{Code: CodeInvalidRequest, Model: c.model.ID, Message: "invalid conversation: " + err.Error(), Err: err}
 	}
@@ -114,6 +117,9 @@ func (k *call) start(ctx context.Context, conv *conversation.Conversation) error
 	}
 	k.t, k.outages = t, outages
 	k.req = &Request{Model: t.model, Messages: conv.Messages(), Sampling: k.o.sampling}
+	if err := c.checkCapabilities(ctx, &t.model, k.req.Messages); err != nil {
+		return err
+	}
 	k.cost = tokenCost(&c.opts, k.req)
 	return nil
 }

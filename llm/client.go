@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -53,6 +54,10 @@ type Client struct {
 	closed      atomic.Bool
 	cacheWarned atomic.Bool
 	pacerWarned atomic.Bool
+	// identities memoizes each target's CacheIdentity (*target → string).
+	identities sync.Map
+	// imageWarned holds the IDs of models warned about images.
+	imageWarned sync.Map
 }
 
 // NewClient returns a [Client] for the model registered under modelID (see
@@ -153,10 +158,17 @@ func (c *Client) resolveModel(id string) (registry.Model, error) {
 		m = registry.Model{ID: id, Name: id, BaseModel: id}
 	}
 	if p := c.opts.provider; p != "" && m.Provider != p {
+		if c.opts.providerInstance == nil && !slices.Contains(Providers(), p) {
+			return registry.Model{}, fmt.Errorf("llm: WithProvider(%q): unknown provider (registered: %s; forgotten import of %q?)",
+				p, strings.Join(Providers(), ", "), providerImportPath(p))
+		}
 		base := cmp.Or(m.BaseModel, m.ID)
-		twin, ok := registry.ForProvider(p, base)
-		if !ok {
+		twin, err := registry.Twin(p, base)
+		switch {
+		case errors.Is(err, registry.ErrNotFound):
 			return registry.Model{}, fmt.Errorf("llm: model %q (base model %q) has no twin served by provider %q; register one with registry.Register (Provider %q, BaseModel %q) or pick another provider", m.ID, base, p, p, base)
+		case err != nil:
+			return registry.Model{}, fmt.Errorf("llm: WithProvider(%q) for model %q: %w", p, m.ID, err)
 		}
 		m = twin
 	}

@@ -21,7 +21,10 @@ func init() {
 	// Models of fictional providers for the resolution tests. Prices are
 	// USD per million tokens.
 	registry.MustRegister(registry.Model{ID: "ct-priced", Provider: "ct-provider-a", BaseModel: "ct-base", InputCost: 2, OutputCost: 10})
-	registry.MustRegister(registry.Model{ID: "ct-priced-b", Provider: "ct-provider-b", BaseModel: "ct-base", Name: "deployment-b"})
+	registry.MustRegisterCatalog(registry.Model{ID: "ct-priced-b", Provider: "ct-provider-b", BaseModel: "ct-base", Name: "deployment-b"})
+	// A program's own model for the same provider and base model, with a
+	// shorter ID: it must not take over WithProvider.
+	registry.MustRegister(registry.Model{ID: "ct-b", Provider: "ct-provider-b", BaseModel: "ct-base", Name: "my-deployment"})
 	registry.MustRegister(registry.Model{ID: "ct-unimported", Provider: "ct-not-imported"})
 	registry.MustRegister(registry.Model{ID: "ct-broken", Provider: "ct-broken-provider"})
 
@@ -55,6 +58,29 @@ func TestNewClientWithProviderSwitchesToTwin(t *testing.T) {
 	_, err = llm.NewClient("ct-priced", llm.WithProvider("ct-broken-provider"))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `no twin served by provider "ct-broken-provider"`)
+}
+
+// TestNewClientWithProviderIgnoresCustomTwins: the shortest ID used to win,
+// so a program registering "ct-b" for the same provider and base model
+// took over WithProvider (issue 16, item 12); the provider's catalog entry
+// wins, every time.
+func TestNewClientWithProviderIgnoresCustomTwins(t *testing.T) {
+	for range 20 { // map order must not matter
+		c, err := llm.NewClient("ct-priced", llm.WithProvider("ct-provider-b"))
+		require.NoError(t, err)
+		require.Equal(t, "ct-priced-b", c.Model().ID)
+	}
+	c, err := llm.NewClient("ct-b")
+	require.NoError(t, err)
+	assert.Equal(t, "my-deployment", c.Model().Name, "the custom model is used when named")
+}
+
+func TestNewClientWithUnknownProvider(t *testing.T) {
+	_, err := llm.NewClient("ct-priced", llm.WithProvider("ct-provider-typo"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `WithProvider("ct-provider-typo"): unknown provider`)
+	assert.Contains(t, err.Error(), "ct-provider-a, ct-provider-b", "names the registered providers")
+	assert.NotContains(t, err.Error(), "twin", "not an error about twins")
 }
 
 func TestNewClientOptionErrors(t *testing.T) {

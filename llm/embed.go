@@ -676,16 +676,23 @@ func (k *call) sendEmbed(ctx context.Context) (*Response, error) {
 }
 
 // embedKey is the cache key of an input's vector: the text, the model
-// (provider, ID, wire name, endpoint) and the dimensions.
+// (provider, ID, wire name, endpoint), the provider's identity for it
+// (where it sends the model: endpoints, deployment, API version; see
+// [CacheIdentity]) and the dimensions.
 func (c *Client) embedKey(o *callOptions, text string) string {
 	m := &c.model
 	h := sha256.New()
 	fp := fingerprinter{h: h}
-	fp.str("deluge-embed-v1")
+	fp.str("deluge-embed-v2")
 	fp.str(m.Provider)
 	fp.str(m.ID)
 	fp.str(m.Name)
 	fp.str(m.APIBase)
+	if t := c.byID[m.ID]; t != nil {
+		fp.str(c.identity(t))
+	} else {
+		fp.str("")
+	}
 	fp.int(int64(o.dimensions))
 	fp.str(text)
 	return hex.EncodeToString(h.Sum(nil))

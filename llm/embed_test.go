@@ -275,3 +275,34 @@ func TestVectorJSON(t *testing.T) {
 	require.NoError(t, json.Unmarshal(b, &r2))
 	assert.Equal(t, v, r2.Embedding)
 }
+
+// identityEmbedder is an embedder whose provider identity (where it sends
+// the model: an endpoint, a deployment) is set by the test.
+type identityEmbedder struct {
+	*recordingEmbedder
+	id string
+}
+
+func (p identityEmbedder) CacheIdentity(registry.Model) string { return p.id }
+
+// TestEmbedCacheKeyHasProviderIdentity: vectors cached for one deployment
+// or endpoint are not served for another (issue 16, item 8).
+func TestEmbedCacheKeyHasProviderIdentity(t *testing.T) {
+	cache := newMapCache()
+	first := identityEmbedder{newEmbedder(nil), "https://a.openai.azure.com#embed-prod"}
+	out, err := embedClient(t, first, llm.WithCache(cache)).Embed(t.Context(), []string{"a"})
+	require.NoError(t, err)
+	require.Zero(t, out.Cached)
+
+	same := identityEmbedder{newEmbedder(nil), first.id}
+	out, err = embedClient(t, same, llm.WithCache(cache)).Embed(t.Context(), []string{"a"})
+	require.NoError(t, err)
+	assert.Equal(t, 1, out.Cached, "same deployment: served from the cache")
+	assert.Empty(t, same.requests())
+
+	other := identityEmbedder{newEmbedder(nil), "https://b.openai.azure.com#embed-prod"}
+	out, err = embedClient(t, other, llm.WithCache(cache)).Embed(t.Context(), []string{"a"})
+	require.NoError(t, err)
+	assert.Zero(t, out.Cached, "another endpoint: sent again")
+	assert.Len(t, other.requests(), 1)
+}

@@ -48,7 +48,10 @@ const (
 	DefaultMaxConcurrency       = 225
 	DefaultMaxAttempts          = 5
 	DefaultRequestTimeout       = 30 * time.Second
-	DefaultMaxCooldown          = 120 * time.Second
+	// DefaultStreamIdleTimeout bounds the silence between two chunks of a
+	// stream (see WithStreamIdleTimeout).
+	DefaultStreamIdleTimeout = 60 * time.Second
+	DefaultMaxCooldown       = 120 * time.Second
 	// DefaultRetryBackoff and DefaultMaxRetryBackoff bound the exponential
 	// backoff between attempts: attempt n waits a random time in
 	// [0, min(DefaultMaxRetryBackoff, DefaultRetryBackoff·2^(n-1))).
@@ -78,6 +81,7 @@ type options struct {
 	modelLimits    map[string]Limits
 	maxAttempts    int
 	requestTimeout time.Duration
+	streamIdle     time.Duration
 	maxCooldown    time.Duration
 	backoffBase    time.Duration
 	backoffMax     time.Duration
@@ -110,6 +114,10 @@ type callOptions struct {
 	progressTotal       int
 	// dimensions is WithDimensions' (embeddings).
 	dimensions int
+
+	// drain, once closed, stops the call from sending anything new
+	// (WithDrain).
+	drain <-chan struct{}
 }
 
 func defaultOptions() options {
@@ -121,6 +129,7 @@ func defaultOptions() options {
 		},
 		maxAttempts:    DefaultMaxAttempts,
 		requestTimeout: DefaultRequestTimeout,
+		streamIdle:     DefaultStreamIdleTimeout,
 		maxCooldown:    DefaultMaxCooldown,
 		backoffBase:    DefaultRetryBackoff,
 		backoffMax:     DefaultMaxRetryBackoff,
@@ -213,6 +222,25 @@ func WithRequestTimeout(d time.Duration) ClientOption {
 	})
 }
 
+// WithStreamIdleTimeout bounds the silence between two chunks of a
+// [Client.Stream] (default [DefaultStreamIdleTimeout], 60 s): a stream that
+// sends nothing for d after its previous chunk is cut, and the loop gets an
+// error with [CodeTimeout] as its last element. [WithRequestTimeout]
+// bounds the wait for the first chunk; without this bound a server that
+// stalls mid-stream would hold the call until the server gave up. Any
+// element the provider yields counts, Azure's content-filter chunks
+// included; a reasoning model that thinks for minutes between two chunks
+// needs a larger d. d <= 0 is an error: the bound is always on.
+func WithStreamIdleTimeout(d time.Duration) ClientOption {
+	return engineOption(func(o *options) {
+		if d <= 0 {
+			o.fail("WithStreamIdleTimeout(%v): need a positive duration", d)
+			return
+		}
+		o.streamIdle = d
+	})
+}
+
 // WithMaxCooldown caps how long a rate-limited target is rested (default
 // 120 s). A server asking for a longer wait (a daily quota) makes the client
 // fail over to another target, or fail fast with [ErrQuotaExceeded].
@@ -277,7 +305,10 @@ func WithModelWeights(weights map[string]float64) ClientOption {
 
 // WithProvider serves the model through another provider: the model of that
 // provider with the same [registry.Model.BaseModel] (e.g. "gpt-4o" with
-// "azure-foundry" is "azure-gpt-4o").
+// "azure-foundry" is "azure-gpt-4o"), as [registry.Twin] finds it: the
+// provider's catalog entry, even when the program registered other models
+// for that provider and base model (name those directly). NewClient fails
+// for a provider that is not registered, naming those that are.
 func WithProvider(name string) ClientOption {
 	return engineOption(func(o *options) { o.provider = name })
 }

@@ -36,6 +36,25 @@ type Streamer interface {
 	Stream(ctx context.Context, req *Request) iter.Seq2[*Chunk, error]
 }
 
+// CacheIdentity is implemented by providers whose answer to a request
+// depends on more than the request says: where it is sent and how. The
+// [Client] mixes the identity of a request's model into its cache key
+// ([CacheKey]), so that a rerun after the endpoint, the deployment or the
+// API version changed is sent again instead of being answered with another
+// configuration's reply (or one another account paid for).
+//
+// CacheIdentity(m) must return the same string for the same configuration
+// in every process (no pointers, times or random values), and different
+// strings for configurations that may answer differently or bill someone
+// else: the endpoint or set of regions, the deployment serving m, the API
+// family and version. It must not contain a secret in clear (it is hashed
+// into the key, but a cache store may log keys); leave credentials out
+// unless they decide who is billed, and then hash them. A provider without
+// it is keyed by the request alone.
+type CacheIdentity interface {
+	CacheIdentity(m registry.Model) string
+}
+
 // Closer is implemented by providers holding resources (idle connections,
 // credential refreshers) that the program wants to release; see
 // [Client.Close].

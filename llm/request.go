@@ -174,21 +174,49 @@ func (r *Request) EstimateInputTokens() int {
 	return n
 }
 
-// Fingerprint returns a stable hex digest identifying everything that
-// determines the reply: provider, model ID and wire name, every sampling
-// setting, tools, response format and the full conversation. Two requests
-// with the same fingerprint may share a cached response.
-func (r *Request) Fingerprint() string { return r.fingerprint(&r.Model) }
+// Fingerprint returns a stable hex digest identifying everything in the
+// request that determines the reply: provider, model ID, wire name, API
+// base and API family, every sampling setting, tools, response format and
+// the full conversation. What the request does not say — the endpoint,
+// region set, deployment or API version a provider sends it to — is the
+// provider's [CacheIdentity], which [CacheKey] adds: the engine keys its
+// cache with CacheKey, so use that to find what a [Client] stored.
+func (r *Request) Fingerprint() string { return r.fingerprint(&r.Model, "") }
 
-// fingerprint is the Fingerprint of r sent to model m instead.
-func (r *Request) fingerprint(m *registry.Model) string {
+// CacheKey returns the key under which a [Client] caches the reply to r
+// sent through p: r's [Request.Fingerprint] mixed with p's
+// [CacheIdentity] for r's model when p implements it, so that changing
+// the endpoint, the deployment or the API version is a cache miss, never
+// another configuration's answer.
+func CacheKey(p Provider, r *Request) string {
+	return r.fingerprint(&r.Model, identityOf(p, r.Model))
+}
+
+// identityOf is p's CacheIdentity for m, or "".
+func identityOf(p Provider, m registry.Model) string {
+	if ci, ok := p.(CacheIdentity); ok {
+		return ci.CacheIdentity(m)
+	}
+	return ""
+}
+
+// fingerprintVersion changes whenever what the fingerprint covers does,
+// so that entries keyed the old way are misses rather than wrong hits. v2
+// added the API family and the provider's identity.
+const fingerprintVersion = "deluge-fp-v2"
+
+// fingerprint is the Fingerprint of r sent to model m instead, through a
+// provider whose CacheIdentity for m is identity.
+func (r *Request) fingerprint(m *registry.Model, identity string) string {
 	h := sha256.New()
 	fp := fingerprinter{h: h}
-	fp.str("deluge-fp-v1")
+	fp.str(fingerprintVersion)
 	fp.str(m.Provider)
 	fp.str(m.ID)
 	fp.str(m.Name)
 	fp.str(m.APIBase)
+	fp.str(m.APISpec)
+	fp.str(identity)
 	s := &r.Sampling
 	fp.optFloat(s.Temperature)
 	fp.optFloat(s.TopP)

@@ -258,19 +258,27 @@ func TestCallerDeadlineIsNotRetried(t *testing.T) {
 	assert.Equal(t, 1, fake.Calls())
 }
 
+// TestDailyQuotaFailsFast runs on a synctest bubble's fake time with a
+// deadline: without the guard, the client sleeps through cooldowns and
+// retries, and the deadline turns that into a failure (it used to hang
+// until go test gave up).
 func TestDailyQuotaFailsFast(t *testing.T) {
-	fake := llmtest.New(func(_ context.Context, req *llm.Request, _ int) (*llm.Response, error) {
-		return nil, llmtest.Error(req, llm.CodeRateLimited, 429, 24*time.Hour)
+	synctest.Test(t, func(t *testing.T) {
+		fake := llmtest.New(func(_ context.Context, req *llm.Request, _ int) (*llm.Response, error) {
+			return nil, llmtest.Error(req, llm.CodeRateLimited, 429, 24*time.Hour)
+		})
+		c := newClient(t, fake)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		start := time.Now()
+		_, err := c.Generate(ctx, user("hi"))
+		require.ErrorIs(t, err, llm.ErrQuotaExceeded)
+		assert.ErrorContains(t, err, "longer than the cooldown cap")
+		assert.Zero(t, time.Since(start), "a daily quota is not slept through (fake time)")
+		_, err = c.Generate(ctx, user("again"))
+		require.ErrorIs(t, err, llm.ErrQuotaExceeded)
+		assert.Equal(t, 1, fake.Calls(), "the exhausted model is out of rotation")
 	})
-	c := newClient(t, fake)
-	start := time.Now()
-	_, err := c.Generate(context.Background(), user("hi"))
-	require.ErrorIs(t, err, llm.ErrQuotaExceeded)
-	assert.ErrorContains(t, err, "longer than the cooldown cap")
-	assert.Less(t, time.Since(start), 10*time.Second, "a daily quota is not slept through")
-	_, err = c.Generate(context.Background(), user("again"))
-	require.ErrorIs(t, err, llm.ErrQuotaExceeded)
-	assert.Equal(t, 1, fake.Calls(), "the exhausted model is out of rotation")
 }
 
 func TestAuthErrorTakesModelOutOfRotationAndIsLoggedOnce(t *testing.T) {

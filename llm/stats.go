@@ -42,6 +42,12 @@ type Stats struct {
 	CacheWriteInputTokens int64
 	ReasoningTokens       int64
 	Cost                  float64
+	// SavedCost is what the calls served from the cache or shared with an
+	// identical call (CacheHits, Deduplicated) would have cost: the
+	// original price of their replies (for a store that does not keep it,
+	// the reply's usage at the model's catalog prices). Their tokens are
+	// not in the counts above, which are what was paid.
+	SavedCost float64
 	// InFlight is the number of requests in flight now.
 	InFlight int64
 	// Waited is the total time calls spent held back, by what held them:
@@ -100,6 +106,7 @@ func (c *Client) Stats() Stats {
 		CacheWriteInputTokens: s.cacheWriteInputTokens.Load(),
 		ReasoningTokens:       s.reasoningTokens.Load(),
 		Cost:                  s.cost.load(),
+		SavedCost:             s.saved.load(),
 		InFlight:              s.inFlight.Load(),
 		FailuresByCode:        map[Code]int64{},
 		Waited:                map[string]time.Duration{},
@@ -168,7 +175,7 @@ type counters struct {
 	cachedInputTokens, reasoningTokens                atomic.Int64
 	cacheWriteInputTokens                             atomic.Int64
 	inFlight                                          atomic.Int64
-	cost                                              atomicFloat
+	cost, saved                                       atomicFloat
 	byCode                                            [len(knownCodes)]atomic.Int64
 	waits                                             [numLimits]atomic.Int64
 

@@ -12,15 +12,21 @@ import (
 )
 
 // errFirstChunkTimeout is the cancellation cause of a stream attempt that
-// produced nothing within the request timeout.
-var errFirstChunkTimeout = errors.New("llm: no stream chunk within the request timeout")
+// produced nothing within the request timeout; errIdleTimeout of one that
+// went silent for the stream idle timeout after a chunk.
+var (
+	errFirstChunkTimeout = errors.New("llm: no stream chunk within the request timeout")
+	errIdleTimeout       = errors.New("llm: no stream chunk within the stream idle timeout")
+)
 
 // Stream sends conv and yields the reply as it is generated. It uses the
 // provider's [Streamer] when it has one and otherwise yields the whole
 // reply as one chunk. The client's limits apply as for [Client.Generate];
 // failed attempts are retried only until the first chunk has been yielded,
 // after which an error ends the stream. [WithRequestTimeout] bounds the
-// wait for the first chunk. An error is yielded at most once, as the last
+// wait for the first chunk, [WithStreamIdleTimeout] the silence between
+// two chunks (both end the stream with [CodeTimeout]). An error is
+// yielded at most once, as the last
 // element. Usage and cost come from the stream's usage chunk and count in
 // [Client.Stats]: the cost is the provider's [Chunk.Cost] when it set one
 // (Azure prices by deployment type), else the usage at the model's catalog
@@ -66,8 +72,8 @@ func (k *call) stream(ctx context.Context, conv *conversation.Conversation) erro
 	c, cache := k.c, k.c.opts.cache
 	var key string
 	if cache != nil {
-		key = k.req.Fingerprint()
-		if resp, ok := c.cacheGet(ctx, key, time.Now()); ok {
+		key = k.cacheKey(k.t)
+		if resp, ok := c.cacheGet(ctx, key, time.Now(), &k.t.model); ok {
 			k.sink.emit(chunkOf(resp), nil)
 			return nil
 		}
@@ -77,7 +83,7 @@ func (k *call) stream(ctx context.Context, conv *conversation.Conversation) erro
 	// A stream the caller left early is incomplete: never cache it.
 	if err == nil && cache != nil && !k.sink.stopped && resp.FinishReason != FinishContentFilter {
 		if k.t != picked {
-			key = k.req.Fingerprint() // the request now names the model that served it
+			key = k.cacheKey(k.t) // the request now names the model that served it
 		}
 		c.cachePut(ctx, key, resp)
 	}
@@ -106,43 +112,64 @@ func (k *call) sendStream(ctx context.Context) (resp *Response, committed bool, 
 		return resp, true, nil
 	}
 	k.c.stats.requests.Add(1)
-	timeout := k.c.opts.requestTimeout
+	timeout, idle := k.c.opts.requestTimeout, k.c.opts.streamIdle
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	// The first chunk's deadline, then the idle bound, re-armed at each
+	// element. A timer that fires cancels the attempt with the cause that
+	// says which (the first cause given to a context is the one kept).
 	timer := time.AfterFunc(timeout, func() { cancel(errFirstChunkTimeout) })
-	defer timer.Stop()
+	defer func() { timer.Stop() }()
+	rearmed := false
 
 	var acc assembler
 	keepHeaders := k.o.responseHeaders // not k: the loop body is a closure, which would make k escape
 	for chunk, err := range s.Stream(actx, k.req) {
-		timer.Stop()
+		// The clock stops while the engine and the caller handle the
+		// element: only the server's silence counts.
+		fired := !timer.Stop()
 		if err != nil {
-			if ctx.Err() == nil && errors.Is(context.Cause(actx), errFirstChunkTimeout) && CodeOf(err) != CodeTimeout {
-				err = &Error{Code: CodeTimeout, Provider: t.model.Provider, Model: t.model.ID,
-					Message: fmt.Sprintf("no stream chunk within %v (WithRequestTimeout)", timeout), Err: err}
+			if ctx.Err() == nil && CodeOf(err) != CodeTimeout {
+				switch c := context.Cause(actx); {
+				case errors.Is(c, errFirstChunkTimeout):
+					err = &Error{Code: CodeTimeout, Provider: t.model.Provider, Model: t.model.ID,
+						Message: fmt.Sprintf("no stream chunk within %v (WithRequestTimeout)", timeout), Err: err}
+				case errors.Is(c, errIdleTimeout):
+					err = &Error{Code: CodeTimeout, Provider: t.model.Provider, Model: t.model.ID,
+						Message: fmt.Sprintf("the stream stalled: no chunk for %v after the previous one (WithStreamIdleTimeout)", idle), Err: err}
+				}
 			}
 			return nil, committed, err
 		}
-		if chunk == nil {
-			continue
+		if fired {
+			continue // the attempt is canceled already: the provider reports it next
 		}
-		if chunk.Usage != nil && chunk.Cost == 0 {
-			// The provider left pricing to the engine: price the usage at
-			// the model's catalog prices, on a copy (the chunk is the
-			// provider's).
-			cp := *chunk
-			cp.Cost = chunk.Usage.Cost(t.model)
-			chunk = &cp
+		if chunk != nil {
+			if chunk.Usage != nil && chunk.Cost == 0 {
+				// The provider left pricing to the engine: price the usage at
+				// the model's catalog prices, on a copy (the chunk is the
+				// provider's).
+				cp := *chunk
+				cp.Cost = chunk.Usage.Cost(t.model)
+				chunk = &cp
+			}
+			acc.add(chunk)
+			if chunk.Header != nil && !keepHeaders {
+				cp := *chunk // the provider's: the assembled reply keeps the headers for the engine to read
+				cp.Header = nil
+				chunk = &cp
+			}
+			committed = true
+			if !sink.emit(chunk, nil) {
+				break // the caller stopped reading; ranging no further releases the stream
+			}
 		}
-		acc.add(chunk)
-		if chunk.Header != nil && !keepHeaders {
-			cp := *chunk // the provider's: the assembled reply keeps the headers for the engine to read
-			cp.Header = nil
-			chunk = &cp
-		}
-		committed = true
-		if !sink.emit(chunk, nil) {
-			break // the caller stopped reading; ranging no further releases the stream
+		// From the first element on, the idle bound applies.
+		if rearmed {
+			timer.Reset(idle)
+		} else {
+			timer = time.AfterFunc(idle, func() { cancel(errIdleTimeout) })
+			rearmed = true
 		}
 	}
 	return acc.response(), committed, nil

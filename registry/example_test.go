@@ -38,3 +38,17 @@ func ExampleModel_Cost() {
 	fmt.Printf("$%.6f\n", m.Cost(2000, 500, 300))
 	// Output: $0.007375
 }
+
+// Twin is how llm.WithProvider finds a model served by another provider:
+// the provider's own catalog entry, whatever else a program registered.
+func ExampleTwin() {
+	registry.MustRegisterCatalog(registry.Model{ID: "ex-cloud-gpt", Provider: "ex-cloud", BaseModel: "ex-gpt"})
+	registry.MustRegister(registry.Model{ID: "my-gpt", Provider: "ex-cloud", BaseModel: "ex-gpt", Name: "my-deployment"})
+	m, err := registry.Twin("ex-cloud", "ex-gpt")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(m.ID, registry.IsCatalog(m.ID), registry.IsCatalog("my-gpt"))
+	// Output:
+	// ex-cloud-gpt true false
+}

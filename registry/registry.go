@@ -17,6 +17,8 @@ var ErrNotFound = errors.New("model not found")
 var (
 	mu     sync.RWMutex
 	models = map[string]Model{}
+	// catalog holds the IDs registered with RegisterCatalog.
+	catalog = map[string]bool{}
 )
 
 // Register adds m to the registry. It returns an error, and registers
@@ -43,6 +45,36 @@ func MustRegister(m Model) {
 	if err := Register(m); err != nil {
 		panic(err)
 	}
+}
+
+// RegisterCatalog is Register for a provider's own catalog: the entries a
+// provider package registers at init. A catalog entry is the twin
+// [Twin] (and so llm.WithProvider) picks for its base model, whatever
+// other models a program registers for the same provider and base model.
+func RegisterCatalog(m Model) error {
+	if err := Register(m); err != nil {
+		return err
+	}
+	mu.Lock()
+	catalog[m.ID] = true
+	mu.Unlock()
+	return nil
+}
+
+// MustRegisterCatalog is RegisterCatalog for package initialisation: it
+// panics on error.
+func MustRegisterCatalog(m Model) {
+	if err := RegisterCatalog(m); err != nil {
+		panic(err)
+	}
+}
+
+// IsCatalog reports whether id was registered by its provider's catalog
+// ([RegisterCatalog]) rather than by the program.
+func IsCatalog(id string) bool {
+	mu.RLock()
+	defer mu.RUnlock()
+	return catalog[id]
 }
 
 func validate(m *Model) error {
@@ -124,23 +156,73 @@ func Models() []Model {
 }
 
 // ForProvider returns the model served by provider whose BaseModel (or ID)
-// equals base: the model to use when switching a model to another provider.
-// When several match, the one with the shortest ID wins.
+// equals base: the model to use when switching a model to another
+// provider. It is [Twin] without the explanation: when several match, the
+// provider's catalog entry wins, then the shortest ID, then the first in
+// alphabetical order.
 func ForProvider(provider, base string) (Model, bool) {
-	var best Model
-	found := false
+	ms := twins(provider, base)
+	if len(ms) == 0 {
+		return Model{}, false
+	}
+	return ms[0], true
+}
+
+// ErrAmbiguous is wrapped by the error Twin returns when several models a
+// program registered match and none is the provider's catalog entry.
+var ErrAmbiguous = errors.New("several models match")
+
+// Twin returns the model served by provider whose BaseModel (or ID) equals
+// base: what llm.WithProvider switches a model to. The provider's catalog
+// entry ([RegisterCatalog]) wins over models a program registered for the
+// same base model, so registering a custom deployment never changes what
+// WithProvider picks. Without a catalog entry, a single match is returned;
+// several are an error wrapping [ErrAmbiguous] that lists them (name one
+// directly). No match is an error wrapping [ErrNotFound].
+func Twin(provider, base string) (Model, error) {
+	ms := twins(provider, base)
+	switch {
+	case len(ms) == 0:
+		return Model{}, fmt.Errorf("registry: %w: no model of provider %q has base model %q", ErrNotFound, provider, base)
+	case len(ms) == 1 || IsCatalog(ms[0].ID):
+		return ms[0], nil
+	}
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ID
+	}
+	return Model{}, fmt.Errorf("registry: %w: provider %q serves base model %q as %s; name the one to use instead of switching provider", ErrAmbiguous, provider, base, quoteJoin(ids))
+}
+
+// twins returns the models of provider with base model base, the catalog
+// entry first, then by ID length and ID.
+func twins(provider, base string) []Model {
+	var out []Model
 	mu.RLock()
-	defer mu.RUnlock()
 	for _, m := range models {
 		if m.Provider != provider || (m.BaseModel != base && m.ID != base) {
 			continue
 		}
-		if !found || len(m.ID) < len(best.ID) || (len(m.ID) == len(best.ID) && m.ID < best.ID) {
-			best, found = m, true
-		}
+		m.Regions = cloneMap(m.Regions)
+		out = append(out, m)
 	}
-	best.Regions = cloneMap(best.Regions)
-	return best, found
+	cat := func(m Model) int {
+		if catalog[m.ID] {
+			return 0
+		}
+		return 1
+	}
+	slices.SortFunc(out, func(a, b Model) int {
+		if c := cat(a) - cat(b); c != 0 {
+			return c
+		}
+		if c := len(a.ID) - len(b.ID); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	mu.RUnlock()
+	return out
 }
 
 // Suggest returns up to n registered IDs closest to id: those that contain

@@ -107,6 +107,39 @@ func TestForProvider(t *testing.T) {
 	assert.False(t, ok)
 }
 
+// TestTwinPrefersTheCatalog: a model a program registers for a provider
+// and base model never takes over from the provider's catalog entry, even
+// with a shorter ID (issue 16, item 12: the shortest ID used to win).
+func TestTwinPrefersTheCatalog(t *testing.T) {
+	if !registry.IsCatalog("tw-catalog-entry") {
+		require.NoError(t, registry.RegisterCatalog(registry.Model{ID: "tw-catalog-entry", Provider: "tw-p", BaseModel: "tw-base"}))
+	}
+	ensure(t, registry.Model{ID: "tw-x", Provider: "tw-p", BaseModel: "tw-base"})
+	ensure(t, registry.Model{ID: "tw-y", Provider: "tw-p", BaseModel: "tw-base"})
+	m, err := registry.Twin("tw-p", "tw-base")
+	require.NoError(t, err)
+	assert.Equal(t, "tw-catalog-entry", m.ID, "the catalog entry, not the shortest ID")
+	m, ok := registry.ForProvider("tw-p", "tw-base")
+	require.True(t, ok)
+	assert.Equal(t, "tw-catalog-entry", m.ID)
+	assert.True(t, registry.IsCatalog("tw-catalog-entry"))
+	assert.False(t, registry.IsCatalog("tw-x"))
+
+	// Without a catalog entry: one match is the twin, several are an
+	// error that names them (no silent pick).
+	ensure(t, registry.Model{ID: "tw-only", Provider: "tw-q", BaseModel: "tw-base"})
+	m, err = registry.Twin("tw-q", "tw-base")
+	require.NoError(t, err)
+	assert.Equal(t, "tw-only", m.ID)
+	ensure(t, registry.Model{ID: "tw-r1", Provider: "tw-r", BaseModel: "tw-base"})
+	ensure(t, registry.Model{ID: "tw-r2", Provider: "tw-r", BaseModel: "tw-base"})
+	_, err = registry.Twin("tw-r", "tw-base")
+	require.ErrorIs(t, err, registry.ErrAmbiguous)
+	assert.ErrorContains(t, err, `"tw-r1", "tw-r2"`)
+	_, err = registry.Twin("tw-none", "tw-base")
+	assert.ErrorIs(t, err, registry.ErrNotFound)
+}
+
 func TestCost(t *testing.T) {
 	m := registry.Model{InputCost: 2.5, CachedInputCost: 1.25, OutputCost: 10}
 	// 1M input of which 400k cached, 100k output

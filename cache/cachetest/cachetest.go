@@ -52,8 +52,8 @@ func Run(t *testing.T, newStore func(t *testing.T) llm.Cache) {
 	}
 }
 
-// Key returns a key of the form the engine uses ([llm.Request.Fingerprint]:
-// 64 hex digits), distinct for each i.
+// Key returns a key of the form the engine uses ([llm.CacheKey]: 64 hex
+// digits), distinct for each i.
 func Key(i int) string { return fmt.Sprintf("%064x", 0xdeadbeef00000000+uint64(i)) }
 
 // FullResponse returns a response that sets every field a provider may

@@ -48,7 +48,7 @@ ended yet (run fetch again later), 2 no submission or a configuration error,
 			if err := s.clients(); err != nil {
 				return err
 			}
-			in := watchInterrupts(cmd.Context(), a.env, func(int, os.Signal) {})
+			in := watchInterrupts(cmd.Context(), a.env, 0, func(int, os.Signal) {})
 			defer in.stop()
 			if _, err := s.bc.Refresh(in.dispatch, s.state.Submission); err != nil && !in.interrupted() {
 				a.ui.warnf("asking for the jobs' state: %v", err)

@@ -200,7 +200,7 @@ func runBatchSubmit(ctx context.Context, a *app, cmd *cobra.Command, f *batchSub
 		batch.WithPollInterval(f.tracking.poll), batch.WithMaxPollInterval(f.tracking.maxPoll)); err != nil {
 		return err
 	}
-	in := watchInterrupts(ctx, a.env, func(n int, sig os.Signal) {
+	in := watchInterrupts(ctx, a.env, 0, func(n int, sig os.Signal) {
 		u.warnf("%v: stopping; rerun the same command to go on (nothing is uploaded or created twice)", sig)
 	})
 	defer in.stop()

@@ -124,7 +124,7 @@ with its request counts. With --wait, poll until every job has ended.`,
 			if err := s.clients(batch.WithPollInterval(tr.poll), batch.WithMaxPollInterval(tr.maxPoll)); err != nil {
 				return err
 			}
-			in := watchInterrupts(cmd.Context(), a.env, func(int, os.Signal) {})
+			in := watchInterrupts(cmd.Context(), a.env, 0, func(int, os.Signal) {})
 			defer in.stop()
 			st := s.state.Submission
 			if wait {

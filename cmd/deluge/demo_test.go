@@ -58,16 +58,33 @@ func TestDemoOnLoopback(t *testing.T) {
 	requireEachOnce(t, readResults(t, "demo-results.jsonl"))
 }
 
+// TestDemoOutputFallsBackToTempDir: when the current directory cannot
+// take demo-results.jsonl, the demo writes it to the temporary directory;
+// an -o the user gave is an error instead. It used to skip when run as
+// root (root writes anywhere), and CI runs as root: the current directory
+// is now one that was removed, where nobody can create a file (ENOENT).
 func TestDemoOutputFallsBackToTempDir(t *testing.T) {
-	if os.Geteuid() == 0 {
-		t.Skip("root can write anywhere")
+	check := func(t *testing.T) {
+		p, err := demoOutput("demo-results.jsonl", false)
+		require.NoError(t, err)
+		assert.Equal(t, filepath.Join(os.TempDir(), "demo-results.jsonl"), p)
+		_, err = demoOutput("demo-results.jsonl", true)
+		assert.ErrorContains(t, err, "cannot write output")
 	}
-	dir := t.TempDir()
-	require.NoError(t, os.Chmod(dir, 0o555))
-	t.Chdir(dir)
-	p, err := demoOutput("demo-results.jsonl", false)
-	require.NoError(t, err)
-	assert.Equal(t, filepath.Join(os.TempDir(), "demo-results.jsonl"), p)
-	_, err = demoOutput("demo-results.jsonl", true)
-	assert.ErrorContains(t, err, "cannot write output")
+	t.Run("removed", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "gone")
+		require.NoError(t, os.Mkdir(dir, 0o755))
+		t.Chdir(dir)
+		require.NoError(t, os.Remove(dir))
+		check(t)
+	})
+	t.Run("read-only", func(t *testing.T) {
+		if os.Geteuid() == 0 {
+			t.Skip("root writes to read-only directories; the removed one covers it")
+		}
+		dir := t.TempDir()
+		require.NoError(t, os.Chmod(dir, 0o555))
+		t.Chdir(dir)
+		check(t)
+	})
 }

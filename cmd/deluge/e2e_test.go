@@ -4,6 +4,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/deluge-go/deluge/cache"
 	"github.com/deluge-go/deluge/examples"
 	"github.com/deluge-go/deluge/providers/azurefoundry/azuretest"
 )
@@ -234,6 +237,125 @@ func TestE2ESIGINTFinishesInFlightThenResumes(t *testing.T) {
 	code, _, stderr = runDeluge(t, srv.URL, args...)
 	require.Equal(t, exitOK, code, stderr)
 	requireEachOnce(t, readResults(t, out))
+}
+
+// TestE2ESIGINTSendsNothingNew: after the first SIGINT nothing new is
+// sent, not even the prompts the engine's workers had already taken and
+// were pacing out. At 120 RPM with 20 workers, those used to keep going
+// out, two a second, for ten seconds (at 60 RPM, for minutes) (issue 16,
+// item 7). The emulator's arrival log says what arrived after the signal:
+// at most the one request that may have been admitted in the instant
+// before it.
+func TestE2ESIGINTSendsNothingNew(t *testing.T) {
+	srv := azuretest.NewServer(azuretest.WithAPIKeys(emulatorKey), azuretest.WithLatency(30*time.Millisecond, 0), azuretest.WithArrivalLog(1000))
+	defer srv.Close()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.jsonl")
+	args := []string{"run", "-m", "azure-gpt-4o-mini", "-i", examplesFile(t), "-o", out, "--no-cache",
+		"--rpm", "120", "--tpm", "100000000", "--concurrency", "20"}
+
+	c := startDeluge(t, srv.URL, args...)
+	waitLines(t, out, 4)
+	signalled := time.Now()
+	require.NoError(t, c.cmd.Process.Signal(syscall.SIGINT))
+	exited := make(chan int, 1)
+	go func() { exited <- c.wait(t) }()
+	select {
+	case code := <-exited:
+		require.Equal(t, exitInterrupted, code, c.stderr.String())
+	case <-time.After(8 * time.Second): // the queued prompts, paced, would take 10 s
+		c.cmd.Process.Kill()
+		t.Fatalf("still running 8 s after SIGINT: prompts queued before the signal are still being sent\n%s", c.stderr.String())
+	}
+	stderr := c.stderr.String()
+	assert.Contains(t, stderr, "sending nothing new")
+	assert.Regexp(t, `not run\s+\d+`, stderr, "the queued prompts were not sent, and say so")
+	after := 0
+	for _, a := range srv.Stats().Arrivals {
+		if a.Time.After(signalled) {
+			after++
+		}
+	}
+	assert.LessOrEqual(t, after, 1, "requests sent after the signal")
+	rs := readResults(t, out)
+	assert.Equal(t, srv.Stats().ByStatus[200], len(rs), "every reply received was written, nothing else")
+	for _, r := range rs {
+		assert.Nil(t, r.Error, "a prompt not sent is not written as a failure")
+	}
+
+	// The rerun finishes the job, each ID once.
+	srv.SetLatency(0, 0)
+	code, _, stderr := runDeluge(t, srv.URL, append(args[:len(args)-6], "--rpm", "60000", "--tpm", "100000000")...)
+	require.Equal(t, exitOK, code, stderr)
+	requireEachOnce(t, readResults(t, out))
+	assert.Len(t, readResults(t, out), 200)
+}
+
+// TestE2EKillNeverLosesAWrittenReplyFromTheCache: a reply is committed to
+// the response cache before its result line is written, so a kill -9 can
+// never leave a line whose reply the cache lost. The test holds the cache
+// file's write lock, as another deluge process committing would: the
+// cache used to queue the reply and let the line be written at once, and
+// the kill then lost the queued rows (with a slower line writer, replies
+// were lost from both: paid twice, issue 16, item 10). Now the line waits
+// for the commit; the kill comes while the lock is held.
+func TestE2EKillNeverLosesAWrittenReplyFromTheCache(t *testing.T) {
+	srv := azuretest.NewServer(azuretest.WithAPIKeys(emulatorKey), azuretest.WithLatency(10*time.Millisecond, 0))
+	defer srv.Close()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.jsonl")
+	cacheFile := filepath.Join(dir, "cache.db")
+	store, err := cache.OpenSQLite(cacheFile)
+	require.NoError(t, err)
+	require.NoError(t, store.Close())
+
+	db, err := sql.Open("sqlite", cacheFile)
+	require.NoError(t, err)
+	defer db.Close()
+	conn, err := db.Conn(context.Background())
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = conn.ExecContext(context.Background(), "BEGIN IMMEDIATE") // the write lock
+	require.NoError(t, err)
+
+	const concurrency = 4
+	c := startDeluge(t, srv.URL, "run", "-m", "azure-gpt-4o-mini", "-i", examplesFile(t), "-o", out, "--cache", cacheFile,
+		"--rpm", "60000", "--tpm", "100000000", "--concurrency", fmt.Sprint(concurrency))
+	// Kill once lines appear (a line written before its reply is
+	// committed), or once the workers have their replies and are all
+	// waiting for the commit: then nothing more is sent.
+	require.Eventually(t, func() bool {
+		data, _ := os.ReadFile(out)
+		return bytes.Count(data, []byte("\n")) > 0 || srv.Stats().ByStatus[200] >= concurrency
+	}, 30*time.Second, time.Millisecond)
+	time.Sleep(200 * time.Millisecond) // room for lines to appear, well within the cache's 5 s busy timeout
+	require.NoError(t, c.cmd.Process.Signal(syscall.SIGKILL))
+	c.wait(t)
+	_, err = conn.ExecContext(context.Background(), "ROLLBACK")
+	require.NoError(t, err)
+
+	written := len(successCounts(readResults(t, out)))
+	var rows int
+	require.NoError(t, db.QueryRow("SELECT count(*) FROM responses").Scan(&rows))
+	t.Logf("replies received %d, lines written %d, cached %d", srv.Stats().ByStatus[200], written, rows)
+	assert.GreaterOrEqual(t, rows, written, "every line written has its reply in the cache")
+
+	// Without the lock, killed midway: the same holds, and the rerun pays
+	// only for what was neither written nor cached.
+	c = startDeluge(t, srv.URL, "run", "-m", "azure-gpt-4o-mini", "-i", examplesFile(t), "-o", out, "--cache", cacheFile,
+		"--rpm", "60000", "--tpm", "100000000", "--concurrency", fmt.Sprint(concurrency))
+	waitLines(t, out, 60)
+	require.NoError(t, c.cmd.Process.Signal(syscall.SIGKILL))
+	c.wait(t)
+	written = len(successCounts(readResults(t, out)))
+	require.NoError(t, db.QueryRow("SELECT count(*) FROM responses").Scan(&rows))
+	assert.GreaterOrEqual(t, rows, written, "every line written has its reply in the cache")
+	srv.ResetStats()
+	code, _, stderr := runDeluge(t, srv.URL, "run", "-m", "azure-gpt-4o-mini", "-i", examplesFile(t), "-o", out, "--cache", cacheFile,
+		"--rpm", "60000", "--tpm", "100000000")
+	require.Equal(t, exitOK, code, stderr)
+	requireEachOnce(t, readResults(t, out))
+	assert.Equal(t, 200-rows, srv.Stats().ByStatus[200], "the rerun sends exactly what the cache does not hold")
 }
 
 func TestE2ENoCredentials(t *testing.T) {

@@ -360,14 +360,19 @@ func runEmbed(ctx context.Context, a *app, cfg *embedConfig) error {
 
 	s := newSummary()
 	s.Output = cfg.output
-	in := watchInterrupts(ctx, a.env, func(n int, sig os.Signal) {
+	// As for run: after the first signal nothing new is sent (the engine is
+	// drained), and the requests in flight get their timeout, and a little
+	// more, to finish.
+	grace := cfg.timeout + drainMargin
+	in := watchInterrupts(ctx, a.env, grace, func(n int, sig os.Signal) {
 		if n == 1 {
-			u.warnf("%v: finishing the requests in flight, then stopping (interrupt again to abandon them)", sig)
+			u.warnf("%v: sending nothing new; finishing the requests in flight (at most %v), then stopping (interrupt again to abandon them)", sig, grace.Round(time.Second))
 		} else {
 			u.warnf("%v: abandoning the requests in flight", sig)
 		}
 	})
 	defer in.stop()
+	callOpts = append(callOpts, llm.WithDrain(in.dispatch.Done()))
 	e := &embedRun{a: a, cfg: cfg, out: out, sum: s, bar: newProgress(u, a.env.stderrTTY, total), in: in, lines: map[int]embedLine{}}
 	start := time.Now()
 	src := &embedSource{r: newPromptReader(r, ""), done: done, seen: map[string]int{}}
@@ -492,8 +497,8 @@ func (e *embedRun) handle(i int, r *llm.EmbedResult) {
 	if !ok {
 		return // cannot happen: every result answers an input
 	}
-	if r.Err != nil && e.in.interrupted() && llm.CodeOf(r.Err) == llm.CodeCanceled {
-		e.count(func(s *summary) { s.NotRun++ }) // abandoned: a rerun sends it
+	if r.Err != nil && (errors.Is(r.Err, llm.ErrDrained) || e.in.interrupted() && llm.CodeOf(r.Err) == llm.CodeCanceled) {
+		e.count(func(s *summary) { s.NotRun++ }) // not sent, or abandoned: a rerun sends it
 		return
 	}
 	res := e.base(&l)

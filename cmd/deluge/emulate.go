@@ -210,7 +210,7 @@ func runEmulate(ctx context.Context, a *app, f *emulateFlags) error {
 	u.infof("Use it with:\n  export AZURE_OPENAI_ENDPOINT=%s\n  export AZURE_OPENAI_API_KEY=%s\n  deluge run -m azure-gpt-4o-mini -i examples/prompts.jsonl -o results.jsonl", url, key)
 	u.infof("Press Ctrl-C to stop.")
 
-	in := watchInterrupts(ctx, a.env, nil)
+	in := watchInterrupts(ctx, a.env, 0, nil)
 	defer in.stop()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

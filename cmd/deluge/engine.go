@@ -65,7 +65,12 @@ func openCache(a *app, cfg *runConfig) (llm.Cache, func() error, error) {
 		}
 		path = p
 	}
-	store, err := cache.OpenSQLite(path, cache.WithLogger(a.ui.logger),
+	// WithWriteBuffer(0): each reply is committed to the file before the
+	// engine hands it over, so before its result line is written. A kill
+	// then never loses a reply whose line is written, and loses from the
+	// cache only those killed between their arrival and their commit
+	// (concurrent replies share a commit; WAL commits need no fsync).
+	store, err := cache.OpenSQLite(path, cache.WithLogger(a.ui.logger), cache.WithWriteBuffer(0),
 		cache.WithMaxEntries(cfg.cacheMax), cache.WithTTL(cfg.cacheTTL))
 	if err != nil {
 		if explicit {
@@ -105,7 +110,7 @@ func newClientEngine(a *app, cfg *runConfig) (engine, error) {
 	return &clientEngine{client: client, closeCache: closeCache, inFlight: map[int]*job{}}, nil
 }
 
-func (e *clientEngine) process(ctx context.Context, jobs iter.Seq[*job]) iter.Seq[outcome] {
+func (e *clientEngine) process(ctx context.Context, drain <-chan struct{}, jobs iter.Seq[*job]) iter.Seq[outcome] {
 	indexed := func(yield func(int, llm.Job) bool) {
 		i := 0
 		for j := range jobs {
@@ -119,7 +124,7 @@ func (e *clientEngine) process(ctx context.Context, jobs iter.Seq[*job]) iter.Se
 		}
 	}
 	return func(yield func(outcome) bool) {
-		for i, r := range e.client.ProcessJobs(ctx, indexed) {
+		for i, r := range e.client.ProcessJobs(ctx, indexed, llm.WithDrain(drain)) {
 			e.mu.Lock()
 			j := e.inFlight[i]
 			delete(e.inFlight, i)
@@ -136,7 +141,7 @@ func (e *clientEngine) process(ctx context.Context, jobs iter.Seq[*job]) iter.Se
 
 func (e *clientEngine) stats() engineStats {
 	st := e.client.Stats()
-	return engineStats{Retries: int(st.Retries), RateLimitHits: int(st.RateLimited)}
+	return engineStats{Retries: int(st.Retries), RateLimitHits: int(st.RateLimited), SavedCost: st.SavedCost}
 }
 
 func (e *clientEngine) close() error {

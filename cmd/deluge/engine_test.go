@@ -40,6 +40,11 @@ func TestRunThroughEngineWithCache(t *testing.T) {
 		assert.Equal(t, 1, res.Attempts)
 	}
 	assert.Regexp(t, `cache hits\s+0`, r.stderr)
+	var paid llm.Usage
+	for _, res := range rs {
+		paid = paid.Add(res.Usage)
+	}
+	assert.Regexp(t, fmt.Sprintf(`tokens\s+in %s \(cached 0\), out %s`, groupDigits(paid.InputTokens), groupDigits(paid.OutputTokens)), r.stderr)
 
 	// The same prompts into a new file: all served by the cache, for free.
 	out2 := filepath.Join(dir, "out2.jsonl")
@@ -51,8 +56,11 @@ func TestRunThroughEngineWithCache(t *testing.T) {
 		assert.True(t, res.Cached)
 		assert.Zero(t, res.Cost)
 	}
-	assert.Regexp(t, `cache hits\s+30`, r.stderr)
+	assert.Regexp(t, `cache hits\s+30  \(saved \$0\.`, r.stderr, "what the hits would have cost")
 	assert.Contains(t, r.stderr, "cost            $0.00")
+	// Tokens count what was paid, as llm.Client.Stats does: none here
+	// (they used to add up the cache hits' tokens).
+	assert.Contains(t, r.stderr, "tokens          in 0 (cached 0), out 0")
 }
 
 func TestRunThroughEnginePerLineOverrides(t *testing.T) {
@@ -135,7 +143,7 @@ func TestClientEngineOutcomeAttempts(t *testing.T) {
 		}
 	}
 	byID := map[string]outcome{}
-	for o := range e.process(context.Background(), jobs) {
+	for o := range e.process(context.Background(), nil, jobs) {
 		byID[o.job.prompt.ID] = o
 	}
 	down, up := byID["down"], byID["up"]

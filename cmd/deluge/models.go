@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -143,12 +144,18 @@ func lookupModel(id, provider string) (registry.Model, error) {
 	if base == "" {
 		base = m.ID
 	}
-	other, ok := registry.ForProvider(provider, base)
-	if !ok {
-		if !slices.Contains(knownProviders(), provider) {
-			return registry.Model{}, fmt.Errorf("unknown provider %q; providers: %s", provider, strings.Join(knownProviders(), ", "))
-		}
+	if !slices.Contains(knownProviders(), provider) {
+		return registry.Model{}, fmt.Errorf("unknown provider %q; providers: %s", provider, strings.Join(knownProviders(), ", "))
+	}
+	// As llm.WithProvider resolves it: the provider's catalog entry, never
+	// a model registered for the same base model that happens to be named
+	// shorter.
+	other, err := registry.Twin(provider, base)
+	switch {
+	case errors.Is(err, registry.ErrNotFound):
 		return registry.Model{}, fmt.Errorf("provider %q has no model with base model %q (for %q); run 'deluge models --provider %s'", provider, base, id, provider)
+	case err != nil:
+		return registry.Model{}, fmt.Errorf("--provider %s for %q: %v", provider, id, err)
 	}
 	return other, nil
 }

@@ -40,6 +40,17 @@ func (ix *resumeIndex) isDone(id string) bool {
 // The file is locked (flock) for the run so that two runs cannot interleave
 // their results.
 func openOutput(path string) (*os.File, *resumeIndex, error) {
+	return openOutputFile(path, false)
+}
+
+// openFreshOutput is openOutput for a run that replaces the file (the
+// demo): it is emptied only once the lock is held, so that a file another
+// run is writing is left alone.
+func openFreshOutput(path string) (*os.File, *resumeIndex, error) {
+	return openOutputFile(path, true)
+}
+
+func openOutputFile(path string, fresh bool) (*os.File, *resumeIndex, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot write output %s: %w", path, unwrapPathError(err))
@@ -47,6 +58,12 @@ func openOutput(path string) (*os.File, *resumeIndex, error) {
 	if err := lockFile(f); err != nil {
 		f.Close()
 		return nil, nil, fmt.Errorf("output %s: %w", path, err)
+	}
+	if fresh {
+		if err := f.Truncate(0); err != nil {
+			f.Close()
+			return nil, nil, fmt.Errorf("cannot write output %s: %w", path, unwrapPathError(err))
+		}
 	}
 	ix, err := scanResults(f)
 	if err != nil {

@@ -88,6 +88,34 @@ func TestOpenOutputErrors(t *testing.T) {
 	require.ErrorContains(t, err, "no such file or directory")
 }
 
+// TestDemoLeavesALockedFileAlone: "deluge demo -o F" used to empty F
+// before checking its lock, wiping the results a running "deluge run" was
+// writing there (issue 16, item 9).
+func TestDemoLeavesALockedFileAlone(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "results.jsonl")
+	const line = `{"id":"a","line":1,"error":null}` + "\n"
+	require.NoError(t, osWriteFile(path, line))
+	running, _, err := openOutput(path) // a run holds the file
+	require.NoError(t, err)
+	defer running.Close()
+
+	r := cli{inMemory: true}.run(t, "demo", "-o", path, "--latency", "0s")
+	assert.Equal(t, exitUsage, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "another deluge run is writing this file")
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, line, string(data), "the running run's results are intact")
+
+	// Once free, the demo replaces it.
+	require.NoError(t, running.Close())
+	f, _, err := openFreshOutput(path)
+	require.NoError(t, err)
+	defer f.Close()
+	fi, err := f.Stat()
+	require.NoError(t, err)
+	assert.Zero(t, fi.Size())
+}
+
 func TestOpenOutputIsLocked(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "out.jsonl")
 	f, _, err := openOutput(path)

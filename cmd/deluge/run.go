@@ -70,8 +70,9 @@ Output lines:
 Resuming: the output file is opened for appending. IDs that already have a
 successful line there are skipped, so rerunning the same command after an
 interruption (Ctrl-C, SIGTERM, even SIGKILL or a crash) sends only what is
-left; failed IDs are sent again. The first Ctrl-C stops sending new prompts
-and waits for those in flight; a second one abandons them.
+left; failed IDs are sent again. The first Ctrl-C (or SIGTERM) sends nothing
+more, not even prompts already queued for rate capacity, and waits for the
+requests in flight (at most --timeout plus 5 s); a second one abandons them.
 
 Responses are cached on disk (see --cache): an identical request sent again,
 by this run or a later one, is answered from the cache and costs nothing.`
@@ -265,9 +266,11 @@ type outcome struct {
 }
 
 // engine is what a run needs from the llm.Client: send jobs as they come
-// and report each outcome as it completes.
+// and report each outcome as it completes. Once drain is closed it sends
+// nothing new: jobs not sent yet end with llm.ErrDrained, requests in
+// flight finish (ctx cuts them).
 type engine interface {
-	process(ctx context.Context, jobs iter.Seq[*job]) iter.Seq[outcome]
+	process(ctx context.Context, drain <-chan struct{}, jobs iter.Seq[*job]) iter.Seq[outcome]
 	stats() engineStats
 	close() error
 }
@@ -276,7 +279,14 @@ type engine interface {
 type engineStats struct {
 	Retries       int
 	RateLimitHits int
+	SavedCost     float64
 }
+
+// drainMargin is added to the request timeout to give the requests in
+// flight after a first interrupt their time to finish: an attempt is
+// bounded by the timeout (plus a sixteenth, in a batch), so none is cut
+// that would have completed.
+const drainMargin = 5 * time.Second
 
 // configFailureLimit is how many consecutive authentication, permission or
 // not-found failures, with no success before them, stop a run: the setup
@@ -321,12 +331,11 @@ func runPrompts(ctx context.Context, a *app, cfg *runConfig) error {
 	if cfg.output == "-" || cfg.output == "" {
 		out = newResultWriter(u.stdout, nil, 0)
 	} else {
+		open := openOutput
 		if cfg.truncateOutput {
-			if err := os.Truncate(cfg.output, 0); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return usageErrorf("cannot write output %s: %v", cfg.output, unwrapPathError(err))
-			}
+			open = openFreshOutput // emptied under the lock, never before
 		}
-		f, ix, err := openOutput(cfg.output)
+		f, ix, err := open(cfg.output)
 		if err != nil {
 			return usageError(err)
 		}
@@ -354,9 +363,12 @@ func runPrompts(ctx context.Context, a *app, cfg *runConfig) error {
 	s.Output = cfg.output
 	bar := newProgress(u, a.env.stderrTTY, total)
 
-	in2 := watchInterrupts(ctx, a.env, func(n int, sig os.Signal) {
+	// After the first signal, the requests in flight have their timeout,
+	// and a little more, to finish; then they are cut like after a second.
+	grace := cfg.timeout + drainMargin
+	in2 := watchInterrupts(ctx, a.env, grace, func(n int, sig os.Signal) {
 		if n == 1 {
-			u.warnf("%v: finishing the requests in flight, then stopping (interrupt again to abandon them)", sig)
+			u.warnf("%v: sending nothing new; finishing the requests in flight (at most %v), then stopping (interrupt again to abandon them)", sig, grace.Round(time.Second))
 		} else {
 			u.warnf("%v: abandoning the requests in flight", sig)
 		}
@@ -366,12 +378,12 @@ func runPrompts(ctx context.Context, a *app, cfg *runConfig) error {
 	start := time.Now()
 	r := &runner{a: a, cfg: cfg, out: out, sum: s, bar: bar, in: in2}
 	src := newPromptSource(in, cfg.system, done)
-	for o := range eng.process(in2.work, r.jobs(src)) {
+	for o := range eng.process(in2.work, in2.dispatch.Done(), r.jobs(src)) {
 		r.handle(&o)
 	}
 	s.Elapsed = time.Since(start)
 	st := eng.stats()
-	s.Retries, s.RateLimitHits = st.Retries, st.RateLimitHits
+	s.Retries, s.RateLimitHits, s.SavedCost = st.Retries, st.RateLimitHits, st.SavedCost
 	s.Interrupted = in2.interrupted()
 	bar.finish(s)
 	closeErr := out.Close()
@@ -536,8 +548,9 @@ func (r *runner) checkModel(id string) error {
 // handle writes the result of one outcome and counts it.
 func (r *runner) handle(o *outcome) {
 	p := &o.job.prompt
-	if o.err != nil && r.in.interrupted() && llm.CodeOf(o.err) == llm.CodeCanceled {
-		// Abandoned by a second interrupt: not written, so a rerun sends it.
+	if o.err != nil && (errors.Is(o.err, llm.ErrDrained) || r.in.interrupted() && llm.CodeOf(o.err) == llm.CodeCanceled) {
+		// Not sent after the first interrupt (drained), or abandoned by a
+		// second: not written, so a rerun sends it.
 		r.count(func(s *summary) { s.NotRun++ })
 		return
 	}

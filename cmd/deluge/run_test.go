@@ -33,7 +33,7 @@ type fakeEngine struct {
 	jobs        []*job
 }
 
-func (f *fakeEngine) process(ctx context.Context, jobs iter.Seq[*job]) iter.Seq[outcome] {
+func (f *fakeEngine) process(ctx context.Context, _ <-chan struct{}, jobs iter.Seq[*job]) iter.Seq[outcome] {
 	return func(yield func(outcome) bool) {
 		out := make(chan outcome)
 		go func() {
@@ -299,7 +299,7 @@ func TestRunSecondInterruptAbandonsInFlight(t *testing.T) {
 	assert.Equal(t, exitInterrupted, r.code, r.stderr)
 	assert.Contains(t, r.stderr, "abandoning the requests in flight")
 	// q001 answered; every other job the engine took was abandoned.
-	assert.Regexp(t, fmt.Sprintf(`not run\s+%d \(abandoned`, eng.started.Load()-1), r.stderr)
+	assert.Regexp(t, fmt.Sprintf(`not run\s+%d \(interrupted`, eng.started.Load()-1), r.stderr)
 	rs := readResults(t, out)
 	require.Len(t, rs, 1, "abandoned requests are not written, so a rerun sends them")
 	assert.Equal(t, "q001", rs[0].ID)

@@ -23,18 +23,24 @@ type summary struct {
 	Succeeded  int
 	// Failed counts failed lines by error code.
 	Failed map[string]int
-	// NotRun counts lines read but never sent because the run was
-	// interrupted; a rerun sends them.
+	// NotRun counts lines read but not completed because the run was
+	// interrupted: not sent after the first signal, or abandoned in flight
+	// after the second; a rerun sends them.
 	NotRun int
 
 	Retries       int
 	RateLimitHits int
-	CacheHits     int
-	Usage         llm.Usage
-	Cost          float64
-	Elapsed       time.Duration
-	Interrupted   bool
-	Output        string
+	// CacheHits counts results served from the response cache; SavedCost
+	// is what they cost when they were paid (from the engine's Stats).
+	CacheHits int
+	SavedCost float64
+	// Usage and Cost are those of the replies received (and paid) in this
+	// run, as llm.Client.Stats counts them: cache hits are not included.
+	Usage       llm.Usage
+	Cost        float64
+	Elapsed     time.Duration
+	Interrupted bool
+	Output      string
 }
 
 func newSummary() *summary { return &summary{Failed: map[string]int{}} }
@@ -46,11 +52,12 @@ func (s *summary) addResult(r *result) {
 		return
 	}
 	s.Succeeded++
-	s.Usage = s.Usage.Add(r.Usage)
-	s.Cost += r.Cost
 	if r.Cached {
 		s.CacheHits++
+		return // paid in an earlier call: its tokens are not this run's
 	}
+	s.Usage = s.Usage.Add(r.Usage)
+	s.Cost += r.Cost
 }
 
 // failedTotal is the number of failed lines, duplicates included.
@@ -107,10 +114,14 @@ func (s *summary) render(w io.Writer, u *ui) {
 		row("skipped", "%s already done in %s", groupDigits(s.Skipped), s.Output)
 	}
 	if s.NotRun > 0 {
-		row("not run", "%s (abandoned in flight)", groupDigits(s.NotRun))
+		row("not run", "%s (interrupted: not sent, or abandoned in flight; a rerun sends them)", groupDigits(s.NotRun))
 	}
 	row("retries", "%s  (rate-limit hits %s)", groupDigits(s.Retries), groupDigits(s.RateLimitHits))
-	row("cache hits", "%s", groupDigits(s.CacheHits))
+	if s.SavedCost > 0 {
+		row("cache hits", "%s  (saved %s)", groupDigits(s.CacheHits), formatUSD(s.SavedCost))
+	} else {
+		row("cache hits", "%s", groupDigits(s.CacheHits))
+	}
 	row("tokens", "in %s (cached %s), out %s", groupDigits(s.Usage.InputTokens),
 		groupDigits(s.Usage.CachedInputTokens), groupDigits(s.Usage.OutputTokens))
 	row("cost", "%s", formatUSD(s.Cost))

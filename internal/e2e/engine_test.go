@@ -230,13 +230,19 @@ func TestContentFilteredPromptAmongSuccesses(t *testing.T) {
 
 // TestDailyQuotaFailsFast: a deployment whose daily quota is spent fails
 // every prompt with ErrQuotaExceeded at once instead of sleeping for a day,
-// after a single request.
+// after a single request. On fake time with a deadline: without the
+// guard, the deadline fails the test (it used to hang until go test gave
+// up).
 func TestDailyQuotaFailsFast(t *testing.T) {
-	srv := emulator(t)
-	require.NoError(t, srv.SetDailyQuotaExhausted(deployment, true))
-	c := client(t, provider(t, azurefoundry.Config{Endpoint: srv.URL}, nil), llm.WithMaxConcurrency(1))
-	for _, r := range c.Process(context.Background(), prompts(20)) {
-		require.ErrorIs(t, r.Err, llm.ErrQuotaExceeded)
-	}
-	assert.Equal(t, 1, srv.Stats().ByDeployment[deployment])
+	synctest.Test(t, func(t *testing.T) {
+		srv, cfg := emulatorInMemory(t)
+		require.NoError(t, srv.SetDailyQuotaExhausted(deployment, true))
+		c := client(t, provider(t, cfg, nil), llm.WithMaxConcurrency(1))
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		for _, r := range c.Process(ctx, prompts(20)) {
+			require.ErrorIs(t, r.Err, llm.ErrQuotaExceeded)
+		}
+		assert.Equal(t, 1, srv.Stats().ByDeployment[deployment])
+	})
 }

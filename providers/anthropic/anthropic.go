@@ -5,13 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"os"
 	"strings"
 	"sync"
-	"time"
 
+	"github.com/deluge-go/deluge/internal/httpguard"
 	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/registry"
 )
@@ -45,11 +44,6 @@ const (
 	// http to a non-loopback host (Config.AllowInsecureHTTP).
 	EnvAllowInsecureHTTP = "ANTHROPIC_ALLOW_INSECURE_HTTP"
 )
-
-// maxIdleConnsPerHost sizes the connection pool of the transport the
-// provider creates: above llm.DefaultMaxConcurrency, so that a saturated
-// client reuses connections instead of opening new ones.
-const maxIdleConnsPerHost = 256
 
 func init() {
 	registerCatalog()
@@ -87,7 +81,28 @@ type Config struct {
 	// (the llm.Client bounds each attempt with its context). Whatever the
 	// client, redirects are never followed.
 	HTTPClient *http.Client
+	// MaxResponseBytes bounds what one response may hold: a reply body, and
+	// each line of a stream. 0 means DefaultMaxResponseBytes (64 MiB, far
+	// above any real reply). Past it the call fails with an *llm.Error with
+	// llm.CodeConfiguration whose cause is ErrResponseTooLarge.
+	MaxResponseBytes int64
 }
+
+// DefaultMaxResponseBytes is the default of Config.MaxResponseBytes and
+// Endpoint.MaxResponseBytes: the same bound as every provider of this
+// module (see providers/openai.DefaultMaxResponseBytes).
+const DefaultMaxResponseBytes = httpguard.DefaultMaxResponseBytes
+
+// ErrResponseTooLarge is the cause (under errors.Is) of the error for a
+// reply over MaxResponseBytes; it is the same value as
+// openai.ErrResponseTooLarge.
+var ErrResponseTooLarge = httpguard.ErrResponseTooLarge
+
+// ErrRedirect is the cause (under errors.Is) of the error for a reply that
+// redirected (a 3xx): the Messages API does not redirect, and following
+// would carry the credential elsewhere, so the provider follows none. It
+// is the same value as openai.ErrRedirect.
+var ErrRedirect = httpguard.ErrRedirect
 
 // ConfigFromEnv returns a Config from ANTHROPIC_API_KEY,
 // ANTHROPIC_AUTH_TOKEN, ANTHROPIC_BASE_URL and ANTHROPIC_ALLOW_INSECURE_HTTP
@@ -151,8 +166,13 @@ type Endpoint struct {
 	// WireName maps a model to the body's "model" (for Azure, the
 	// deployment name); nil means Model.Name, else Model.ID.
 	WireName func(registry.Model) string
-	// Redact lists secrets that must never appear in an error message.
+	// Redact lists secrets that must never appear in an error message or
+	// a reply. The credential each request carries (whatever Authenticate
+	// set in x-api-key or Authorization) is redacted too.
 	Redact []string
+	// MaxResponseBytes bounds what one response may hold, as
+	// Config.MaxResponseBytes.
+	MaxResponseBytes int64
 }
 
 // Provider is an llm.Provider and llm.Streamer for Anthropic's Messages API.
@@ -164,6 +184,7 @@ type Provider struct {
 	owned    *http.Transport // closed by Close; nil when the caller gave the client
 	wireName func(registry.Model) string
 	redact   []string
+	maxBody  int64
 
 	def *endpoint
 	// endpoints holds the endpoints of models with their own APIBase or key
@@ -184,6 +205,27 @@ type endpoint struct {
 	err error
 	// secret is this endpoint's own key, redacted from its errors.
 	secret string
+	// creds are the credentials one request carried (x-api-key, the
+	// bearer token), read back after Authenticate: set on the copy of the
+	// endpoint a call works with (see forCall), for redaction.
+	creds [2]string
+}
+
+// forCall returns a copy of ep for one call, to record the credentials the
+// call's request carries.
+func (ep *endpoint) forCall() *endpoint {
+	c := *ep
+	return &c
+}
+
+// secrets returns what a call to ep must not let out: the provider's
+// secrets, the endpoint's own key and the credentials the request carried.
+func (p *Provider) secrets(ep *endpoint) httpguard.Secrets {
+	s := httpguard.Secrets(nil).Add(p.redact...)
+	if ep != nil {
+		s = s.Add(ep.secret).Add(ep.creds[:]...)
+	}
+	return s
 }
 
 var (
@@ -220,6 +262,7 @@ func newProvider(cfg Config, strict bool) (*Provider, error) {
 		checkHTTP: !cfg.AllowInsecureHTTP,
 		hasAuth:   hasAuth,
 		custom:    true,
+		maxBody:   httpguard.LimitOf(cfg.MaxResponseBytes),
 	}
 	p.client, p.owned = noRedirectClient(cfg.HTTPClient)
 	p.def = &endpoint{url: base + messagesPath, base: base, auth: credentialAuth(cfg.APIKey, cfg.AuthToken)}
@@ -252,6 +295,7 @@ func NewEndpoint(e Endpoint) (*Provider, error) {
 		name:     orDefault(e.Name, ProviderName),
 		version:  orDefault(e.Version, DefaultVersion),
 		wireName: e.WireName,
+		maxBody:  httpguard.LimitOf(e.MaxResponseBytes),
 	}
 	if p.wireName == nil {
 		p.wireName = defaultWireName
@@ -368,29 +412,11 @@ func orDefault(s, def string) string {
 // redirect could carry the credential to another host. A caller's client is
 // copied, not changed.
 func noRedirectClient(hc *http.Client) (*http.Client, *http.Transport) {
-	var owned *http.Transport
-	var c http.Client
 	if hc != nil {
-		c = *hc
-	} else {
-		owned = newTransport()
-		c.Transport = owned
+		return httpguard.RefuseRedirects(hc), nil
 	}
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &c, owned
-}
-
-func newTransport() *http.Transport {
-	t, ok := http.DefaultTransport.(*http.Transport)
-	if ok {
-		t = t.Clone()
-	} else {
-		t = &http.Transport{Proxy: http.ProxyFromEnvironment}
-	}
-	t.MaxIdleConns = 0 // the per-host cap bounds the pool
-	t.MaxIdleConnsPerHost = maxIdleConnsPerHost
-	t.IdleConnTimeout = 90 * time.Second
-	return t
+	owned := httpguard.NewTransport()
+	return httpguard.RefuseRedirects(&http.Client{Transport: owned}), owned
 }
 
 // normalizeBaseURL checks that s is an absolute http(s) URL without a query
@@ -432,13 +458,10 @@ func checkKeyTransport(base string) error {
 		u.Redacted(), EnvAllowInsecureHTTP)
 }
 
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.IsLoopback()
-}
+// isLoopback reports whether host is "localhost" itself or a literal
+// loopback address (see httpguard.IsLoopback): names under .localhost are
+// resolved like any name and get no exemption from HTTPS.
+func isLoopback(host string) bool { return httpguard.IsLoopback(host) }
 
 func isAnthropicHost(base string) bool {
 	u, err := url.Parse(base)

@@ -94,10 +94,15 @@
 // billing_error → CodeQuotaExceeded, invalid_request_error →
 // CodeInvalidRequest, or CodeContextLength when the message says the prompt
 // is too long. Azure's front-end bodies ({"error":{"code":"401",…}},
-// {"statusCode":401,…}) map by status. Keys and tokens never appear in an
-// error. The provider never retries (the llm.Client does), never follows a
-// redirect (one could carry the key elsewhere), and reads at most 32 MiB of
-// a reply and 16 MiB of a stream event.
+// {"statusCode":401,…}) map by status. The provider never retries (the
+// llm.Client does). It shares its guards with the other providers of this
+// module (internal/httpguard): it never follows a redirect (one could carry
+// the key elsewhere: CodeConfiguration, ErrRedirect); it reads at most
+// MaxResponseBytes (64 MiB by default) of a reply and of each stream line
+// (CodeConfiguration, ErrResponseTooLarge); plain http carries a key only
+// to localhost and literal loopback addresses; and the keys it was given
+// and the credential each request carried are redacted from every string a
+// server sends back (errors, request IDs, headers, text, tool calls).
 //
 // # Reuse by other providers
 //

@@ -7,14 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/deluge-go/deluge/internal/httpguard"
 	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/registry"
 )
@@ -22,8 +20,6 @@ import (
 // quotaRetryAfter is the wait beyond which a 429 is a spent quota rather
 // than a rate limit (an Azure daily quota asks for 86400 seconds).
 const quotaRetryAfter = time.Hour
-
-const redacted = "[REDACTED]"
 
 // APIError is the error body of the Messages API,
 // {"type":"error","error":{"type":…,"message":…},"request_id":…}, as the
@@ -136,7 +132,7 @@ func codeOf(status int, typ, msg string, retry time.Duration) llm.Code {
 	case status == http.StatusBadRequest && isContextLength(lmsg):
 		return llm.CodeContextLength
 	case status >= 300 && status < 400:
-		return llm.CodeInvalidRequest
+		return llm.CodeConfiguration // a redirect: see redirectError
 	case status == 0:
 		return llm.CodeUnknown
 	}
@@ -173,13 +169,7 @@ func (p *Provider) httpError(req *llm.Request, ep *endpoint, status int, h http.
 	if e.RequestID == "" {
 		e.RequestID = api.RequestID
 	}
-	if status >= 300 && status < 400 {
-		where := "another location"
-		if u, err := url.Parse(headerValue(h, headerLocation)); err == nil && u.Host != "" {
-			where = u.Host
-		}
-		e.Message = fmt.Sprintf("the server redirected the request to %s; deluge does not follow redirects (they could carry the credential elsewhere): check the base URL", where)
-	} else if hint := hintFor(e.Code, req.Model, p.name); hint != "" {
+	if hint := hintFor(e.Code, req.Model, p.name); hint != "" {
 		e.Message = strings.TrimRight(e.Message, " .") + "; " + hint
 	}
 	p.redactError(e, ep)
@@ -223,8 +213,14 @@ func (p *Provider) transportError(ctx context.Context, req *llm.Request, ep *end
 	if resp != nil {
 		e.StatusCode, e.Header, e.RequestID = resp.StatusCode, resp.Header, requestID(resp.Header)
 	}
-	var ne net.Error
+	var (
+		ne  net.Error
+		big *httpguard.TooLargeError
+	)
 	switch {
+	case errors.As(err, &big):
+		// Before the context: a cut stream may also see the caller give up.
+		e.Code, e.Message = llm.CodeConfiguration, big.Message()
 	case ctx.Err() != nil:
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			e.Code, e.Message = llm.CodeTimeout, "the context's deadline expired before the reply was complete"
@@ -256,6 +252,18 @@ func (p *Provider) authError(ctx context.Context, req *llm.Request, ep *endpoint
 	return e
 }
 
+// redirectError reports a 3xx reply (or one a caller's client reached by
+// following a redirect to another origin): not followed, not retried.
+func (p *Provider) redirectError(req *llm.Request, ep *endpoint, resp *http.Response, rerr *httpguard.RedirectError) *llm.Error {
+	e := &llm.Error{Code: llm.CodeConfiguration, Provider: p.name, Model: req.Model.ID, StatusCode: rerr.Status,
+		Header: resp.Header, RequestID: requestID(resp.Header), Message: rerr.Message(), Err: rerr}
+	if p.name == ProviderName {
+		e.Message += "; check " + EnvBaseURL + " (Config.BaseURL) or the model's APIBase"
+	}
+	p.redactError(e, ep)
+	return e
+}
+
 // asError makes an endpoint's configuration error an *llm.Error.
 func (p *Provider) asError(req *llm.Request, err error) error {
 	var e *llm.Error
@@ -266,64 +274,22 @@ func (p *Provider) asError(req *llm.Request, err error) error {
 }
 
 // retryAfter reads retry-after-ms (Azure's front end), then retry-after
-// (seconds, Anthropic; or an HTTP date). 0 when neither says.
-func retryAfter(h http.Header) time.Duration {
-	if v := strings.TrimSpace(headerValue(h, headerRetryAfterMS)); v != "" {
-		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms > 0 && !math.IsInf(ms, 0) {
-			return time.Duration(ms * float64(time.Millisecond))
-		}
-	}
-	if v := strings.TrimSpace(headerValue(h, headerRetryAfter)); v != "" {
-		if s, err := strconv.ParseFloat(v, 64); err == nil {
-			if s > 0 && !math.IsInf(s, 0) {
-				return time.Duration(s * float64(time.Second))
-			}
-		} else if t, err := http.ParseTime(v); err == nil {
-			if d := time.Until(t); d > 0 {
-				return d
-			}
-		}
-	}
-	return 0
-}
+// (seconds, Anthropic; or an HTTP date); 0 when neither says, never more
+// than httpguard.MaxRetryAfter.
+func retryAfter(h http.Header) time.Duration { return httpguard.RetryAfter(h) }
 
-// redactError removes the provider's secrets from every string of e a
-// caller could print, in case a server or proxy echoes them.
+// redactError removes the call's secrets (see Provider.secrets) from every
+// string of e a caller could print or store, in case a server or proxy
+// echoes them, and makes its metadata printable and bounded.
 func (p *Provider) redactError(e *llm.Error, ep *endpoint) {
-	secrets := p.redact
-	if ep != nil && ep.secret != "" {
-		secrets = append(secrets[:len(secrets):len(secrets)], ep.secret)
-	}
-	if len(secrets) == 0 {
-		return
-	}
-	e.Message = redactString(e.Message, secrets)
-	var api *APIError
-	if errors.As(e.Err, &api) {
-		api.Message = redactString(api.Message, secrets)
-	}
-	if e.Err != nil {
-		if s := e.Err.Error(); redactString(s, secrets) != s {
-			e.Err = redactedError{msg: redactString(s, secrets), err: e.Err}
+	s := p.secrets(ep)
+	if len(s) > 0 {
+		var api *APIError
+		if errors.As(e.Err, &api) {
+			api.Message = s.Clean(api.Message)
+			api.Type = s.Clean(api.Type)
+			api.RequestID = s.ID(api.RequestID)
 		}
 	}
+	s.Error(e)
 }
-
-func redactString(s string, secrets []string) string {
-	for _, k := range secrets {
-		if len(k) >= 4 && strings.Contains(s, k) {
-			s = strings.ReplaceAll(s, k, redacted)
-		}
-	}
-	return s
-}
-
-// redactedError hides a wrapped error's text while keeping it reachable to
-// errors.Is and errors.As.
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (r redactedError) Error() string { return r.msg }
-func (r redactedError) Unwrap() error { return r.err }

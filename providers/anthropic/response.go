@@ -5,21 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/deluge-go/deluge/conversation"
+	"github.com/deluge-go/deluge/internal/httpguard"
 	"github.com/deluge-go/deluge/llm"
 )
-
-// maxResponseBytes bounds a non-streaming reply. Claude's largest output
-// (128K tokens) is well under 1 MiB of JSON; a body past this bound is not a
-// Messages API reply.
-const maxResponseBytes = 32 << 20
-
-// maxErrorBytes bounds how much of an error body is read.
-const maxErrorBytes = 1 << 20
 
 // Header names read or written on every call, in canonical form so that they
 // index http.Header directly.
@@ -35,7 +28,6 @@ const (
 	headerRetryAfter       = "Retry-After"
 	headerRetryAfterMS     = "Retry-After-Ms"
 	headerShouldRetry      = "X-Should-Retry"
-	headerLocation         = "Location"
 	headerAzureRegion      = "X-Ms-Region"
 	contentTypeJSON        = "application/json"
 	contentTypeEventStream = "text/event-stream"
@@ -131,36 +123,33 @@ func (p *Provider) Generate(ctx context.Context, req *llm.Request) (*llm.Respons
 	if err != nil {
 		return nil, err
 	}
+	ep = ep.forCall()
 	resp, err := p.send(ctx, req, ep, &w)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
 	buf := bufPool.Get().(*bytes.Buffer)
-	buf.Reset()
 	defer func() {
-		if buf.Cap() <= 1<<20 {
+		if buf.Cap() <= httpguard.MaxPooledBuffer {
 			bufPool.Put(buf)
 		}
 	}()
-	if n := resp.ContentLength; n > 0 && n <= maxResponseBytes {
-		buf.Grow(int(n))
-	}
-	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes+1)); err != nil {
+	body, err := httpguard.ReadBody(buf, resp.Body, resp.ContentLength, p.maxBody)
+	if err != nil {
 		return nil, p.transportError(ctx, req, ep, resp, err)
 	}
-	if buf.Len() > maxResponseBytes {
-		return nil, &llm.Error{Code: llm.CodeUnknown, Provider: p.name, Model: req.Model.ID, StatusCode: resp.StatusCode,
-			RequestID: requestID(resp.Header), Header: resp.Header,
-			Message: fmt.Sprintf("the reply is larger than %d MiB, which no Messages API reply is; check the base URL", maxResponseBytes>>20)}
-	}
 	var wr wireResponse
-	if err := json.Unmarshal(buf.Bytes(), &wr); err != nil {
-		return nil, &llm.Error{Code: llm.CodeUnknown, Provider: p.name, Model: req.Model.ID, StatusCode: resp.StatusCode,
+	if err := json.Unmarshal(body, &wr); err != nil {
+		e := &llm.Error{Code: llm.CodeUnknown, Provider: p.name, Model: req.Model.ID, StatusCode: resp.StatusCode,
 			RequestID: requestID(resp.Header), Header: resp.Header,
 			Message: "the reply is not a Messages API object: " + err.Error(), Err: err}
+		p.redactError(e, ep)
+		return nil, e
 	}
-	return p.toResponse(req, &wr, resp.Header, jsonTool), nil
+	out := p.toResponse(req, &wr, resp.Header, jsonTool)
+	p.secrets(ep).Response(out)
+	return out, nil
 }
 
 // toResponse builds the llm.Response of a decoded reply.
@@ -233,15 +222,44 @@ func (p *Provider) send(ctx context.Context, req *llm.Request, ep *endpoint, w *
 		}
 	}
 	resp, err := p.client.Do(hr)
+	ep.creds = carried(hr.Header)
 	if err != nil {
 		return nil, p.transportError(ctx, req, ep, nil, err)
+	}
+	if rerr := httpguard.CheckRedirect(hr, resp); rerr != nil {
+		// Not read: the connection is dropped rather than drained.
+		resp.Body.Close()
+		return nil, p.redirectError(req, ep, resp, rerr)
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return resp, nil
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBytes))
-	return nil, p.httpError(req, ep, resp.StatusCode, resp.Header, raw)
+	buf := bufPool.Get().(*bytes.Buffer)
+	defer bufPool.Put(buf) // at most MaxErrorBody
+	raw, cut, _ := httpguard.ReadErrorBody(buf, resp.Body, p.maxBody)
+	e := p.httpError(req, ep, resp.StatusCode, resp.Header, raw)
+	if cut {
+		e.Message += fmt.Sprintf(" (the error body was longer than %d bytes; only its start was read)", min(int64(httpguard.MaxErrorBody), p.maxBody))
+	}
+	return nil, e
+}
+
+// carried returns the credentials a request carried: x-api-key and the
+// bearer token, as Authenticate (or the provider) set them.
+func carried(h http.Header) [2]string {
+	var c [2]string
+	if v := h[headerAPIKey]; len(v) > 0 {
+		c[0] = v[0]
+	}
+	if v := h[headerAuthorization]; len(v) > 0 {
+		a := v[0]
+		if len(a) > len("Bearer ") && strings.EqualFold(a[:len("Bearer ")], "Bearer ") {
+			a = a[len("Bearer "):]
+		}
+		c[1] = a
+	}
+	return c
 }
 
 // headerValue is h.Get(key) for a key already in canonical form.

@@ -2,6 +2,7 @@ package anthropic_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/deluge-go/deluge/internal/fixture"
 	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/providers/anthropic"
+	"github.com/deluge-go/deluge/providers/openai"
 	"github.com/deluge-go/deluge/registry"
 )
 
@@ -263,7 +265,10 @@ func TestNoRedirects(t *testing.T) {
 	assert.Equal(t, 1, m.count(), "the redirect is not followed")
 	assert.Contains(t, err.Error(), "evil.example.net")
 	assert.Contains(t, err.Error(), "redirect")
-	assert.Equal(t, llm.CodeInvalidRequest, llm.CodeOf(err))
+	assert.Equal(t, llm.CodeConfiguration, llm.CodeOf(err), "a setting to fix, never retried")
+	assert.ErrorIs(t, err, anthropic.ErrRedirect)
+	assert.ErrorIs(t, err, openai.ErrRedirect, "one error value for every provider")
+	assert.Contains(t, err.Error(), "ANTHROPIC_BASE_URL", "says what to check")
 }
 
 func TestSecretsNeverInErrors(t *testing.T) {
@@ -278,11 +283,70 @@ func TestSecretsNeverInErrors(t *testing.T) {
 }
 
 func TestResponseTooLarge(t *testing.T) {
-	big := `{"content":[{"type":"text","text":"` + strings.Repeat("a", 33<<20) + `"}]}`
-	m := newMock(t, respond(200, big, nil))
-	_, err := newProvider(t, m).Generate(context.Background(), hi(t, "claude-sonnet-4-5"))
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "larger than 32 MiB")
+	const limit = 1 << 20
+	big := `{"content":[{"type":"text","text":"` + strings.Repeat("a", limit) + `"}]}`
+	for _, tc := range []struct {
+		name  string
+		reply func(*http.Request) *http.Response
+	}{
+		{"body", respond(200, big, nil)},
+		{"body without Content-Length", func(r *http.Request) *http.Response {
+			resp := respond(200, big, nil)(r)
+			resp.ContentLength = -1
+			return resp
+		}},
+		{"stream line", respondSSE("event: message_start\ndata: "+big+"\n\n", nil)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newMock(t, tc.reply)
+			p, err := anthropic.New(anthropic.Config{APIKey: testKey, HTTPClient: m.client(), MaxResponseBytes: limit})
+			require.NoError(t, err)
+			if strings.HasPrefix(tc.name, "stream") {
+				for _, err = range p.Stream(context.Background(), hi(t, "claude-sonnet-4-5")) {
+				}
+			} else {
+				_, err = p.Generate(context.Background(), hi(t, "claude-sonnet-4-5"))
+			}
+			require.Error(t, err)
+			assert.ErrorIs(t, err, anthropic.ErrResponseTooLarge)
+			assert.ErrorIs(t, err, openai.ErrResponseTooLarge, "one error value for every provider")
+			assert.Equal(t, llm.CodeConfiguration, llm.CodeOf(err), "the same request would bring the same reply: not retried")
+			assert.Contains(t, err.Error(), "MaxResponseBytes")
+		})
+	}
+}
+
+// TestSecretsNeverInReplies: a server echoing the credential it was sent
+// in a request ID, a header, the text or a tool call gets it redacted, in
+// a reply and in a stream alike.
+func TestSecretsNeverInReplies(t *testing.T) {
+	echo := map[string]string{"request-id": "req-" + testKey, "X-Echo": testKey}
+	body := `{"id":"msg_1","type":"message","role":"assistant","model":"m-` + testKey + `","content":[{"type":"text","text":"your key is ` + testKey +
+		`"},{"type":"tool_use","id":"t1","name":"f","input":{"k":"` + testKey + `"}}],"stop_reason":"tool_use","usage":{"input_tokens":1,"output_tokens":1}}`
+	m := newMock(t, respond(200, body, echo))
+	resp, err := newProvider(t, m).Generate(context.Background(), hi(t, "claude-sonnet-4-5"))
+	require.NoError(t, err)
+	out, _ := json.Marshal(resp)
+	assert.NotContains(t, string(out), testKey)
+	assert.NotContains(t, resp.Header.Get("X-Echo"), testKey)
+	assert.Contains(t, resp.RequestID, "[REDACTED]")
+
+	sse := "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"model\":\"m\",\"usage\":{\"input_tokens\":1}}}\n\n" +
+		"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"key " + testKey + "\"}}\n\n" +
+		"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"echo " + testKey + "\"}}\n\n"
+	m = newMock(t, respondSSE(sse, echo))
+	var seen strings.Builder
+	for c, err := range newProvider(t, m).Stream(context.Background(), hi(t, "claude-sonnet-4-5")) {
+		if err != nil {
+			seen.WriteString(err.Error())
+			continue
+		}
+		b, _ := json.Marshal(c)
+		seen.Write(b)
+		seen.WriteString(c.Header.Get("X-Echo"))
+	}
+	assert.Contains(t, seen.String(), "[REDACTED]")
+	assert.NotContains(t, seen.String(), testKey)
 }
 
 func TestEndpoint(t *testing.T) {
@@ -379,5 +443,28 @@ func TestFixtureCoverage(t *testing.T) {
 	require.NoError(t, err)
 	for _, e := range entries {
 		assert.Contains(t, replayed, e.Name(), "fixture %s is not replayed by any test", e.Name())
+	}
+}
+
+// TestLoopbackIsLiteral: plain http is allowed with a key only to
+// localhost itself and literal loopback addresses; a name under .localhost
+// is resolved like any other and gets no exemption.
+func TestLoopbackIsLiteral(t *testing.T) {
+	for base, ok := range map[string]bool{
+		"http://localhost:8080":          true,
+		"http://127.0.0.1:8080":          true,
+		"http://[::1]:8080":              true,
+		"http://evil.localhost:8080":     false,
+		"http://localhost.example.com":   false,
+		"http://127.0.0.1.nip.io:8080":   false,
+		"https://evil.localhost:8080":    true,
+		"http://[::ffff:127.0.0.1]:8080": true,
+	} {
+		_, err := anthropic.New(anthropic.Config{APIKey: testKey, BaseURL: base})
+		if ok {
+			assert.NoError(t, err, base)
+		} else {
+			assert.ErrorContains(t, err, "clear text", base)
+		}
 	}
 }

@@ -5,19 +5,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"iter"
+	"math"
 	"net/http"
 	"strings"
 
 	"github.com/deluge-go/deluge/conversation"
+	"github.com/deluge-go/deluge/internal/httpguard"
 	"github.com/deluge-go/deluge/llm"
 )
-
-// maxEventBytes bounds one server-sent event; a line past it ends the
-// stream with an error instead of growing a buffer without limit.
-const maxEventBytes = 16 << 20
 
 // wireEvent is one server-sent event of a streamed reply. Which fields are
 // set depends on Type.
@@ -92,26 +89,33 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[*llm.
 			yield(nil, err)
 			return
 		}
+		ep = ep.forCall()
 		resp, err := p.send(ctx, req, ep, &w)
 		if err != nil {
 			yield(nil, err)
 			return
 		}
 		defer resp.Body.Close()
+		sec := p.secrets(ep)
 		a := assembler{p: p, req: req, ep: ep, header: resp.Header, jsonTool: jsonTool}
 		var ev wireEvent
-		err = readEvents(resp.Body, func(data []byte) bool {
+		err = readEvents(resp.Body, p.maxBody, func(data []byte) bool {
 			ev = wireEvent{}
 			if err := json.Unmarshal(data, &ev); err != nil {
 				a.err = &llm.Error{Code: llm.CodeUnknown, Provider: p.name, Model: req.Model.ID, StatusCode: resp.StatusCode,
 					RequestID: requestID(resp.Header), Header: resp.Header, Message: "malformed stream event: " + err.Error(), Err: err}
+				p.redactError(a.err, ep)
 				return false
 			}
 			c := a.event(&ev)
 			if a.err != nil {
 				return false
 			}
-			if c != nil && !yield(a.decorate(c), nil) {
+			if c != nil {
+				c = a.decorate(c)
+				sec.Chunk(c)
+			}
+			if c != nil && !yield(c, nil) {
 				a.stopped = true
 				return false
 			}
@@ -127,6 +131,7 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[*llm.
 			e := &llm.Error{Code: llm.CodeUnavailable, Provider: p.name, Model: req.Model.ID, StatusCode: resp.StatusCode,
 				RequestID: requestID(resp.Header), Header: resp.Header,
 				Message: "the stream ended before message_stop: the reply is incomplete"}
+			p.redactError(e, ep)
 			if ctx.Err() != nil {
 				e = p.transportError(ctx, req, ep, resp, ctx.Err())
 			}
@@ -139,10 +144,12 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[*llm.
 // returns false or the body ends. It follows the SSE format: "data:" lines
 // (several are joined with newlines), "event:" names (not needed: the data
 // repeats the type), comments starting with ":", and a blank line ending
-// each event.
-func readEvents(r io.Reader, fn func(data []byte) bool) error {
+// each event. A line, or an event's data, longer than limit bytes ends the
+// stream with a *httpguard.TooLargeError instead of growing a buffer
+// without bound.
+func readEvents(r io.Reader, limit int64, fn func(data []byte) bool) error {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 16<<10), maxEventBytes)
+	sc.Buffer(make([]byte, 0, 16<<10), int(min(limit, math.MaxInt-1)))
 	var data []byte
 	pending := false
 	for sc.Scan() {
@@ -166,13 +173,16 @@ func readEvents(r io.Reader, fn func(data []byte) bool) error {
 			if pending {
 				data = append(data, '\n')
 			}
+			if int64(len(data)+len(value)) > limit {
+				return &httpguard.TooLargeError{Limit: limit, What: "stream event"}
+			}
 			data = append(data, value...)
 			pending = true
 		}
 	}
 	if err := sc.Err(); err != nil {
 		if err == bufio.ErrTooLong {
-			return fmt.Errorf("a stream event is longer than %d MiB", maxEventBytes>>20)
+			return &httpguard.TooLargeError{Limit: limit, What: "stream line"}
 		}
 		return err
 	}

@@ -56,6 +56,8 @@ func (t *target) newClaude(client *http.Client, secrets []string) *anthropic.Pro
 		HTTPClient:   client,
 		WireName:     t.deployment,
 		Redact:       secrets,
+		// Replies are bounded by the same limit on every route.
+		MaxResponseBytes: t.p.maxBody,
 	})
 	if err != nil {
 		// The base URL was validated by parseEndpoint: a bug, reported

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+
+	"github.com/deluge-go/deluge/internal/httpguard"
 )
 
 // Config configures the Azure provider. Build one by hand, or with
@@ -130,7 +132,7 @@ type Region struct {
 	keySource string
 }
 
-const redacted = "[REDACTED]"
+const redacted = httpguard.Redacted
 
 // String describes c without revealing keys or tokens.
 func (c Config) String() string {

@@ -3,9 +3,10 @@ package azurefoundry
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"net/url"
 	"strings"
+
+	"github.com/deluge-go/deluge/internal/httpguard"
 )
 
 // Host suffixes of Azure OpenAI and Azure AI Foundry resources. Any other
@@ -137,17 +138,10 @@ func isAzureHost(host string) bool {
 	return isServerlessHost(host)
 }
 
-// isLoopback reports whether host (lower case) is "localhost" itself or a
-// literal loopback address (127.0.0.0/8, ::1, an IPv4-mapped 127.x). Other
-// names under .localhost are resolved like any name, so they get no
-// exemption from HTTPS.
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.Unmap().IsLoopback()
-}
+// isLoopback reports whether host is "localhost" itself or a literal
+// loopback address (see httpguard.IsLoopback): names under .localhost get
+// no exemption from HTTPS.
+func isLoopback(host string) bool { return httpguard.IsLoopback(host) }
 
 func redactURL(u *url.URL) string {
 	c := *u

@@ -8,6 +8,7 @@ import (
 
 	goopenai "github.com/sashabaranov/go-openai"
 
+	"github.com/deluge-go/deluge/internal/httpguard"
 	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/providers/openai"
 	"github.com/deluge-go/deluge/registry"
@@ -239,16 +240,14 @@ func (t *target) apiVersionName() string {
 // redact removes the target's secrets from s: the key, and the current
 // token, in case a server or a proxy echoes them.
 func (t *target) redact(s string) string {
-	if k := t.auth.key; len(k) >= 4 && strings.Contains(s, k) {
-		s = strings.ReplaceAll(s, k, redacted)
-	}
+	sec := httpguard.Secrets(nil).Add(t.auth.key)
 	if c, ok := t.auth.tokens.(*tokenCache); ok {
-		if cur := c.cur.Load(); cur != nil && len(cur.value) >= 4 && strings.Contains(s, cur.value) {
-			s = strings.ReplaceAll(s, cur.value, redacted)
+		if cur := c.cur.Load(); cur != nil {
+			sec = sec.Add(cur.value)
 		}
 	}
-	if st, ok := t.auth.tokens.(staticToken); ok && len(st) >= 4 && strings.Contains(s, string(st)) {
-		s = strings.ReplaceAll(s, string(st), redacted)
+	if st, ok := t.auth.tokens.(staticToken); ok {
+		sec = sec.Add(string(st))
 	}
-	return s
+	return sec.Clean(s)
 }

@@ -197,6 +197,6 @@ func registerCatalog() {
 		if _, err := registry.Lookup(m.ID); err == nil {
 			continue
 		}
-		registry.MustRegister(m)
+		registry.MustRegisterCatalog(m)
 	}
 }

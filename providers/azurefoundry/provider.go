@@ -18,6 +18,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	goopenai "github.com/sashabaranov/go-openai"
 
+	"github.com/deluge-go/deluge/internal/httpguard"
 	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/providers/anthropic"
 	"github.com/deluge-go/deluge/providers/openai"
@@ -27,10 +28,6 @@ import (
 // ProviderName is the key under which the package registers its provider
 // and the Provider field of its catalog models.
 const ProviderName = "azure-foundry"
-
-// maxIdleConnsPerHost sizes each endpoint's connection pool above
-// llm.DefaultMaxConcurrency, so a saturated client reuses connections.
-const maxIdleConnsPerHost = 256
 
 func init() {
 	registerCatalog()
@@ -369,18 +366,7 @@ func (p *Provider) newTarget(region string, weight float64, ep endpoint, a *auth
 // writes Azure's.
 func noHint(llm.Code, registry.Model) string { return "" }
 
-func newTransport() *http.Transport {
-	t, ok := http.DefaultTransport.(*http.Transport)
-	if ok {
-		t = t.Clone()
-	} else {
-		t = &http.Transport{Proxy: http.ProxyFromEnvironment}
-	}
-	t.MaxIdleConns = 0 // the per-host cap bounds the pool
-	t.MaxIdleConnsPerHost = maxIdleConnsPerHost
-	t.IdleConnTimeout = 90 * time.Second
-	return t
-}
+func newTransport() *http.Transport { return httpguard.NewTransport() }
 
 // deployment returns the deployment name of m at this target: the
 // region's override, then Config.Deployments, then AZURE_DEPLOYMENT_<ID>,

@@ -19,6 +19,7 @@ import (
 	goopenai "github.com/sashabaranov/go-openai"
 
 	"github.com/deluge-go/deluge/batch"
+	"github.com/deluge-go/deluge/internal/httpguard"
 	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/registry"
 )
@@ -119,11 +120,7 @@ func NewBatchService(cfg BatchConfig) (batch.Service, error) {
 	if s.cfg.Hint == nil {
 		s.cfg.Hint = genericHint
 	}
-	for _, k := range cfg.Redact {
-		if len(k) >= minSecretLen {
-			s.redact = append(s.redact, k)
-		}
-	}
+	s.redact = httpguard.Secrets(nil).Add(cfg.Redact...)
 	// The chat parser is a method of Provider; this one only lends it
 	// the name.
 	s.parser = &Provider{name: name}
@@ -189,7 +186,7 @@ type batchService struct {
 	base    string
 	wire    string
 	maxBody int64
-	redact  []string
+	redact  httpguard.Secrets
 	parser  *Provider
 }
 
@@ -250,13 +247,7 @@ type call struct {
 
 // secrets are the strings this call must not let out.
 func (k *call) secrets() secrets {
-	out := append(secrets(nil), k.s.redact...)
-	for _, c := range k.creds {
-		if len(c) >= minSecretLen {
-			out = append(out, c)
-		}
-	}
-	return out
+	return secrets{httpguard.Secrets(nil).Add(k.s.redact...).Add(k.creds[:]...)}
 }
 
 // do sends a request and returns a 2xx response, or the error for any
@@ -330,8 +321,8 @@ func (k *call) fail(ctx context.Context, err error) error {
 	switch {
 	case errors.As(err, &redir):
 		e.Code = llm.CodeConfiguration
-		e.StatusCode = redir.status
-		e.Message = redir.message()
+		e.StatusCode = redir.Status
+		e.Message = redir.Message()
 	case ctx.Err() != nil:
 		contextError(e, ctx.Err(), err)
 	default:
@@ -371,8 +362,8 @@ func (s *batchService) getJSON(ctx context.Context, method, u string, body []byt
 	}
 	if int64(len(data)) > s.maxBody {
 		e := &llm.Error{Code: llm.CodeConfiguration, Provider: s.name, Model: s.cfg.Model.ID, StatusCode: resp.StatusCode,
-			Err: &tooLargeError{limit: s.maxBody, what: "reply body"}}
-		e.Message = e.Err.(*tooLargeError).message()
+			Err: &tooLargeError{Limit: s.maxBody, What: "reply body"}}
+		e.Message = e.Err.(*tooLargeError).Message()
 		return nil, k, k.finish(e)
 	}
 	return data, k, nil
@@ -438,7 +429,7 @@ func (s *switchWriter) Write(p []byte) (int, error) { return s.w.Write(p) }
 func (k *call) cleanFile(f batch.File) batch.File {
 	sec := k.secrets()
 	f.ID, f.Filename, f.Purpose, f.Status = sec.id(f.ID), sec.id(f.Filename), sec.id(f.Purpose), sec.id(f.Status)
-	f.StatusDetails = printable(sec.clean(f.StatusDetails), maxMessageLen)
+	f.StatusDetails = printable(sec.clean(f.StatusDetails), httpguard.MaxMessageLen)
 	return f
 }
 
@@ -450,7 +441,7 @@ func (k *call) cleanJob(j batch.Job) batch.Job {
 	for i := range j.Errors {
 		e := &j.Errors[i]
 		e.Code, e.Param = sec.id(e.Code), sec.id(e.Param)
-		e.Message = printable(sec.clean(e.Message), maxMessageLen)
+		e.Message = printable(sec.clean(e.Message), httpguard.MaxMessageLen)
 	}
 	for key, v := range j.Metadata {
 		j.Metadata[key] = sec.id(v)

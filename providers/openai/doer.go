@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	goopenai "github.com/sashabaranov/go-openai"
+
+	"github.com/deluge-go/deluge/internal/httpguard"
 )
 
 // go-openai returns neither the status nor the headers of a failed
@@ -27,7 +29,7 @@ import (
 
 // maxPooledBuffer bounds the buffer a pooled callState keeps between calls,
 // so that one huge response does not pin memory for the process's life.
-const maxPooledBuffer = 1 << 20
+const maxPooledBuffer = httpguard.MaxPooledBuffer
 
 // emptyObject is what go-openai decodes in place of a reply the provider
 // parses itself.
@@ -135,25 +137,15 @@ func (d captureDoer) Do(req *http.Request) (*http.Response, error) {
 		// go-openai reads the error body itself; keep a copy for the
 		// classifier (innererror.content_filter_result, error codes). A
 		// longer body is cut: the status still classifies the error.
-		limit := min(int64(maxErrorBody), d.limit)
-		st.buf.Reset()
-		_, rerr := st.buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
+		body, cut, rerr := httpguard.ReadErrorBody(&st.buf, resp.Body, d.limit)
 		resp.Body.Close()
 		if rerr != nil {
 			return nil, rerr
 		}
-		if int64(st.buf.Len()) > limit {
-			st.buf.Truncate(int(limit))
-			st.bodyCut = true
-		}
-		st.body = st.buf.Bytes()
+		st.body, st.bodyCut = body, cut
 		resp.Body = io.NopCloser(bytes.NewReader(st.body))
 	case !st.stream:
-		if n := resp.ContentLength; n > d.limit {
-			resp.Body.Close()
-			return nil, &tooLargeError{limit: d.limit, what: "reply body", size: n}
-		}
-		body, rerr := st.readBody(resp.Body, resp.ContentLength, d.limit)
+		body, rerr := httpguard.ReadBody(&st.buf, resp.Body, resp.ContentLength, d.limit)
 		resp.Body.Close()
 		if rerr != nil {
 			return nil, rerr
@@ -165,69 +157,6 @@ func (d captureDoer) Do(req *http.Request) (*http.Response, error) {
 		resp.Body = &sseLimiter{r: resp.Body, limit: d.limit, st: st}
 	}
 	return resp, nil
-}
-
-// pooledRead is how much of a body of unknown size is read into the pooled
-// buffer before reading the rest in chunks: past it, the buffer's growth by
-// doubling would cost more than the chunks.
-const pooledRead = 256 << 10
-
-// readBody reads a reply body of at most limit bytes (size is its
-// Content-Length, or -1). A body that fits the pooled buffer is read into
-// it; a larger one ends in a slice of its exact size, so that it is held
-// once: read in place when its size is known, else gathered in 1 MiB
-// chunks and copied once (a bytes.Buffer growing by doubling would allocate
-// about twice the body on the way, and may keep twice its size).
-func (st *callState) readBody(r io.Reader, size, limit int64) ([]byte, error) {
-	if size > maxPooledBuffer {
-		out := make([]byte, size)
-		if _, err := io.ReadFull(r, out); err != nil {
-			return nil, err
-		}
-		var one [1]byte
-		if n, _ := r.Read(one[:]); n > 0 {
-			return nil, &tooLargeError{limit: limit, what: "reply body (longer than its Content-Length)"}
-		}
-		return out, nil
-	}
-	first := min(limit+1, pooledRead)
-	if size > 0 {
-		first = min(limit+1, max(size+1, pooledRead))
-	}
-	st.buf.Reset()
-	if size > 0 {
-		// MinRead more, so that the Read that finds the end of the body
-		// does not make the buffer grow (and copy) once more.
-		st.buf.Grow(int(size) + bytes.MinRead)
-	}
-	if _, err := st.buf.ReadFrom(io.LimitReader(r, first)); err != nil {
-		return nil, err
-	}
-	if int64(st.buf.Len()) < first {
-		return st.buf.Bytes(), nil
-	}
-	chunks := [][]byte{st.buf.Bytes()}
-	total := int64(st.buf.Len())
-	for total <= limit {
-		c := make([]byte, min(maxPooledBuffer, limit+1-total))
-		n, err := io.ReadFull(r, c)
-		chunks = append(chunks, c[:n])
-		total += int64(n)
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	if total > limit {
-		return nil, &tooLargeError{limit: limit, what: "reply body"}
-	}
-	out := make([]byte, 0, total)
-	for _, c := range chunks {
-		out = append(out, c...)
-	}
-	return out, nil
 }
 
 // recordCreds keeps the credentials a request carried. The doers under

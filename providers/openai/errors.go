@@ -44,7 +44,7 @@ func ErrorFromHTTP(provider, modelID string, status int, header http.Header, bod
 		e.Err = &goopenai.RequestError{HTTPStatusCode: status, HTTPStatus: strconv.Itoa(status) + " " + http.StatusText(status), Body: body}
 	}
 	fillHTTP(e, status, header, body, apiErr, nil, registry.Model{ID: modelID})
-	secrets(nil).cleanError(e) // no secrets known: printable, bounded text only
+	secrets{}.cleanError(e) // no secrets known: printable, bounded text only
 	return e
 }
 
@@ -72,15 +72,15 @@ func (p *Provider) classify(ctx context.Context, m registry.Model, ep *endpoint,
 		e.Code = llm.CodeConfiguration
 		e.StatusCode = st.status
 		e.Header, e.RequestID = st.header, requestID(st.header)
-		e.Message = big.message()
+		e.Message = big.Message()
 		if !errors.Is(err, ErrResponseTooLarge) {
 			e.Err = fmt.Errorf("%w (%w)", big, err)
 		}
 	case errors.As(err, &redir):
 		e.Code = llm.CodeConfiguration
-		e.StatusCode = redir.status
+		e.StatusCode = redir.Status
 		e.Header, e.RequestID = st.header, requestID(st.header)
-		e.Message = redir.message()
+		e.Message = redir.Message()
 		if h := p.hint(e.Code, m); h != "" {
 			e.Message += "; " + h
 		}

@@ -1,9 +1,9 @@
 package openai
 
 import (
-	"errors"
-	"fmt"
 	"io"
+
+	"github.com/deluge-go/deluge/internal/httpguard"
 )
 
 // DefaultMaxResponseBytes bounds what one response may hold: a reply body,
@@ -12,50 +12,27 @@ import (
 // tokens with 20 top log-probabilities per token, about 40 MB of JSON;
 // without log-probabilities even a 1M-token reply is a few MB. A server
 // sending more is broken or hostile, and reading it whole would cost the
-// process several times its size in memory.
-const DefaultMaxResponseBytes = 64 << 20
+// process several times its size in memory. Every provider of this module
+// applies the same default.
+const DefaultMaxResponseBytes = httpguard.DefaultMaxResponseBytes
 
 // maxErrorBody bounds how much of an error body is read: real ones are a
 // few hundred bytes, the largest (content-filter annotations) a few KB.
-const maxErrorBody = 1 << 20
+const maxErrorBody = httpguard.MaxErrorBody
 
 // ErrResponseTooLarge is the cause (under errors.Is) of the *llm.Error for
 // a reply body, or a stream line, larger than the provider's
 // MaxResponseBytes. The error's code is llm.CodeConfiguration: the request
-// is not retried, since the same request would bring the same reply.
-var ErrResponseTooLarge = errors.New("the response exceeds the size limit")
+// is not retried, since the same request would bring the same reply. It is
+// the same error value for every provider of this module.
+var ErrResponseTooLarge = httpguard.ErrResponseTooLarge
 
 // tooLargeError says which limit a response broke.
-type tooLargeError struct {
-	limit int64
-	what  string // "reply body", "stream line", "stream comments"
-	size  int64  // the announced size, when the server sent one
-}
-
-func (e *tooLargeError) Error() string { return ErrResponseTooLarge.Error() + ": " + e.detail() }
-
-func (e *tooLargeError) Unwrap() error { return ErrResponseTooLarge }
-
-func (e *tooLargeError) detail() string {
-	if e.size > 0 {
-		return fmt.Sprintf("the %s is %d bytes, over the limit of %d", e.what, e.size, e.limit)
-	}
-	return fmt.Sprintf("the %s is over the limit of %d bytes", e.what, e.limit)
-}
-
-// message is the llm.Error message.
-func (e *tooLargeError) message() string {
-	return e.detail() + " (MaxResponseBytes): the rest was not read; raise the limit if this server's replies are legitimately that large"
-}
+type tooLargeError = httpguard.TooLargeError
 
 // limitOf returns the limit a configured value means: the default for 0
 // or less.
-func limitOf(n int64) int64 {
-	if n <= 0 {
-		return DefaultMaxResponseBytes
-	}
-	return n
-}
+func limitOf(n int64) int64 { return httpguard.LimitOf(n) }
 
 // sseLimiter bounds a stream body as go-openai reads it: every line (one
 // event's data, or a comment) to limit bytes, and all the lines that are
@@ -101,9 +78,9 @@ func (l *sseLimiter) Read(p []byte) (int, error) {
 			}
 			switch {
 			case l.line > l.limit:
-				l.err = &tooLargeError{limit: l.limit, what: "stream line"}
+				l.err = &tooLargeError{Limit: l.limit, What: "stream line"}
 			case l.np == len(l.prefix) && l.prefix != dataPrefix && l.nonData+l.line > l.limit:
-				l.err = &tooLargeError{limit: l.limit, what: "stream's non-data lines"}
+				l.err = &tooLargeError{Limit: l.limit, What: "stream's non-data lines"}
 			}
 		}
 		if l.err != nil {
@@ -132,7 +109,7 @@ func (l *sseLimiter) endLine() {
 	if l.np > 0 && (l.np < len(l.prefix) || l.prefix != dataPrefix) {
 		l.nonData += l.line
 		if l.nonData > l.limit {
-			l.err = &tooLargeError{limit: l.limit, what: "stream's non-data lines"}
+			l.err = &tooLargeError{Limit: l.limit, What: "stream's non-data lines"}
 		}
 	}
 	l.line, l.np = 0, 0

@@ -110,7 +110,7 @@ func reasoning(id string, in, cached, out float64, window, maxOut int, images bo
 
 func init() {
 	for _, m := range catalog {
-		registry.MustRegister(m)
+		registry.MustRegisterCatalog(m)
 	}
 }
 

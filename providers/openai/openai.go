@@ -6,15 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"os"
 	"strings"
 	"sync"
-	"time"
 
 	goopenai "github.com/sashabaranov/go-openai"
 
+	"github.com/deluge-go/deluge/internal/httpguard"
 	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/registry"
 )
@@ -41,11 +40,6 @@ const (
 // events. A ClientConfig built by hand leaves it 0, which would make every
 // stream fail on its first blank line.
 const defaultEmptyMessagesLimit = 300
-
-// maxIdleConnsPerHost sizes the connection pool of the transport the
-// provider creates when none is given: above llm.DefaultMaxConcurrency, so
-// that a saturated client reuses connections instead of opening new ones.
-const maxIdleConnsPerHost = 256
 
 func init() {
 	llm.RegisterProvider(ProviderName, open)
@@ -160,7 +154,7 @@ func newProvider(cfg Config, requireKey bool) (*Provider, error) {
 		cc.HTTPClient = RefuseRedirects(cfg.HTTPClient)
 	} else {
 		owned = newTransport()
-		cc.HTTPClient = &http.Client{Transport: owned, CheckRedirect: refuseRedirect}
+		cc.HTTPClient = RefuseRedirects(&http.Client{Transport: owned})
 	}
 	var redact []string
 	if cfg.APIKey != "" {
@@ -476,34 +470,15 @@ func checkKeyTransport(base string) error {
 }
 
 // isLoopback reports whether host is "localhost" itself or a literal
-// loopback address (127.0.0.0/8, ::1, an IPv4-mapped 127.x). Other names
-// under .localhost are not trusted: they are resolved like any name, and a
-// resolver may answer with any address.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.Unmap().IsLoopback()
-}
+// loopback address (see httpguard.IsLoopback).
+func isLoopback(host string) bool { return httpguard.IsLoopback(host) }
 
 func isOpenAIHost(base string) bool {
 	u, err := url.Parse(base)
 	return err == nil && strings.EqualFold(u.Hostname(), "api.openai.com")
 }
 
-func newTransport() *http.Transport {
-	t, ok := http.DefaultTransport.(*http.Transport)
-	if !ok {
-		t = &http.Transport{Proxy: http.ProxyFromEnvironment}
-	} else {
-		t = t.Clone()
-	}
-	t.MaxIdleConns = 0 // no global cap; the per-host cap below bounds the pool
-	t.MaxIdleConnsPerHost = maxIdleConnsPerHost
-	t.IdleConnTimeout = 90 * time.Second
-	return t
-}
+func newTransport() *http.Transport { return httpguard.NewTransport() }
 
 // errNoChoices is the cause of the error for a 200 response without choices.
 var errNoChoices = errors.New("openai: response has no choices")

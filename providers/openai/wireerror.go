@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	goopenai "github.com/sashabaranov/go-openai"
 
+	"github.com/deluge-go/deluge/internal/httpguard"
 	"github.com/deluge-go/deluge/llm"
 )
 
@@ -119,38 +119,16 @@ func parseFailure(status int, header http.Header, body []byte, apiErr *goopenai.
 // again in 1.5s" (OpenAI). It returns 0 when nothing says, and never more
 // than maxRetryAfter, so an absurd header cannot overflow a duration.
 func retryAfter(h http.Header, msg string) time.Duration {
-	if h != nil {
-		if v := strings.TrimSpace(headerValue(h, headerRetryAfterMS)); v != "" {
-			if ms, err := strconv.ParseFloat(v, 64); err == nil && ms > 0 && !math.IsInf(ms, 0) {
-				return clampDuration(ms * float64(time.Millisecond))
-			}
-		}
-		if v := strings.TrimSpace(headerValue(h, headerRetryAfter)); v != "" {
-			if s, err := strconv.ParseFloat(v, 64); err == nil {
-				if s > 0 && !math.IsInf(s, 0) {
-					return clampDuration(s * float64(time.Second))
-				}
-			} else if t, err := http.ParseTime(v); err == nil {
-				if d := time.Until(t); d > 0 {
-					return min(d, maxRetryAfter)
-				}
-			}
-		}
+	if d := httpguard.RetryAfter(h); d > 0 {
+		return d
 	}
 	return retryAfterFromMessage(msg)
 }
 
-// maxRetryAfter caps the waits read from a server: a week is beyond any
-// real quota reset, and far below the ~292 years at which a Duration
-// overflows.
-const maxRetryAfter = 7 * 24 * time.Hour
+// maxRetryAfter caps the waits read from a server (httpguard.MaxRetryAfter).
+const maxRetryAfter = httpguard.MaxRetryAfter
 
-func clampDuration(ns float64) time.Duration {
-	if ns >= float64(maxRetryAfter) {
-		return maxRetryAfter
-	}
-	return time.Duration(ns)
-}
+func clampDuration(ns float64) time.Duration { return httpguard.ClampDuration(ns) }
 
 func retryAfterFromMessage(msg string) time.Duration {
 	l := strings.ToLower(msg)

@@ -1,6 +1,7 @@
 package azuretest
 
 import (
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -263,28 +264,66 @@ func TestSetRateLimitAtRuntime(t *testing.T) {
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 }
 
+// TestQuotaRealClockConcurrentPacedClients: in real time, 4 clients
+// sharing RPM 1200 (20/s), each sending every 250 ms (16/s together), get
+// no 429 even with the quota's burst already spent, while the same 24
+// requests sent at once do get 429s. (It used to send 24 requests against
+// a burst of 200, and passed with the pacing removed.) The burst is spent
+// by sending until the first 429 and waiting out its retry-after plus half
+// a second, so the test does not depend on how large the burst is.
 func TestQuotaRealClockConcurrentPacedClients(t *testing.T) {
-	// Real time: 4 clients share RPM 1200 (20/s), each sending every 250 ms
-	// (16/s together) for 1.5 s. Scheduling noise must not cause a 429.
 	s := NewServer(WithDefaultRateLimit(1200, 0))
 	defer s.Close()
 	url := classicURL(s, "gpt-4o", "2024-10-21")
+	post := func() {
+		resp, err := s.Client().Post(url, "application/json", strings.NewReader(userBody("x", "")))
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}
+	// spend sends until the quota refuses, then waits until it has room
+	// for about 10 requests (half a second at 20/s) and resets the counts.
+	spend := func() {
+		for range 10_000 {
+			resp, err := s.Client().Post(url, "application/json", strings.NewReader(userBody("x", "")))
+			require.NoError(t, err)
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusTooManyRequests {
+				ms, err := strconv.Atoi(resp.Header.Get("retry-after-ms"))
+				require.NoError(t, err)
+				time.Sleep(time.Duration(ms)*time.Millisecond + 500*time.Millisecond)
+				s.ResetStats()
+				return
+			}
+		}
+		t.Fatal("the quota never refused a request")
+	}
+
+	spend()
 	var wg sync.WaitGroup
-	for range 4 {
+	for i := range 4 {
 		wg.Go(func() {
+			time.Sleep(time.Duration(i) * 62500 * time.Microsecond) // spread evenly: one every 62.5 ms
 			tick := time.NewTicker(250 * time.Millisecond)
 			defer tick.Stop()
 			for range 6 {
-				resp, err := s.Client().Post(url, "application/json", strings.NewReader(userBody("x", "")))
-				if err == nil {
-					resp.Body.Close()
-				}
+				post()
 				<-tick.C
 			}
 		})
 	}
 	wg.Wait()
 	st := s.Stats()
-	assert.Equal(t, 24, st.ByStatus[http.StatusOK])
-	assert.Zero(t, st.RateLimited)
+	assert.Equal(t, 24, st.ByStatus[http.StatusOK], "paced")
+	assert.Zero(t, st.RateLimited, "paced")
+
+	// The control: the same requests without pacing are refused.
+	spend()
+	for range 24 {
+		wg.Go(post)
+	}
+	wg.Wait()
+	assert.Positive(t, s.Stats().RateLimited, "unpaced: the test can fail")
 }
