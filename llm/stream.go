@@ -1,6 +1,7 @@
 package llm
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -100,7 +101,7 @@ func (k *call) sendStream(ctx context.Context) (resp *Response, committed bool, 
 			return nil, false, err
 		}
 		if resp.Cost == 0 {
-			resp.Cost = resp.Usage.Cost(t.model) // as succeeded will, so the chunk carries it
+			resp.Cost = priceUsage(&t.model, resp.ServedModel, resp.Usage) // as succeeded will, so the chunk carries it
 		}
 		sink.emit(chunkOf(resp), nil)
 		return resp, true, nil
@@ -131,7 +132,7 @@ func (k *call) sendStream(ctx context.Context) (resp *Response, committed bool, 
 			// the model's catalog prices, on a copy (the chunk is the
 			// provider's).
 			cp := *chunk
-			cp.Cost = chunk.Usage.Cost(t.model)
+			cp.Cost = priceUsage(&t.model, cmp.Or(acc.resp.ServedModel, chunk.ServedModel), *chunk.Usage)
 			chunk = &cp
 		}
 		acc.add(chunk)
