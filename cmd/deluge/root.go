@@ -53,6 +53,8 @@ type globalFlags struct {
 	quiet    bool
 	noColor  bool
 	logLevel string
+	// modelsFile is --models-file (else DELUGE_MODELS_FILE).
+	modelsFile string
 }
 
 // app is the state shared by the commands of one invocation.
@@ -113,6 +115,11 @@ func newRootCmd(a *app) *cobra.Command {
 				return err
 			}
 			a.ui = u
+			if f := a.modelsFile(); f != "" {
+				if _, err := loadModelsFile(f); err != nil {
+					return err
+				}
+			}
 			return nil
 		},
 	}
@@ -123,6 +130,7 @@ func newRootCmd(a *app) *cobra.Command {
 	pf.BoolVarP(&a.flags.quiet, "quiet", "q", false, "print no progress bar and no summary; errors are still printed")
 	pf.BoolVar(&a.flags.noColor, "no-color", false, "disable colors (also: NO_COLOR=1 in the environment)")
 	pf.StringVar(&a.flags.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn or error")
+	pf.StringVar(&a.flags.modelsFile, "models-file", "", "register the models of this JSON file (an array in the form of 'deluge models --json': fine-tunes, custom deployments, with their prices); also "+envModelsFile)
 
 	root.AddCommand(
 		newRunCmd(a),
