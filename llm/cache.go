@@ -84,6 +84,7 @@ func (k *call) cached(ctx context.Context) (*Response, effort, error) {
 		return nil, waited, e
 	}
 	c.stats.deduplicated.Add(1)
+	k.shared = true
 	r := reused(resp, start)
 	return r, effort{latency: r.Latency}, nil
 }

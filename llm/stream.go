@@ -64,17 +64,26 @@ func (k *call) stream(ctx context.Context, conv *conversation.Conversation) erro
 	if err := k.start(ctx, conv); err != nil {
 		return err
 	}
+	ctx = k.observe(ctx, OperationChat)
 	c, cache := k.c, k.c.opts.cache
 	var key string
 	if cache != nil {
 		key = k.req.Fingerprint()
 		if resp, ok := c.cacheGet(ctx, key, time.Now()); ok {
 			k.sink.emit(chunkOf(resp), nil)
+			k.observed(resp, effort{latency: resp.Latency}, nil)
 			return nil
 		}
 	}
 	picked := k.t
 	resp, err := k.attempts(ctx)
+	if k.obs != nil {
+		eff := k.spent()
+		if err == nil {
+			eff = effort{attempts: resp.Attempts, latency: resp.Latency}
+		}
+		k.observed(resp, eff, err)
+	}
 	// A stream the caller left early is incomplete: never cache it.
 	if err == nil && cache != nil && !k.sink.stopped && resp.FinishReason != FinishContentFilter {
 		if k.t != picked {
@@ -110,6 +119,7 @@ func (k *call) sendStream(ctx context.Context) (resp *Response, committed bool, 
 	timeout := k.c.opts.requestTimeout
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	actx = k.attemptStarted(actx)
 	timer := time.AfterFunc(timeout, func() { cancel(errFirstChunkTimeout) })
 	defer timer.Stop()
 
