@@ -55,6 +55,8 @@ type globalFlags struct {
 	logLevel string
 	// modelsFile is --models-file (else DELUGE_MODELS_FILE).
 	modelsFile string
+	// otel is --otel: export traces and metrics over OTLP (otel.go).
+	otel bool
 }
 
 // app is the state shared by the commands of one invocation.
@@ -63,6 +65,8 @@ type app struct {
 	flags globalFlags
 	// ui is set up by the root command's PersistentPreRunE.
 	ui *ui
+	// otel is the OpenTelemetry SDK --otel installs, nil without it.
+	otel *otelSetup
 	// newEngine, when set, replaces the llm.Client engine (tests).
 	newEngine func(cfg *runConfig) (engine, error)
 	// startEmulator, when set, replaces the loopback emulator of the demo
@@ -120,6 +124,13 @@ func newRootCmd(a *app) *cobra.Command {
 					return err
 				}
 			}
+			if a.flags.otel {
+				s, err := startOTel(cmd.Context(), a.env, u.logger)
+				if err != nil {
+					return err
+				}
+				a.otel = s
+			}
 			return nil
 		},
 	}
@@ -130,6 +141,7 @@ func newRootCmd(a *app) *cobra.Command {
 	pf.BoolVarP(&a.flags.quiet, "quiet", "q", false, "print no progress bar and no summary; errors are still printed")
 	pf.BoolVar(&a.flags.noColor, "no-color", false, "disable colors (also: NO_COLOR=1 in the environment)")
 	pf.StringVar(&a.flags.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn or error")
+	pf.BoolVar(&a.flags.otel, "otel", false, "export traces and metrics of run and embed over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT (default http://localhost:4318); prompts are recorded only with "+envCaptureContent+"=true")
 	pf.StringVar(&a.flags.modelsFile, "models-file", "", "register the models of this JSON file (an array in the form of 'deluge models --json': fine-tunes, custom deployments, with their prices); also "+envModelsFile)
 
 	root.AddCommand(
@@ -158,6 +170,13 @@ func executeApp(ctx context.Context, a *app, args []string) int {
 	root := newRootCmd(a)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	if a.otel != nil {
+		// Flush what is buffered, whatever the outcome (an interrupted run
+		// returns here too).
+		if ferr := a.otel.shutdown(); ferr != nil {
+			fmt.Fprintf(e.stderr, "deluge: warning: %v\n", ferr)
+		}
+	}
 	if err != nil {
 		var ee *exitError
 		switch {
