@@ -241,27 +241,34 @@ func (c *call) End(end *llm.CallEnd) {
 		base = append(base, keySystem.String(legacySystem(c.provider)))
 	}
 	resp := end.Response
+	rec := span.IsRecording() // an unsampled span takes no attributes
 	switch {
 	case end.Err != nil:
 		et := errorType(end.Err)
-		span.SetAttributes(keyErrorType.String(et), keyAttempts.Int(end.Attempts))
-		span.SetStatus(codes.Error, end.Err.Error())
+		if rec {
+			span.SetAttributes(keyErrorType.String(et), keyAttempts.Int(end.Attempts))
+			span.SetStatus(codes.Error, end.Err.Error())
+		}
 		attrs := append(base, keyErrorType.String(et))
 		o.requests.Add(ctx, 1, metric.WithAttributes(append(attrs, keyOutcome.String("error"))...))
 		if end.Attempts > 0 { // something was sent: a GenAI operation took place
 			o.duration.Record(ctx, end.Latency.Seconds(), metric.WithAttributes(attrs...))
 		}
 	case end.Cached || end.Shared:
-		span.SetAttributes(keyCached.Bool(end.Cached), keyShared.Bool(end.Shared), keyAttempts.Int(0))
-		if resp != nil {
-			span.SetAttributes(responseAttributes(nil, resp, c.operation)...)
+		if rec {
+			span.SetAttributes(keyCached.Bool(end.Cached), keyShared.Bool(end.Shared), keyAttempts.Int(0))
+			if resp != nil {
+				span.SetAttributes(responseAttributes(nil, resp, c.operation)...)
+			}
 		}
 		o.requests.Add(ctx, 1, metric.WithAttributes(append(base, keyOutcome.String("cached"))...))
 		o.cacheHits.Add(ctx, 1, metric.WithAttributes(base...))
 		o.captureOutput(span, resp)
 	case resp != nil:
-		span.SetAttributes(responseAttributes(nil, resp, c.operation)...)
-		span.SetAttributes(keyAttempts.Int(end.Attempts), keyCost.Float64(resp.Cost))
+		if rec {
+			span.SetAttributes(append(responseAttributes(make([]attribute.KeyValue, 0, 12), resp, c.operation),
+				keyAttempts.Int(end.Attempts), keyCost.Float64(resp.Cost))...)
+		}
 		attrs := base
 		if resp.ServedModel != "" {
 			attrs = append(attrs, keyResponseModel.String(resp.ServedModel))
@@ -327,12 +334,13 @@ type attempt struct {
 // End implements [llm.AttemptObserver].
 func (a *attempt) End(end *llm.AttemptEnd) {
 	c, span := a.c, a.span
+	rec := span.IsRecording()
 	attrs := []attribute.KeyValue{keyOperation.String(c.operation), keyProvider.String(c.provider), keyRequestModel.String(c.lastModel)}
 	if end.Err != nil {
 		et := errorType(end.Err)
 		span.SetAttributes(keyErrorType.String(et))
 		var e *llm.Error
-		if errors.As(end.Err, &e) {
+		if rec && errors.As(end.Err, &e) {
 			if e.StatusCode != 0 {
 				span.SetAttributes(keyHTTPStatus.Int(e.StatusCode))
 			}
@@ -345,8 +353,10 @@ func (a *attempt) End(end *llm.AttemptEnd) {
 		}
 		span.SetStatus(codes.Error, end.Err.Error())
 		attrs = append(attrs, keyErrorType.String(et), keyOutcome.String("error"))
-	} else if resp := end.Response; resp != nil {
+	} else if resp := end.Response; resp != nil && rec {
 		span.SetAttributes(responseAttributes(nil, resp, c.operation)...)
+		attrs = append(attrs, keyOutcome.String("success"))
+	} else if resp != nil {
 		attrs = append(attrs, keyOutcome.String("success"))
 	}
 	c.o.attempts.Add(trace.ContextWithSpan(context.Background(), span), 1, metric.WithAttributes(attrs...))
