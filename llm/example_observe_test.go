@@ -25,7 +25,9 @@ func (callPrinter) StartAttempt(ctx context.Context, a *llm.AttemptInfo) (contex
 	return ctx, attemptPrinter{}
 }
 func (callPrinter) Waited(reason string, d time.Duration) {}
-func (callPrinter) End(e *llm.CallEnd)                    { fmt.Println("end: attempts", e.Attempts, "error", e.Err != nil) }
+func (callPrinter) End(e *llm.CallEnd) {
+	fmt.Println("end: attempts", e.Attempts, "error", e.Err != nil)
+}
 
 type attemptPrinter struct{}
 
