@@ -146,7 +146,7 @@ func (c *Client) pace(ctx context.Context, t *target, p pacing.Pacer, w *paced, 
 	}
 	if enter != 0 {
 		if d := ratelimit.Now() - enter; d > 0 {
-			c.stats.waited(limitKindOf(pacing.Reason(w.reason.Load())), d)
+			c.noteWait(ctx, limitKindOf(pacing.Reason(w.reason.Load())), d)
 		}
 	}
 	if err != nil {
@@ -276,7 +276,7 @@ func (c *Client) take(ctx context.Context, sem chan struct{}, lend bool) error {
 	start := time.Now()
 	select {
 	case sem <- struct{}{}:
-		c.stats.waited(limitConcurrency, time.Since(start))
+		c.noteWait(ctx, limitConcurrency, time.Since(start))
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

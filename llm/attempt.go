@@ -79,16 +79,20 @@ func (k *call) attempts(ctx context.Context) (*Response, error) {
 		now := ratelimit.Now()
 		if err == nil {
 			c.release(t)
-			return k.succeeded(resp, attempt, now)
+			out, err := k.succeeded(resp, attempt, now)
+			k.attemptDone(resp, err)
+			return out, err
 		}
 		lastErr = err
 		if ctx.Err() != nil {
 			c.release(t)
+			k.attemptDone(nil, err)
 			return nil, canceledError(ctx, err)
 		}
 		// Update the target's health before freeing the slot, so requests
 		// queued for it see the cooldown or the outage.
 		e := classify(err, t)
+		k.attemptDone(nil, e)
 		c.observeHeaders(ctx, t, e.Header, adm, now, k.cost)
 		next, final := k.failed(ctx, e, now, adm.sentAt)
 		c.release(t)
@@ -171,6 +175,7 @@ func (k *call) send(ctx context.Context) (*Response, error) {
 	k.c.stats.requests.Add(1)
 	timeout := k.c.opts.requestTimeout
 	actx, cancel := attemptContext(ctx, timeout)
+	actx = k.attemptStarted(actx)
 	resp, err := p.Generate(actx, k.req)
 	timedOut := err != nil && ctx.Err() == nil && actx.Err() != nil
 	cancel()

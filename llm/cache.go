@@ -87,6 +87,7 @@ func (k *call) cached(ctx context.Context) (*Response, effort, error) {
 	}
 	c.stats.deduplicated.Add(1)
 	c.stats.saved.add(resp.Cost)
+	k.shared = true
 	r := reused(resp, start)
 	return r, effort{latency: r.Latency}, nil
 }
@@ -154,7 +155,7 @@ func (c *Client) cacheGet(ctx context.Context, key string, start time.Time, m *r
 	c.stats.cacheHits.Add(1)
 	saved := resp.Cost
 	if saved == 0 {
-		saved = resp.Usage.Cost(*m) // a store that forgot the price
+		saved = priceUsage(m, resp.ServedModel, resp.Usage) // a store that forgot the price
 	}
 	c.stats.saved.add(saved)
 	return reused(resp, start), true

@@ -40,6 +40,13 @@ type call struct {
 	sent       int
 	dispatched time.Duration
 	replied    effort
+
+	// obs and att watch the call and its current attempt (WithObserver;
+	// nil without an observer: see observe.go). shared reports a reply
+	// shared with an identical call in flight.
+	obs    CallObserver
+	att    AttemptObserver
+	shared bool
 }
 
 // effort is what a call spent, whether it succeeded or not: the attempts
@@ -84,14 +91,24 @@ func (k *call) run(ctx context.Context, conv *conversation.Conversation) (*Respo
 	if err := k.start(ctx, conv); err != nil {
 		return nil, effort{}, err
 	}
-	if k.c.opts.cache != nil {
-		return k.cached(ctx)
+	ctx = k.observe(ctx, OperationChat)
+	var (
+		resp *Response
+		eff  effort
+		err  error
+	)
+	switch {
+	case k.c.opts.cache != nil:
+		resp, eff, err = k.cached(ctx)
+	default:
+		if resp, err = k.attempts(ctx); err != nil {
+			eff = k.spent()
+		} else {
+			eff = effort{attempts: resp.Attempts, latency: resp.Latency}
+		}
 	}
-	resp, err := k.attempts(ctx)
-	if err != nil {
-		return nil, k.spent(), err
-	}
-	return resp, effort{attempts: resp.Attempts, latency: resp.Latency}, nil
+	k.observed(resp, eff, err)
+	return resp, eff, err
 }
 
 // start is the first step of every call: refuse it when the client is

@@ -625,10 +625,13 @@ func (c *Client) embedRequest(ctx context.Context, o *callOptions, texts []strin
 	k.t, k.outages = t, outages
 	k.req = &Request{Model: t.model}
 	k.cost = tokens
+	ctx = k.observe(ctx, OperationEmbeddings)
 	resp, err := k.attempts(ctx)
 	if err != nil {
+		k.observed(nil, k.spent(), err)
 		return nil, k.spent(), err
 	}
+	k.observed(resp, effort{attempts: resp.Attempts, latency: resp.Latency}, nil)
 	er := k.emb.resp
 	er.Cost = resp.Cost
 	return &embedReply{EmbedResponse: er, model: resp.Model, provider: resp.Provider},
@@ -653,6 +656,7 @@ func (k *call) sendEmbed(ctx context.Context) (*Response, error) {
 	req.Model = t.model
 	timeout := k.c.opts.requestTimeout
 	actx, cancel := attemptContext(ctx, timeout)
+	actx = k.attemptStarted(actx)
 	resp, err := e.Embed(actx, &req)
 	timedOut := err != nil && ctx.Err() == nil && actx.Err() != nil
 	cancel()

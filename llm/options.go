@@ -97,9 +97,10 @@ type options struct {
 	// pollFirst and pollMax pace the polls of background calls.
 	pollFirst, pollMax time.Duration
 
-	cache   Cache
-	logger  *slog.Logger
-	limiter pacing.Limiter
+	cache    Cache
+	logger   *slog.Logger
+	limiter  pacing.Limiter
+	observer Observer // WithObserver (observe.go)
 }
 
 // callOptions is what may differ from one call to the next: the client's

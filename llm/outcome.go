@@ -38,10 +38,16 @@ func (k *call) succeeded(resp *Response, attempt int, now time.Duration) (*Respo
 	if resp.Provider == "" {
 		resp.Provider = t.model.Provider
 	}
+	if t.model.Router && resp.RoutedModel == "" {
+		resp.RoutedModel = resp.ServedModel // the model the router chose
+	}
 	if resp.Cost == 0 {
-		resp.Cost = resp.Usage.Cost(t.model)
+		resp.Cost = priceUsage(&t.model, resp.ServedModel, resp.Usage)
 	}
 	c.stats.addUsage(resp.Usage, resp.Cost)
+	if resp.RoutedModel != "" {
+		c.stats.routed.add(&t.model, resp)
+	}
 	if k.o.strictContentFilter && resp.FinishReason == FinishContentFilter {
 		return nil, contentFiltered(resp)
 	}

@@ -20,6 +20,12 @@ type Response struct {
 	// ServedModel is the model name the server reported (e.g. Azure's
 	// underlying "gpt-4o-2024-11-20" behind a deployment).
 	ServedModel string `json:"served_model,omitempty"`
+	// RoutedModel is set when Model is a router ([registry.Model.Router],
+	// such as Azure's model router): the model the router chose, as the
+	// server named it (ServedModel, e.g. "gpt-4.1-nano-2025-04-14"). Cost
+	// then prices the call at that model's prices plus the router's fee
+	// (see [registry.Routed]), and [Stats.ByRoutedModel] counts it.
+	RoutedModel string `json:"routed_model,omitempty"`
 
 	// Completion is the reply's text; Message the full assistant message,
 	// tool calls included.

@@ -57,6 +57,10 @@ type Stats struct {
 	// routing order: the limits it is configured with, those the server
 	// was found to allow, and those its rate-limit headers report.
 	Pace []Pace
+	// ByRoutedModel splits the replies of routers ([registry.Model.Router],
+	// such as Azure's model router) by the model the router chose
+	// ([Response.RoutedModel]); nil when no router replied.
+	ByRoutedModel map[string]RoutedStats
 }
 
 // Pace is the pacing of one model's quota, as [Stats] and [ProgressInfo]
@@ -127,6 +131,7 @@ func (c *Client) Stats() Stats {
 		}
 	}
 	out.Pace = c.paces()
+	out.ByRoutedModel = s.routed.snapshot()
 	return out
 }
 
@@ -181,6 +186,8 @@ type counters struct {
 
 	otherMu    sync.Mutex
 	otherCodes map[Code]int64
+
+	routed routedTotals // replies of routers, by routed model
 }
 
 // finish records the outcome of a call.

@@ -1,6 +1,7 @@
 package llm
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -69,17 +70,26 @@ func (k *call) stream(ctx context.Context, conv *conversation.Conversation) erro
 	if err := k.start(ctx, conv); err != nil {
 		return err
 	}
+	ctx = k.observe(ctx, OperationChat)
 	c, cache := k.c, k.c.opts.cache
 	var key string
 	if cache != nil {
 		key = k.cacheKey(k.t)
 		if resp, ok := c.cacheGet(ctx, key, time.Now(), &k.t.model); ok {
 			k.sink.emit(chunkOf(resp), nil)
+			k.observed(resp, effort{latency: resp.Latency}, nil)
 			return nil
 		}
 	}
 	picked := k.t
 	resp, err := k.attempts(ctx)
+	if k.obs != nil {
+		eff := k.spent()
+		if err == nil {
+			eff = effort{attempts: resp.Attempts, latency: resp.Latency}
+		}
+		k.observed(resp, eff, err)
+	}
 	// A stream the caller left early is incomplete: never cache it.
 	if err == nil && cache != nil && !k.sink.stopped && resp.FinishReason != FinishContentFilter {
 		if k.t != picked {
@@ -106,7 +116,7 @@ func (k *call) sendStream(ctx context.Context) (resp *Response, committed bool, 
 			return nil, false, err
 		}
 		if resp.Cost == 0 {
-			resp.Cost = resp.Usage.Cost(t.model) // as succeeded will, so the chunk carries it
+			resp.Cost = priceUsage(&t.model, resp.ServedModel, resp.Usage) // as succeeded will, so the chunk carries it
 		}
 		sink.emit(chunkOf(resp), nil)
 		return resp, true, nil
@@ -115,6 +125,7 @@ func (k *call) sendStream(ctx context.Context) (resp *Response, committed bool, 
 	timeout, idle := k.c.opts.requestTimeout, k.c.opts.streamIdle
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	actx = k.attemptStarted(actx)
 	// The first chunk's deadline, then the idle bound, re-armed at each
 	// element. A timer that fires cancels the attempt with the cause that
 	// says which (the first cause given to a context is the one kept).
@@ -150,7 +161,7 @@ func (k *call) sendStream(ctx context.Context) (resp *Response, committed bool, 
 				// the model's catalog prices, on a copy (the chunk is the
 				// provider's).
 				cp := *chunk
-				cp.Cost = chunk.Usage.Cost(t.model)
+				cp.Cost = priceUsage(&t.model, cmp.Or(acc.resp.ServedModel, chunk.ServedModel), *chunk.Usage)
 				chunk = &cp
 			}
 			acc.add(chunk)

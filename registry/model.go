@@ -60,6 +60,12 @@ type Model struct {
 	// Reasoning marks reasoning models (o-series, gpt-5): they take
 	// max_completion_tokens and reject temperature, top_p and logprobs.
 	Reasoning bool `json:"reasoning,omitempty"`
+	// Router marks a model router (Azure's model-router deployments): each
+	// reply comes from a model the router chose, which the reply names
+	// (llm.Response.ServedModel). The router's prices are its own fee,
+	// charged on top of the chosen model's: a call is priced at both (see
+	// Routed).
+	Router bool `json:"router,omitempty"`
 
 	// Regions maps region names to routing weights, for providers that
 	// spread one model over several regional deployments.

@@ -348,6 +348,9 @@ func runEmbed(ctx context.Context, a *app, cfg *embedConfig) error {
 	if store != nil {
 		opts = append(opts, llm.WithCache(store))
 	}
+	if a.otel != nil {
+		opts = append(opts, llm.WithObserver(a.otel.observer))
+	}
 	client, err := llm.NewClient(cfg.model.ID, opts...)
 	if err != nil {
 		return usageError(err)

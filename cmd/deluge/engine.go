@@ -28,6 +28,9 @@ func clientOptions(a *app, cfg *runConfig) []llm.ClientOption {
 		llm.WithRequestTimeout(cfg.timeout),
 		llm.WithLogger(a.ui.logger),
 	}
+	if a.otel != nil {
+		opts = append(opts, llm.WithObserver(a.otel.observer))
+	}
 	if cfg.set("max-tokens") {
 		opts = append(opts, llm.WithMaxNewTokens(cfg.maxTokens))
 	}

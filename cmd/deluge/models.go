@@ -93,6 +93,7 @@ func capabilities(m registry.Model) string {
 	}{
 		{m.SupportsJSON, "json"}, {m.SupportsImages, "images"}, {m.SupportsTools, "tools"},
 		{m.SupportsLogprobs, "logprobs"}, {m.SupportsResponses, "responses"}, {m.Reasoning, "reasoning"},
+		{m.Router, "router"},
 	} {
 		if f.on {
 			c = append(c, f.name)

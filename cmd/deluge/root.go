@@ -53,6 +53,10 @@ type globalFlags struct {
 	quiet    bool
 	noColor  bool
 	logLevel string
+	// modelsFile is --models-file (else DELUGE_MODELS_FILE).
+	modelsFile string
+	// otel is --otel: export traces and metrics over OTLP (otel.go).
+	otel bool
 }
 
 // app is the state shared by the commands of one invocation.
@@ -61,6 +65,8 @@ type app struct {
 	flags globalFlags
 	// ui is set up by the root command's PersistentPreRunE.
 	ui *ui
+	// otel is the OpenTelemetry SDK --otel installs, nil without it.
+	otel *otelSetup
 	// newEngine, when set, replaces the llm.Client engine (tests).
 	newEngine func(cfg *runConfig) (engine, error)
 	// startEmulator, when set, replaces the loopback emulator of the demo
@@ -113,6 +119,18 @@ func newRootCmd(a *app) *cobra.Command {
 				return err
 			}
 			a.ui = u
+			if f := a.modelsFile(); f != "" {
+				if _, err := loadModelsFile(f); err != nil {
+					return err
+				}
+			}
+			if a.flags.otel {
+				s, err := startOTel(cmd.Context(), a.env, u.logger)
+				if err != nil {
+					return err
+				}
+				a.otel = s
+			}
 			return nil
 		},
 	}
@@ -123,6 +141,8 @@ func newRootCmd(a *app) *cobra.Command {
 	pf.BoolVarP(&a.flags.quiet, "quiet", "q", false, "print no progress bar and no summary; errors are still printed")
 	pf.BoolVar(&a.flags.noColor, "no-color", false, "disable colors (also: NO_COLOR=1 in the environment)")
 	pf.StringVar(&a.flags.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn or error")
+	pf.BoolVar(&a.flags.otel, "otel", false, "export traces and metrics of run and embed over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT (default http://localhost:4318); prompts are recorded only with "+envCaptureContent+"=true")
+	pf.StringVar(&a.flags.modelsFile, "models-file", "", "register the models of this JSON file (an array in the form of 'deluge models --json': fine-tunes, custom deployments, with their prices); also "+envModelsFile)
 
 	root.AddCommand(
 		newRunCmd(a),
@@ -150,6 +170,13 @@ func executeApp(ctx context.Context, a *app, args []string) int {
 	root := newRootCmd(a)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	if a.otel != nil {
+		// Flush what is buffered, whatever the outcome (an interrupted run
+		// returns here too).
+		if ferr := a.otel.shutdown(); ferr != nil {
+			fmt.Fprintf(e.stderr, "deluge: warning: %v\n", ferr)
+		}
+	}
 	if err != nil {
 		var ee *exitError
 		switch {

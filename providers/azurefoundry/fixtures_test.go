@@ -496,6 +496,7 @@ func TestFixtureCoverage(t *testing.T) {
 		"modelinference_error_422_parameter_not_supported.doc.json",
 		"modelinference_error_400_content_filter.doc.json",
 		"aoai_responses_create_v1_gpt41nano.doc.json", "aoai_responses_reasoning_gpt5_v1.doc.json", // responses_test.go
+		"aoai_chat_completion_model_router.doc.json", // router_test.go
 	}
 	notChat := []string{ // batch, files and Responses API objects
 		"SOURCES.md",

@@ -67,6 +67,19 @@ var catalog = append([]registry.Model{
 	chat("grok-4", "grok-4", 3.00, 0, 15.00, 256_000, 8_192, tools),
 	chat("Phi-4", "Phi-4", 0.125, 0, 0.50, 16_384, 16_384, 0),
 
+	// The model router: a deployment that answers each prompt with a model
+	// it chooses (Microsoft Learn, "Model router for Microsoft Foundry"),
+	// named in the reply's "model" field (llm.Response.RoutedModel). Its
+	// price is its own fee, $0.14 per million input tokens since November
+	// 2025 (Learn, concepts/model-router, "Billing information"; the Azure
+	// pricing page as mirrored in LiteLLM's Azure AI cost calculator),
+	// charged on top of the chosen model's tokens at that model's prices:
+	// a call is priced at both (registry.Routed finds the chosen model in
+	// the catalog). Limits: Learn's models table for model-router
+	// 2025-05-19 and 2025-08-07 (200,000-token context, 32,768 output for
+	// the GPT-4.1 series; the smallest underlying model bounds a prompt).
+	router("model-router", 0.14, 200_000, 32_768),
+
 	// Reasoning models Azure serves through the Responses API only (their
 	// "Chat Completions API" row is empty in Microsoft Learn's reasoning
 	// models table, "API & feature support"): APISpec "responses", sent to
@@ -121,6 +134,13 @@ func chat(name, base string, in, cachedIn, out float64, ctx, maxOut int, caps ca
 
 		SupportsResponses: caps&responsesAPI != 0,
 	}
+}
+
+// router builds the catalog entry of a model-router deployment.
+func router(name string, in float64, ctx, maxOut int) registry.Model {
+	m := chat(name, name, in, 0, 0, ctx, maxOut, vision|tools|jsonMode)
+	m.Router = true
+	return m
 }
 
 // responsesOnly builds a catalog entry for a reasoning model served only

@@ -106,6 +106,21 @@ func cost(m registry.Model, u llm.Usage, t DeploymentType) float64 {
 	return c
 }
 
+// routedCost prices u for a synchronous call to model m that served
+// reports came from: for a model router (registry.Model.Router), the
+// router's fee plus the chosen model's price (registry.Routed), each
+// scaled as cost scales it; for any other model, cost. A chosen model the
+// registry does not know adds nothing.
+func routedCost(m registry.Model, served string, u llm.Usage, t DeploymentType) float64 {
+	c := cost(m, u, t)
+	if m.Router {
+		if r, ok := registry.Routed(m, served); ok {
+			c += cost(r, u, t)
+		}
+	}
+	return c
+}
+
 // BatchCost prices u for one request of an Azure batch job to model m on a
 // deployment of type t: catalog models at t.BatchMultiplier() times their
 // Global Standard prices; a model the user registered at half its own

@@ -615,7 +615,7 @@ func (t *target) generate(ctx context.Context, req *llm.Request, m registry.Mode
 	if err != nil {
 		return nil, t.wireError(err, m)
 	}
-	resp.Cost = cost(m, resp.Usage, t.tier)
+	resp.Cost = routedCost(m, resp.ServedModel, resp.Usage, t.tier)
 	if t.region != "" {
 		resp.Region = t.region
 	}
@@ -635,6 +635,7 @@ func (t *target) stream(ctx context.Context, req *llm.Request, m registry.Model,
 	if err := t.ready(ctx, m); err != nil {
 		return false, t.yieldOrReturn(ctx, err, yield)
 	}
+	var served string // the model that serves the stream, for a router's price
 	for c, err := range t.wire(m).Stream(ctx, req) {
 		if err != nil {
 			err = t.wireError(err, m)
@@ -650,10 +651,13 @@ func (t *target) stream(ctx context.Context, req *llm.Request, m registry.Model,
 				c.Region = t.region
 			}
 		}
+		if served == "" {
+			served = c.ServedModel
+		}
 		if c.Usage != nil {
 			// Priced like Generate's Response.Cost: the engine keeps a
 			// provider's cost rather than the catalog's.
-			c.Cost = cost(m, *c.Usage, t.tier)
+			c.Cost = routedCost(m, served, *c.Usage, t.tier)
 		}
 		if !yield(c, nil) {
 			return true, nil

@@ -68,7 +68,7 @@ func (p *Provider) Poll(ctx context.Context, req *llm.Request, pending *llm.Resp
 	if err != nil {
 		return nil, t.wireError(err, req.Model)
 	}
-	resp.Cost = cost(req.Model, resp.Usage, t.tier)
+	resp.Cost = routedCost(req.Model, resp.ServedModel, resp.Usage, t.tier)
 	if t.region != "" {
 		resp.Region = t.region
 	}

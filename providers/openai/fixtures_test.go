@@ -158,6 +158,21 @@ var fixtureCases = map[string]func(t *testing.T){
 		assert.Equal(t, []string{`custom blocklist "myBlocklistName"`}, resp.ContentFilter.Fired())
 		require.Len(t, resp.PromptFilter, 1)
 	},
+	"aoai_chat_completion_model_router.doc.json": func(t *testing.T) {
+		// Learn publishes the reply inside the playground's {"success", "data"}
+		// envelope: the completion is data.
+		var doc struct{ Data json.RawMessage }
+		require.NoError(t, json.Unmarshal(readFixture(t, "aoai_chat_completion_model_router.doc.json"), &doc))
+		r := &replayed{status: 200, header: http.Header{"Content-Type": {"application/json"}}, body: doc.Data}
+		resp, err := r.generate(t, userRequest("x"))
+		require.NoError(t, err)
+		assert.Equal(t, "gpt-5-mini-2025-08-07", resp.ServedModel, "the model the router chose")
+		assert.Equal(t, llm.Usage{InputTokens: 3254, CachedInputTokens: 3200, OutputTokens: 163, ReasoningTokens: 128}, resp.Usage)
+		assert.Equal(t, "stop", resp.FinishReason)
+		assert.True(t, strings.HasPrefix(resp.Completion, "Charismatic and bold"))
+		require.NotNil(t, resp.ContentFilter)
+		assert.Empty(t, resp.ContentFilter.Fired())
+	},
 	"aoai_chat_completion_protected_material_code_annotation.doc.json": func(t *testing.T) {
 		resp, err := bodyOnly(t, "aoai_chat_completion_protected_material_code_annotation.doc.json", 200).generate(t, userRequest("x"))
 		require.NoError(t, err)

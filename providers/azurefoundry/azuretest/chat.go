@@ -179,6 +179,10 @@ func (h *Handler) chat(x *exchange, d *deployment) {
 		fingerprint: d.fingerprint,
 		prompt:      req.promptTokens,
 	}
+	if len(d.routes) > 0 {
+		meta.model = d.servedModel(&req)
+		meta.fingerprint = fingerprint(meta.model)
+	}
 	if req.Stream {
 		stallAfter := -1
 		if stall {

@@ -30,8 +30,9 @@ type config struct {
 	apiVersions     []string
 	clock           func() time.Time
 	arrivalLogSize  int
-	api             apiConfig // files, batches, responses (options_api.go)
-	serverless      string    // WithServerless
+	api             apiConfig           // files, batches, responses (options_api.go)
+	serverless      string              // WithServerless
+	routers         map[string][]string // WithModelRouter: deployment → models
 }
 
 // Defaults used when no option says otherwise.

@@ -61,6 +61,7 @@ type deployment struct {
 	exhausted   atomic.Bool // daily quota
 	sku         string      // "" (standard), SKUGlobalBatch or SKUDataZoneBatch
 	embedding   bool        // an embeddings model: serves only embeddings
+	routes      []string    // a model router's models (WithModelRouter)
 }
 
 // NewHandler returns an emulator configured by opts. Without deployment
@@ -107,6 +108,7 @@ func NewHandler(opts ...Option) *Handler {
 			fingerprint: fingerprint(model),
 			sku:         c.api.skus[name],
 			embedding:   IsEmbeddingModel(model),
+			routes:      c.routers[name],
 		}
 		if lim, ok := c.limits[name]; ok {
 			d.limiter.set(lim, true)
