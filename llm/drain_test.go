@@ -107,8 +107,11 @@ func TestDrainDoesNotRetry(t *testing.T) {
 // drain closes ends at once instead of sleeping out its backoff.
 func TestDrainEndsBackoff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
+		// The server asks to wait an hour: every retry waits at least that
+		// (full jitter alone could draw a wait shorter than the drain's
+		// minute).
 		p := llmtest.New(func(_ context.Context, req *llm.Request, _ int) (*llm.Response, error) {
-			return nil, llmtest.Error(req, llm.CodeUnavailable, 503, 0)
+			return nil, llmtest.Error(req, llm.CodeUnavailable, 503, time.Hour)
 		})
 		c, err := llm.NewClient("test-model", llm.WithProviderInstance(p), llm.WithLogger(quietLogger()),
 			llm.WithRetryBackoff(time.Hour, time.Hour))
