@@ -199,6 +199,7 @@ func TestE2EResumeAfterSIGKILL(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, torn.Close())
 
+	settle(t, srv)
 	srv.ResetStats()
 	srv.SetLatency(0, 0) // the latency only served to kill the first run midway
 	code, _, stderr := runDeluge(t, srv.URL, args...)
@@ -350,6 +351,7 @@ func TestE2EKillNeverLosesAWrittenReplyFromTheCache(t *testing.T) {
 	written = len(successCounts(readResults(t, out)))
 	require.NoError(t, db.QueryRow("SELECT count(*) FROM responses").Scan(&rows))
 	assert.GreaterOrEqual(t, rows, written, "every line written has its reply in the cache")
+	settle(t, srv)
 	srv.ResetStats()
 	code, _, stderr := runDeluge(t, srv.URL, "run", "-m", "azure-gpt-4o-mini", "-i", examplesFile(t), "-o", out, "--cache", cacheFile,
 		"--rpm", "60000", "--tpm", "100000000")

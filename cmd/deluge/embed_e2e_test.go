@@ -43,6 +43,7 @@ func TestE2EEmbedAgainstEmulator(t *testing.T) {
 	require.Less(t, len(first), 5000, "killed midway")
 
 	srv.SetLatency(0, 0)
+	settle(t, srv)
 	srv.ResetStats()
 	code, _, stderr := runDeluge(t, srv.URL, args...)
 	require.Equal(t, exitOK, code, stderr)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/deluge-go/deluge/internal/azureharness"
 	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/llm/llmtest"
+	"github.com/deluge-go/deluge/providers/azurefoundry/azuretest"
 	"github.com/deluge-go/deluge/registry"
 )
 
@@ -182,4 +184,13 @@ func requireEachOnce(t *testing.T, rs []result) {
 		require.Equal(t, 1, counts[id], "successful lines of %s", id)
 	}
 	require.Len(t, counts, 200)
+}
+
+// settle waits until the emulator has finished the requests a killed run
+// left in its hands (answered to a closed connection), so that counting
+// the rerun's requests does not count theirs.
+func settle(t *testing.T, srv *azuretest.Server) {
+	t.Helper()
+	require.Eventually(t, func() bool { return srv.InFlight() == 0 }, 10*time.Second, 5*time.Millisecond,
+		"the emulator still has requests of the killed run")
 }
