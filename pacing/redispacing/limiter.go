@@ -1,0 +1,695 @@
+package redispacing
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/deluge-go/deluge/pacing"
+)
+
+// Defaults of the options.
+const (
+	DefaultPrefix    = "deluge:"
+	DefaultOpTimeout = 500 * time.Millisecond
+	DefaultHeartbeat = time.Second
+	DefaultIdleTTL   = 10 * time.Minute
+)
+
+// flushDelay is how long an adjustment may wait for an admission of its
+// key to carry it before it is sent on its own.
+const flushDelay = time.Millisecond
+
+// retryWait is the wait an Admit answers when its context ended.
+const retryWait = 100 * time.Millisecond
+
+// ErrUnreachable is wrapped by the error [New] returns when Redis does not
+// answer.
+var ErrUnreachable = errors.New("redispacing: Redis is unreachable")
+
+// Client is what the limiter needs of a go-redis client: a *redis.Client,
+// *redis.ClusterClient or *redis.Ring (any redis.UniversalClient) will do.
+type Client interface {
+	redis.Scripter
+	Ping(ctx context.Context) *redis.StatusCmd
+}
+
+// An Option configures a [Limiter].
+type Option func(*Limiter)
+
+// WithPrefix namespaces the limiter's Redis keys (default [DefaultPrefix]):
+// the state of quota key K is the hash prefix+"pace:"+K, the live workers
+// the sorted set prefix+"workers". Processes pace a quota together when
+// they use the same Redis database and prefix.
+func WithPrefix(p string) Option {
+	return func(l *Limiter) { l.prefix = p }
+}
+
+// WithClock makes the limiter read time from now, sent to Redis with each
+// call, instead of Redis's own clock (the TIME command, read inside each
+// script). It is for tests on a fake clock: processes on hosts whose clocks
+// disagree must leave it out, so that they all read Redis's clock.
+// Readings must not go backwards.
+func WithClock(now func() time.Time) Option {
+	return func(l *Limiter) { l.clock = now }
+}
+
+// WithLogger sends the limiter's warnings (Redis lost, Redis back) to lg
+// instead of slog.Default().
+func WithLogger(lg *slog.Logger) Option {
+	return func(l *Limiter) { l.log = lg }
+}
+
+// WithWorkers says how many processes are expected to share the quotas
+// (default 1): until the heartbeat set has told how many are alive, a
+// limiter that lost Redis paces each quota locally at 1/n of its limits.
+func WithWorkers(n int) Option {
+	return func(l *Limiter) { l.expected = max(n, 1) }
+}
+
+// WithOpTimeout bounds each call to Redis (default [DefaultOpTimeout]): a
+// call that takes longer counts as Redis lost. The client must honour
+// context deadlines (redis.Options.ContextTimeoutEnabled) or have read and
+// write timeouts no longer than this.
+func WithOpTimeout(d time.Duration) Option {
+	return func(l *Limiter) {
+		if d > 0 {
+			l.opTimeout = d
+		}
+	}
+}
+
+// WithHeartbeat sets how often the limiter tells Redis it is alive and
+// counts the live workers (default [DefaultHeartbeat]); a worker silent
+// for three heartbeats is no longer counted. While Redis is lost, it is
+// also how often the limiter tries to reach it again.
+func WithHeartbeat(d time.Duration) Option {
+	return func(l *Limiter) {
+		if d > 0 {
+			l.heartbeat = d
+		}
+	}
+}
+
+// WithIdleTTL sets how long the state of a quota key outlives its last
+// use (default [DefaultIdleTTL]): reservations and cooldowns are kept at
+// least until they end, and then for d.
+func WithIdleTTL(d time.Duration) Option {
+	return func(l *Limiter) {
+		if d > 0 {
+			l.idleTTL = d
+		}
+	}
+}
+
+// WithOptional lets [New] succeed when Redis does not answer: the limiter
+// then starts pacing locally, at this worker's share, and attaches to
+// Redis when it answers.
+func WithOptional() Option {
+	return func(l *Limiter) { l.optional = true }
+}
+
+// Limiter is a [pacing.Limiter] whose state lives in Redis, so that any
+// number of processes, on any number of hosts, pace each quota together.
+// See the package documentation. Close it when done.
+type Limiter struct {
+	rdb       Client
+	prefix    string
+	clock     func() time.Time
+	log       *slog.Logger
+	expected  int
+	opTimeout time.Duration
+	heartbeat time.Duration
+	idleTTL   time.Duration
+	optional  bool
+
+	member     string // this worker in the heartbeat set
+	workersKey string
+	idleMS     string
+
+	// local paces while Redis is lost.
+	local *pacing.Local
+
+	attached atomic.Bool
+	warned   atomic.Bool
+	// workers is the live worker count the heartbeat last read, 0 before.
+	workers  atomic.Int64
+	detaches atomic.Int64
+	reattach atomic.Int64
+
+	mu   sync.Mutex
+	keys map[string]*pacer
+
+	dirtyMu sync.Mutex
+	dirty   []*pacer
+	flushCh chan struct{}
+
+	stop      chan struct{}
+	loops     sync.WaitGroup
+	closeOnce sync.Once
+}
+
+var _ pacing.Limiter = (*Limiter)(nil)
+
+// New returns a limiter on the Redis that rdb talks to. It checks that
+// Redis answers (PING, then a first heartbeat) and fails, wrapping
+// [ErrUnreachable], when it does not, unless [WithOptional] is given. ctx
+// bounds that check. The limiter does not close rdb.
+func New(ctx context.Context, rdb Client, opts ...Option) (*Limiter, error) {
+	if rdb == nil {
+		return nil, errors.New("redispacing: New(nil): pass a go-redis client")
+	}
+	l := &Limiter{
+		rdb:       rdb,
+		prefix:    DefaultPrefix,
+		log:       nil,
+		expected:  1,
+		opTimeout: DefaultOpTimeout,
+		heartbeat: DefaultHeartbeat,
+		idleTTL:   DefaultIdleTTL,
+		keys:      map[string]*pacer{},
+		flushCh:   make(chan struct{}, 1),
+		stop:      make(chan struct{}),
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(l)
+		}
+	}
+	l.workersKey = l.prefix + "workers"
+	l.idleMS = strconv.FormatInt(l.idleTTL.Milliseconds(), 10)
+	l.member = workerID()
+	var lo []pacing.LocalOption
+	if l.clock != nil {
+		lo = append(lo, pacing.WithClock(l.clock))
+	}
+	l.local = pacing.NewLocal(lo...)
+
+	if err := l.beat(ctx); err != nil {
+		if ctx.Err() != nil && !l.optional {
+			return nil, fmt.Errorf("%w: %w", ErrUnreachable, ctx.Err())
+		}
+		if !l.optional {
+			return nil, fmt.Errorf("%w: %w", ErrUnreachable, err)
+		}
+		l.warned.Store(true)
+		l.detaches.Add(1)
+		l.logger().Warn("redispacing: Redis is unreachable at start; pacing locally at this worker's share until it answers",
+			slog.Int("workers", l.share()), slog.String("error", err.Error()))
+	} else {
+		l.attached.Store(true)
+	}
+	l.loops.Add(2)
+	go l.heartbeatLoop()
+	go l.flushLoop()
+	return l, nil
+}
+
+// workerID names this process in the heartbeat set: host, pid and a
+// random suffix (two limiters in one process count as two workers).
+func workerID() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d:%s", host, os.Getpid(), rand.Text()[:8])
+}
+
+func (l *Limiter) logger() *slog.Logger {
+	if l.log != nil {
+		return l.log
+	}
+	return slog.Default()
+}
+
+// Pacer implements [pacing.Limiter]. It does no I/O.
+func (l *Limiter) Pacer(key string) pacing.Pacer {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p, ok := l.keys[key]
+	if !ok {
+		p = &pacer{l: l, keys: []string{l.prefix + "pace:" + key}, local: l.local.Pacer(key)}
+		l.keys[key] = p
+	}
+	return p
+}
+
+// Attached reports whether the limiter paces through Redis now (false
+// while Redis is lost).
+func (l *Limiter) Attached() bool { return l.attached.Load() }
+
+// Workers returns the number of live workers the heartbeat set last
+// counted (this one included), or the expected number ([WithWorkers])
+// before the first count.
+func (l *Limiter) Workers() int { return l.share() }
+
+// Stats counts a limiter's losses of Redis.
+type Stats struct {
+	// Detached counts the times Redis was lost (at start included), and
+	// Reattached the times it came back.
+	Detached, Reattached int64
+	// Workers is [Limiter.Workers].
+	Workers int
+	// Attached is [Limiter.Attached].
+	Attached bool
+}
+
+// Stats returns the limiter's counters.
+func (l *Limiter) Stats() Stats {
+	return Stats{Detached: l.detaches.Load(), Reattached: l.reattach.Load(), Workers: l.share(), Attached: l.attached.Load()}
+}
+
+// share returns the number of workers the quota is shared by, for local
+// pacing: the live count when known, else the expected one.
+func (l *Limiter) share() int {
+	if n := l.workers.Load(); n > 0 {
+		return int(n)
+	}
+	return l.expected
+}
+
+// Close sends the adjustments still pending, takes this worker out of the
+// heartbeat set and stops the limiter's goroutines. Pacers keep working,
+// locally, after Close. It does not close the Redis client.
+func (l *Limiter) Close() error {
+	var err error
+	l.closeOnce.Do(func() {
+		close(l.stop)
+		l.loops.Wait()
+		l.flushAll()
+		if l.attached.Load() {
+			ctx, cancel := context.WithTimeout(context.Background(), l.opTimeout)
+			err = heartbeatScript.Run(ctx, l.rdb, []string{l.workersKey}, l.member, 0, 0, "leave").Err()
+			cancel()
+		}
+		l.attached.Store(false)
+	})
+	return err
+}
+
+// detach switches to local pacing after a failed call to Redis.
+func (l *Limiter) detach(err error) {
+	if !l.attached.CompareAndSwap(true, false) {
+		return
+	}
+	l.detaches.Add(1)
+	level := slog.LevelInfo
+	if l.warned.CompareAndSwap(false, true) {
+		level = slog.LevelWarn
+	}
+	l.logger().LogAttrs(context.Background(), level,
+		"redispacing: lost Redis; pacing locally at this worker's share until it answers again",
+		slog.Int("workers", l.share()), slog.String("error", err.Error()))
+}
+
+// beat sends one heartbeat and reads the live worker count.
+func (l *Limiter) beat(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, l.opTimeout)
+	defer cancel()
+	stale := 3 * l.heartbeat.Milliseconds()
+	n, err := heartbeatScript.Run(ctx, l.rdb, []string{l.workersKey}, l.member, stale, 2*stale, "").Int64()
+	if err != nil {
+		return err
+	}
+	l.workers.Store(max(n, 1))
+	return nil
+}
+
+// heartbeatLoop beats every heartbeat interval; while Redis is lost, it is
+// the probe that attaches again.
+func (l *Limiter) heartbeatLoop() {
+	defer l.loops.Done()
+	tick := time.NewTicker(l.heartbeat)
+	defer tick.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-tick.C:
+		}
+		err := l.beat(context.Background())
+		switch {
+		case err != nil:
+			l.detach(err)
+		case !l.attached.Load():
+			l.attached.Store(true)
+			l.reattach.Add(1)
+			l.logger().Info("redispacing: Redis answers again; pacing through it", slog.Int("workers", l.share()))
+		}
+	}
+}
+
+// flushLoop sends pending adjustments that no admission carried.
+func (l *Limiter) flushLoop() {
+	defer l.loops.Done()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-l.flushCh:
+		}
+		time.Sleep(flushDelay)
+		l.flush()
+	}
+}
+
+// Flush sends the adjustments still pending (see [pacing.Pacer.Adjust]:
+// they ride on the next admission of their key, or go on their own within
+// about a millisecond) and returns once Redis has them, or ctx ends.
+func (l *Limiter) Flush(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		l.flushAll()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// flushAll sends the pending adjustments of every key, after the flushes
+// in progress.
+func (l *Limiter) flushAll() {
+	l.mu.Lock()
+	all := make([]*pacer, 0, len(l.keys))
+	for _, p := range l.keys {
+		all = append(all, p)
+	}
+	l.mu.Unlock()
+	for _, p := range all {
+		p.flush(context.Background())
+	}
+}
+
+// flush sends the pending adjustments of the keys marked dirty.
+func (l *Limiter) flush() {
+	l.dirtyMu.Lock()
+	dirty := l.dirty
+	l.dirty = nil
+	l.dirtyMu.Unlock()
+	for _, p := range dirty {
+		p.flush(context.Background())
+	}
+}
+
+func (l *Limiter) markDirty(p *pacer) {
+	l.dirtyMu.Lock()
+	l.dirty = append(l.dirty, p)
+	l.dirtyMu.Unlock()
+	select {
+	case l.flushCh <- struct{}{}:
+	default:
+	}
+}
+
+// timeArgs returns the first two script arguments: the clock's time in
+// seconds and nanoseconds, or "" for Redis's TIME.
+func (l *Limiter) timeArgs() (any, any) {
+	if l.clock == nil {
+		return "", ""
+	}
+	now := l.clock()
+	return now.Unix(), now.Nanosecond()
+}
+
+func (l *Limiter) now() time.Time {
+	if l.clock != nil {
+		return l.clock()
+	}
+	return time.Now()
+}
+
+// adjustment is a pending Adjust: the limits it was made at, and the
+// requests and tokens to charge (> 0) or refund (< 0).
+type adjustment struct {
+	l                pacing.Limits
+	requests, tokens int
+}
+
+// pacer is the Pacer of one quota key.
+type pacer struct {
+	l     *Limiter
+	keys  []string // the state's Redis key
+	local pacing.Pacer
+
+	// found mirrors the key's found limits, for local pacing.
+	foundRPM, foundTPM atomic.Int64
+	// localUntil is when the local pacer's last reservation is over (Unix
+	// ns): until then the key keeps pacing locally after Redis is back,
+	// so that the switch adds no burst.
+	localUntil atomic.Int64
+
+	mu      sync.Mutex
+	pending []adjustment
+	// flushing is closed when the flush in progress, if any, is done.
+	flushing chan struct{}
+}
+
+func (p *pacer) found() pacing.Limits {
+	return pacing.Limits{RequestsPerMinute: int(p.foundRPM.Load()), TokensPerMinute: int(p.foundTPM.Load())}
+}
+
+// useRedis reports whether this call goes to Redis.
+func (p *pacer) useRedis() bool {
+	if !p.l.attached.Load() {
+		return false
+	}
+	if u := p.localUntil.Load(); u != 0 {
+		if p.l.now().UnixNano() < u {
+			return false
+		}
+		p.localUntil.CompareAndSwap(u, 0)
+	}
+	return true
+}
+
+// Admit implements [pacing.Pacer]: one script call, which applies the
+// key's pending adjustment and decides. It never fails: when Redis does
+// not answer, it decides locally.
+func (p *pacer) Admit(ctx context.Context, lim pacing.Limits, cost int, ahead time.Duration) (pacing.Decision, error) {
+	if !p.useRedis() {
+		return p.admitLocal(ctx, lim, cost, ahead), nil
+	}
+	adj, err := p.takePending(ctx, lim)
+	if err != nil {
+		return pacing.Decision{Wait: retryWait}, nil // ctx ended
+	}
+	s, ns := p.l.timeArgs()
+	cctx, cancel := context.WithTimeout(ctx, p.l.opTimeout)
+	res, err := admitScript.Run(cctx, p.l.rdb, p.keys, s, ns, p.l.idleMS,
+		max(lim.RequestsPerMinute, 0), max(lim.TokensPerMinute, 0), max(cost, 0), max(ahead, 0).Nanoseconds(),
+		max(adj.l.RequestsPerMinute, 0), max(adj.l.TokensPerMinute, 0), adj.requests, adj.tokens).Int64Slice()
+	cancel()
+	if err == nil && len(res) != 5 {
+		err = fmt.Errorf("redispacing: unexpected reply of the admission script: %v", res)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return pacing.Decision{Wait: retryWait}, nil
+		}
+		p.l.detach(err)
+		return p.admitLocal(ctx, lim, cost, ahead), nil
+	}
+	p.foundRPM.Store(res[3])
+	p.foundTPM.Store(res[4])
+	return pacing.Decision{
+		Admitted: res[0] == 1,
+		Wait:     time.Duration(res[1]),
+		Reason:   pacing.Reason(res[2]),
+		Found:    pacing.Limits{RequestsPerMinute: int(res[3]), TokensPerMinute: int(res[4])},
+	}, nil
+}
+
+// admitLocal decides in process, at this worker's share of the limits.
+func (p *pacer) admitLocal(ctx context.Context, lim pacing.Limits, cost int, ahead time.Duration) pacing.Decision {
+	f := p.found()
+	sl := shareOf(lim.Min(f), p.l.share())
+	d, _ := p.local.Admit(ctx, sl, cost, ahead)
+	if d.Admitted {
+		until := p.l.now().Add(d.Wait).UnixNano() + int64(math.Max(interval(sl.RequestsPerMinute), float64(max(cost, 0))*interval(sl.TokensPerMinute)))
+		for {
+			cur := p.localUntil.Load()
+			if cur >= until || p.localUntil.CompareAndSwap(cur, until) {
+				break
+			}
+		}
+	}
+	d.Found = f
+	return d
+}
+
+// shareOf returns 1/n of l (at least 1 of a set limit).
+func shareOf(l pacing.Limits, n int) pacing.Limits {
+	if n <= 1 {
+		return l
+	}
+	div := func(v int) int {
+		if v <= 0 {
+			return v
+		}
+		return max(v/n, 1)
+	}
+	return pacing.Limits{RequestsPerMinute: div(l.RequestsPerMinute), TokensPerMinute: div(l.TokensPerMinute)}
+}
+
+func interval(perMinute int) float64 {
+	if perMinute <= 0 {
+		return 0
+	}
+	return math.Ceil(float64(time.Minute) / float64(perMinute))
+}
+
+// takePending takes the key's pending adjustment at lim for an admission
+// to carry, after the flush in progress (so that it reaches Redis first).
+// Pending adjustments at other limits are sent first.
+func (p *pacer) takePending(ctx context.Context, lim pacing.Limits) (adjustment, error) {
+	p.mu.Lock()
+	if p.flushing == nil && len(p.pending) == 0 {
+		p.mu.Unlock()
+		return adjustment{}, nil
+	}
+	wait := p.flushing
+	p.mu.Unlock()
+	if wait != nil {
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return adjustment{}, ctx.Err()
+		}
+	}
+	p.mu.Lock()
+	var take adjustment
+	rest := p.pending[:0]
+	for _, a := range p.pending {
+		if a.l == lim && take.requests == 0 && take.tokens == 0 {
+			take = a
+			continue
+		}
+		rest = append(rest, a)
+	}
+	p.pending = rest
+	p.mu.Unlock()
+	if len(rest) > 0 {
+		p.flush(ctx) // rare: limits changed between adjustments
+	}
+	return take, nil
+}
+
+// flush sends the key's pending adjustments, one script call each (there
+// is normally one), after any flush in progress.
+func (p *pacer) flush(ctx context.Context) {
+	p.mu.Lock()
+	for p.flushing != nil {
+		wait := p.flushing
+		p.mu.Unlock()
+		<-wait
+		p.mu.Lock()
+	}
+	if len(p.pending) == 0 {
+		p.mu.Unlock()
+		return
+	}
+	pend := p.pending
+	p.pending = nil
+	done := make(chan struct{})
+	p.flushing = done
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.flushing = nil
+		p.mu.Unlock()
+		close(done)
+	}()
+	for _, a := range pend {
+		if !p.l.attached.Load() {
+			return // lost: local pacing keeps its own account
+		}
+		s, ns := p.l.timeArgs()
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.l.opTimeout)
+		err := adjustScript.Run(cctx, p.l.rdb, p.keys, s, ns, p.l.idleMS,
+			max(a.l.RequestsPerMinute, 0), max(a.l.TokensPerMinute, 0), a.requests, a.tokens).Err()
+		cancel()
+		if err != nil {
+			p.l.detach(err)
+			return
+		}
+	}
+}
+
+// Adjust implements [pacing.Pacer]. It does not wait for Redis: the
+// adjustment rides on the key's next admission, or is sent within about a
+// millisecond if none comes. It never fails.
+func (p *pacer) Adjust(ctx context.Context, lim pacing.Limits, requests, tokens int) error {
+	if requests == 0 && tokens == 0 {
+		return nil
+	}
+	if !p.useRedis() {
+		return p.local.Adjust(ctx, shareOf(lim.Min(p.found()), p.l.share()), requests, tokens)
+	}
+	p.mu.Lock()
+	first := len(p.pending) == 0
+	merged := false
+	for i := range p.pending {
+		if p.pending[i].l == lim {
+			p.pending[i].requests += requests
+			p.pending[i].tokens += tokens
+			merged = true
+			break
+		}
+	}
+	if !merged {
+		p.pending = append(p.pending, adjustment{l: lim, requests: requests, tokens: tokens})
+	}
+	p.mu.Unlock()
+	if first {
+		p.l.markDirty(p)
+	}
+	return nil
+}
+
+// Cool implements [pacing.Pacer]. The cooldown is kept locally too, so
+// that it holds if Redis is lost. It never fails.
+func (p *pacer) Cool(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	p.local.Cool(ctx, d)
+	if !p.l.attached.Load() {
+		return nil
+	}
+	s, ns := p.l.timeArgs()
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.l.opTimeout)
+	defer cancel()
+	if err := coolScript.Run(cctx, p.l.rdb, p.keys, s, ns, p.l.idleMS, d.Nanoseconds()).Err(); err != nil {
+		p.l.detach(err)
+	}
+	return nil
+}
+
+// SetFound implements [pacing.Pacer]. The found limits are kept locally
+// too. It never fails.
+func (p *pacer) SetFound(ctx context.Context, found pacing.Limits) error {
+	rpm, tpm := max(found.RequestsPerMinute, 0), max(found.TokensPerMinute, 0)
+	p.foundRPM.Store(int64(rpm))
+	p.foundTPM.Store(int64(tpm))
+	if !p.l.attached.Load() {
+		return nil
+	}
+	s, ns := p.l.timeArgs()
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.l.opTimeout)
+	defer cancel()
+	if err := foundScript.Run(cctx, p.l.rdb, p.keys, s, ns, p.l.idleMS, rpm, tpm).Err(); err != nil {
+		p.l.detach(err)
+	}
+	return nil
+}
