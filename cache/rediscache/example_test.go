@@ -7,8 +7,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/deluge-go/deluge/conversation"
 	"github.com/deluge-go/deluge/cache/rediscache"
+	"github.com/deluge-go/deluge/conversation"
 	"github.com/deluge-go/deluge/llm"
 )
 
