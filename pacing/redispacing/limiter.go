@@ -71,8 +71,10 @@ func WithLogger(lg *slog.Logger) Option {
 }
 
 // WithWorkers says how many processes are expected to share the quotas
-// (default 1): until the heartbeat set has told how many are alive, a
-// limiter that lost Redis paces each quota locally at 1/n of its limits.
+// (default 1): until the heartbeat set has told how many are alive (for
+// three heartbeats after New, while workers that started together
+// register), a limiter that lost Redis paces each quota locally at no
+// more than 1/n of its limits.
 func WithWorkers(n int) Option {
 	return func(l *Limiter) { l.expected = max(n, 1) }
 }
@@ -133,6 +135,7 @@ type Limiter struct {
 	idleTTL   time.Duration
 	optional  bool
 
+	started    time.Time
 	member     string // this worker in the heartbeat set
 	workersKey string
 	idleMS     string
@@ -146,6 +149,11 @@ type Limiter struct {
 	workers  atomic.Int64
 	detaches atomic.Int64
 	reattach atomic.Int64
+	// reattachedAt is when Redis answered again (Unix ns of the limiter's
+	// clock): for three heartbeats after it, admissions through Redis are
+	// also paced locally at the share, while other workers may still be
+	// pacing locally.
+	reattachedAt atomic.Int64
 
 	mu   sync.Mutex
 	keys map[string]*pacer
@@ -189,6 +197,7 @@ func New(ctx context.Context, rdb Client, opts ...Option) (*Limiter, error) {
 	l.workersKey = l.prefix + "workers"
 	l.idleMS = strconv.FormatInt(l.idleTTL.Milliseconds(), 10)
 	l.member = workerID()
+	l.started = time.Now()
 	var lo []pacing.LocalOption
 	if l.clock != nil {
 		lo = append(lo, pacing.WithClock(l.clock))
@@ -267,10 +276,16 @@ func (l *Limiter) Stats() Stats {
 }
 
 // share returns the number of workers the quota is shared by, for local
-// pacing: the live count when known, else the expected one.
+// pacing: the live count, once the heartbeat set has had time to hear
+// from every worker that started with this one (three heartbeats);
+// before that, no fewer than the expected count.
 func (l *Limiter) share() int {
-	if n := l.workers.Load(); n > 0 {
-		return int(n)
+	n := int(l.workers.Load())
+	if time.Since(l.started) < 3*l.heartbeat {
+		return max(n, l.expected)
+	}
+	if n > 0 {
+		return n
 	}
 	return l.expected
 }
@@ -318,7 +333,13 @@ func (l *Limiter) beat(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	l.workers.Store(max(n, 1))
+	n = max(n, 1)
+	if !l.attached.Load() || l.transition() {
+		// A Redis that was lost may have come back empty: until every
+		// worker has beaten again, the count before the loss stands.
+		n = max(n, l.workers.Load())
+	}
+	l.workers.Store(n)
 	return nil
 }
 
@@ -339,6 +360,7 @@ func (l *Limiter) heartbeatLoop() {
 		case err != nil:
 			l.detach(err)
 		case !l.attached.Load():
+			l.reattachedAt.Store(l.now().UnixNano())
 			l.attached.Store(true)
 			l.reattach.Add(1)
 			l.logger().Info("redispacing: Redis answers again; pacing through it", slog.Int("workers", l.share()))
@@ -444,6 +466,9 @@ type pacer struct {
 
 	// found mirrors the key's found limits, for local pacing.
 	foundRPM, foundTPM atomic.Int64
+	// seeded is the detach count when local pacing of the key last
+	// started (see admitLocal).
+	seeded atomic.Int64
 	// localUntil is when the local pacer's last reservation is over (Unix
 	// ns): until then the key keeps pacing locally after Redis is back,
 	// so that the switch adds no burst.
@@ -502,20 +527,49 @@ func (p *pacer) Admit(ctx context.Context, lim pacing.Limits, cost int, ahead ti
 	}
 	p.foundRPM.Store(res[3])
 	p.foundTPM.Store(res[4])
-	return pacing.Decision{
+	d := pacing.Decision{
 		Admitted: res[0] == 1,
 		Wait:     time.Duration(res[1]),
 		Reason:   pacing.Reason(res[2]),
 		Found:    pacing.Limits{RequestsPerMinute: int(res[3]), TokensPerMinute: int(res[4])},
-	}, nil
+	}
+	if d.Admitted && p.l.transition() {
+		d = p.alsoLocal(ctx, d, lim, cost, ahead)
+	}
+	return d, nil
 }
 
-// admitLocal decides in process, at this worker's share of the limits.
+// transition reports whether Redis answered again so recently (three
+// heartbeats: long enough for every worker to notice, and to beat again)
+// that other workers may still be pacing locally.
+func (l *Limiter) transition() bool {
+	at := l.reattachedAt.Load()
+	return at != 0 && l.now().UnixNano()-at < int64(3*l.heartbeat)
+}
+
+// alsoLocal holds a request Redis admitted to this worker's share too:
+// right after Redis is back, workers that have not noticed yet still pace
+// locally, at their share, and this one must not take more than its own.
+// A request the local pacer refuses gives Redis its admission back.
+func (p *pacer) alsoLocal(ctx context.Context, d pacing.Decision, lim pacing.Limits, cost int, ahead time.Duration) pacing.Decision {
+	ld := p.paceLocally(ctx, lim, cost, ahead)
+	if !ld.Admitted {
+		p.Adjust(ctx, lim, -1, -cost)
+		ld.Found = d.Found
+		return ld
+	}
+	if ld.Wait > d.Wait {
+		d.Wait, d.Reason = ld.Wait, ld.Reason
+	}
+	return d
+}
+
+// admitLocal decides in process, at this worker's share of the limits,
+// while Redis is lost (or just back: see useRedis).
 func (p *pacer) admitLocal(ctx context.Context, lim pacing.Limits, cost int, ahead time.Duration) pacing.Decision {
-	f := p.found()
-	sl := shareOf(lim.Min(f), p.l.share())
-	d, _ := p.local.Admit(ctx, sl, cost, ahead)
+	d := p.paceLocally(ctx, lim, cost, ahead)
 	if d.Admitted {
+		sl := shareOf(lim.Min(p.found()), p.l.share())
 		until := p.l.now().Add(d.Wait).UnixNano() + int64(math.Max(interval(sl.RequestsPerMinute), float64(max(cost, 0))*interval(sl.TokensPerMinute)))
 		for {
 			cur := p.localUntil.Load()
@@ -524,6 +578,21 @@ func (p *pacer) admitLocal(ctx context.Context, lim pacing.Limits, cost int, ahe
 			}
 		}
 	}
+	return d
+}
+
+// paceLocally asks the local pacer, at this worker's share of the limits.
+func (p *pacer) paceLocally(ctx context.Context, lim pacing.Limits, cost int, ahead time.Duration) pacing.Decision {
+	f := p.found()
+	sl := shareOf(lim.Min(f), p.l.share())
+	if n := p.l.detaches.Load(); p.seeded.Load() != n {
+		// First local admission since Redis was lost: requests Redis
+		// admitted ahead may still be waiting to go, so the local pace
+		// starts one interval from now rather than at once.
+		p.seeded.Store(n)
+		p.local.Adjust(ctx, sl, 1, 0)
+	}
+	d, _ := p.local.Admit(ctx, sl, cost, ahead)
 	d.Found = f
 	return d
 }

@@ -167,9 +167,10 @@ func TestUnreachableAtStart(t *testing.T) {
 	assert.Contains(t, logs.String(), "level=WARN")
 	assert.Contains(t, logs.String(), "unreachable at start")
 	p := l.Pacer("k")
-	require.True(t, admit(t, p, rpm600, 1).Admitted)
 	d := admit(t, p, rpm600, 1)
 	assert.Equal(t, 200*time.Millisecond, d.Wait, "half of 600 RPM: the share of one of two expected workers")
+	clock.Advance(d.Wait)
+	require.True(t, admit(t, p, rpm600, 1).Admitted)
 }
 
 // closedAddr returns a loopback address nothing listens on.
@@ -204,16 +205,21 @@ func TestLostAndBack(t *testing.T) {
 	srv.Kill()
 	clock.Advance(100 * time.Millisecond)
 	d := admit(t, p, rpm600, 1)
-	assert.True(t, d.Admitted, "paced locally when Redis is lost: no error, no refusal")
 	assert.False(t, a.Attached())
 	assert.Equal(t, 1, strings.Count(logs.String(), "level=WARN"), "%s", logs.String())
+	// Locally, from one interval after the loss (requests Redis admitted
+	// ahead may still be waiting to go), at the whole quota (one worker).
+	assert.False(t, d.Admitted)
+	assert.Equal(t, 100*time.Millisecond, d.Wait)
+	clock.Advance(d.Wait)
+	assert.True(t, admit(t, p, rpm600, 1).Admitted, "paced locally when Redis is lost: no error")
 	d = admit(t, p, rpm600, 1)
 	assert.Equal(t, 100*time.Millisecond, d.Wait, "one worker: the whole quota")
 
 	require.NoError(t, srv.Restart())
 	require.Eventually(t, a.Attached, 10*time.Second, hb, "attached again")
 	assert.Contains(t, logs.String(), "answers again")
-	clock.Advance(time.Second) // past the local reservation
+	clock.Advance(time.Second) // past the local reservation and the transition
 	require.True(t, admit(t, p, rpm600, 1).Admitted)
 	n, err := rdb.Exists(context.Background(), "deluge:pace:k").Result()
 	require.NoError(t, err)
@@ -242,10 +248,50 @@ func TestFairShareWhenLost(t *testing.T) {
 	srv.Kill()
 	p := a.Pacer("k")
 	l := pacing.Limits{RequestsPerMinute: 600, TokensPerMinute: 60_000}
-	require.True(t, admit(t, p, l, 150).Admitted)
 	d := admit(t, p, l, 150)
+	assert.Equal(t, 200*time.Millisecond, d.Wait, "one interval at half of 600 RPM")
+	clock.Advance(d.Wait)
+	require.True(t, admit(t, p, l, 150).Admitted)
+	d = admit(t, p, l, 150)
 	assert.Equal(t, pacing.Tokens, d.Reason)
 	assert.Equal(t, 300*time.Millisecond, d.Wait, "150 tokens at half of 1,000 a second")
+}
+
+// Right after Redis is back, another worker may still pace locally: for
+// three heartbeats, a worker takes no more than its share even when Redis
+// would admit more; then the whole quota is shared through Redis again.
+func TestReattachHoldsTheShareBriefly(t *testing.T) {
+	srv := redistest.New(t)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1, DialerRetries: 1, DialTimeout: 200 * time.Millisecond})
+	defer rdb.Close()
+	clock := clocktest.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	hb := 20 * time.Millisecond
+	quiet := redispacing.WithLogger(slog.New(slog.DiscardHandler))
+	a := newLimiter(t, rdb, redispacing.WithClock(clock.Now), redispacing.WithHeartbeat(hb), quiet)
+	newLimiter(t, rdb, redispacing.WithClock(clock.Now), redispacing.WithHeartbeat(hb), quiet)
+	require.Eventually(t, func() bool { return a.Workers() == 2 }, 10*time.Second, hb)
+	rpm := pacing.Limits{RequestsPerMinute: 6000} // 10 ms; 20 ms for each of two workers
+	p := a.Pacer("k")
+	srv.Kill()
+	d := admit(t, p, rpm, 1)
+	require.False(t, a.Attached())
+	clock.Advance(d.Wait)
+	require.True(t, admit(t, p, rpm, 1).Admitted) // locally
+
+	require.NoError(t, srv.Restart())
+	require.Eventually(t, a.Attached, 10*time.Second, hb)
+	clock.Advance(20 * time.Millisecond) // the local reservation is over
+	require.True(t, admit(t, p, rpm, 1).Admitted, "through Redis (and the share)")
+	d = admit(t, p, rpm, 1)
+	assert.Equal(t, 10*time.Millisecond, d.Wait, "Redis's pace")
+	clock.Advance(10 * time.Millisecond)
+	d = admit(t, p, rpm, 1)
+	assert.False(t, d.Admitted, "Redis admits, the share does not yet")
+	assert.Equal(t, 10*time.Millisecond, d.Wait)
+	clock.Advance(60 * time.Millisecond) // three heartbeats: the transition is over
+	require.True(t, admit(t, p, rpm, 1).Admitted)
+	clock.Advance(10 * time.Millisecond)
+	require.True(t, admit(t, p, rpm, 1).Admitted, "the whole quota through Redis, and the refund of the refused one reached it")
 }
 
 // An Admit whose context has ended answers a wait, not an error, and does
