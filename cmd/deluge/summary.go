@@ -24,7 +24,7 @@ type summary struct {
 	// this run's ("2/4"), "" without --shard.
 	OtherShards int
 	Shard       string
-	Succeeded  int
+	Succeeded   int
 	// Failed counts failed lines by error code.
 	Failed map[string]int
 	// NotRun counts lines read but never sent because the run was
