@@ -185,6 +185,24 @@ func (s *Server) start() error {
 func (s *Server) waitReady(exited <-chan struct{}) error {
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
+	// Wait for the port with plain dials first: a go-redis client would
+	// log each refused dial on its global logger.
+	for {
+		select {
+		case <-exited:
+			return fmt.Errorf("redis-server on %s exited at start: %s", s.Addr, s.Logs())
+		default:
+		}
+		conn, err := net.DialTimeout("tcp", s.Addr, time.Second)
+		if err == nil {
+			conn.Close()
+			break
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("redis-server on %s did not listen within %v: %v: %s", s.Addr, startTimeout, err, s.Logs())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	c := s.Client()
 	defer c.Close()
 	for {
