@@ -26,7 +26,9 @@ var unwanted = []string{
 
 // TestLeanImports: the packages llm and providers/azurefoundry pull in
 // nothing that draws on a terminal or only serves the benchmarks, nor
-// deluge's progress display.
+// deluge's progress display, nor the Redis client (a program that does not
+// use pacing/redispacing or cache/rediscache does not link it: the Redis
+// limiter switched off costs nothing).
 func TestLeanImports(t *testing.T) {
 	root := moduleRoot(t)
 	out, err := goCommand(t, root, nil, "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}",
@@ -35,7 +37,7 @@ func TestLeanImports(t *testing.T) {
 	deps := strings.Fields(out)
 	require.Contains(t, deps, "github.com/deluge-go/deluge/llm")
 	for _, p := range deps {
-		for _, bad := range append(unwanted, "github.com/mattn/go-isatty", "github.com/deluge-go/deluge/progress") {
+		for _, bad := range append(unwanted, "github.com/mattn/go-isatty", "github.com/deluge-go/deluge/progress", "github.com/redis/go-redis") {
 			assert.False(t, p == bad || strings.HasPrefix(p, bad+"/"), "%s is imported", p)
 		}
 	}

@@ -187,10 +187,10 @@ func openShared(a *app, cfg *runConfig) (*sharedState, error) {
 	}
 	shardNote := ""
 	if !sc.shard.all() {
-		shardNote = ", shard " + sc.shard.String()
+		shardNote = " (shard " + sc.shard.String() + ")"
 	}
 	if !unreachable {
-		u.infof("sharing %s through Redis at %s (%d workers alive%s)", what, where, lim.Workers(), shardNote)
+		u.infof("sharing %s through Redis at %s%s", what, where, shardNote)
 	}
 	return sh, nil
 }

@@ -254,9 +254,10 @@ func (l *Limiter) Pacer(key string) pacing.Pacer {
 // while Redis is lost).
 func (l *Limiter) Attached() bool { return l.attached.Load() }
 
-// Workers returns the number of live workers the heartbeat set last
-// counted (this one included), or the expected number ([WithWorkers])
-// before the first count.
+// Workers returns the number of workers this one shares the quotas with
+// when it paces locally (itself included): the live workers the heartbeat
+// set last counted, and no fewer than [WithWorkers] in the first three
+// heartbeats or right after Redis came back.
 func (l *Limiter) Workers() int { return l.share() }
 
 // Stats counts a limiter's losses of Redis.
