@@ -49,7 +49,7 @@ Many workers, one quota (docs/scale-out.md):
 
 func addScaleFlags(cmd *cobra.Command, s *scaleFlags) {
 	fl := cmd.Flags()
-	fl.StringVar(&s.shard, "shard", "", "take only shard K of N of the input, by a hash of each ID (e.g. 2/4; see below)")
+	fl.StringVar(&s.shard, "shard", "", "take only shard K of N of the input, by a hash of each ID (e.g. 2/4; see above)")
 	fl.StringVar(&s.redis, "redis", "", "share quotas, 429 pauses and the cache with other workers through Redis: "+redisconn.Usage+" (default $"+redisEnv+")")
 	fl.BoolVar(&s.redisOptional, "redis-optional", false, "start even if Redis does not answer: pace locally at this worker's share until it does")
 	cmd.MarkFlagsMutuallyExclusive("cache", "redis")
