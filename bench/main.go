@@ -27,6 +27,11 @@
 //   - batch: batch.Client.Submit of 250,000 and 1,000,000 prompts to the
 //     emulator's Global Batch deployment (build, split, upload, create),
 //     each count in a fresh process: lines per second and peak RSS.
+//   - scaleout: four worker processes against one emulator quota on an
+//     uneven job (one worker's share twice the others'), shared through
+//     Redis (pacing/redispacing, a redis-server the runner starts), split
+//     statically (a quarter each) and unaware of each other (the whole
+//     quota each): quota used, 429s and wall time of each.
 //   - respemb: a Responses API call (llm.WithAPI(llm.APIResponses))
 //     against a hand-written net/http call, openai-go's Responses.New and
 //     go-openai's chat completion of the same prompt; Embed of 16 inputs
@@ -51,9 +56,11 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/deluge-go/deluge/internal/redisconn"
 )
 
-var figureNames = []string{"overhead", "throughput", "scheduling", "memory", "stream", "batch", "respemb"}
+var figureNames = []string{"overhead", "throughput", "scheduling", "memory", "stream", "batch", "respemb", "scaleout"}
 
 // report is the runner's JSON output.
 type report struct {
@@ -66,6 +73,7 @@ type report struct {
 	Stream     *streamResult      `json:"stream,omitempty"`
 	Batch      *batchResult       `json:"batch,omitempty"`
 	RespEmb    *respembResult     `json:"responses_embeddings,omitempty"`
+	ScaleOut   *scaleoutResult    `json:"scaleout,omitempty"`
 	Targets    map[string]target  `json:"targets"`
 	Errors     map[string]string  `json:"errors,omitempty"`
 	DurationS  float64            `json:"duration_s"`
@@ -93,8 +101,20 @@ func main() {
 		batchN     = flag.Int("batch-child", 0, "internal: run the batch figure's child for this many lines")
 		batchURL   = flag.String("batch-endpoint", "", "internal: the emulator the batch child submits to")
 		batchDir   = flag.String("batch-dir", "", "internal: where the batch child builds its files")
+		soChild    = flag.String("scaleout-child", "", "internal: run a scale-out worker on this prompts file")
+		soURL      = flag.String("scaleout-endpoint", "", "internal: the emulator the scale-out worker sends to")
+		soRPM      = flag.Int("scaleout-rpm", 0, "internal: the scale-out worker's RPM")
+		soRedis    = flag.String("scaleout-redis", "", "internal: the Redis the scale-out worker paces through")
 	)
 	flag.Parse()
+	redisconn.RouteLogs(quietLogger) // go-redis logs refused dials on stderr otherwise
+	if *soChild != "" {
+		if err := scaleoutChild(*soChild, *soURL, *soRPM, *soRedis); err != nil {
+			fmt.Fprintln(os.Stderr, "bench scale-out worker:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *batchN > 0 {
 		if err := batchChild(*batchN, *batchURL, *batchDir); err != nil {
 			fmt.Fprintln(os.Stderr, "bench batch child:", err)
@@ -161,6 +181,7 @@ type params struct {
 	memory     memoryParams
 	stream     streamParams
 	batch      batchParams
+	scaleout   scaleoutParams
 }
 
 func paramsFor(quick bool) params {
@@ -172,6 +193,7 @@ func paramsFor(quick bool) params {
 			memory:     memoryParams{small: 2_000, large: 20_000},
 			stream:     streamParams{rounds: 9, slices: 20, slice: 3 * time.Millisecond},
 			batch:      batchParams{small: 25_000, large: 250_000},
+			scaleout:   scaleoutParams{prompts: 1_000, latency: 50 * time.Millisecond},
 		}
 	}
 	return params{
@@ -181,6 +203,7 @@ func paramsFor(quick bool) params {
 		memory:     memoryParams{small: 10_000, large: 100_000},
 		stream:     streamParams{rounds: 15, slices: 25, slice: 3 * time.Millisecond},
 		batch:      batchParams{small: 250_000, large: 1_000_000},
+		scaleout:   scaleoutParams{prompts: 3_000, latency: 50 * time.Millisecond},
 	}
 }
 
@@ -220,6 +243,9 @@ func run(ctx context.Context, figures []string, p params, quick bool) *report {
 		case "respemb":
 			rep.RespEmb, err = runRespEmb(ctx, p.overhead)
 			rep.Params[f] = map[string]any{"rounds": p.overhead.rounds, "slices_per_round": p.overhead.slices, "slice_ms": p.overhead.slice.Milliseconds()}
+		case "scaleout":
+			rep.ScaleOut, err = runScaleout(ctx, p.scaleout)
+			rep.Params[f] = map[string]any{"prompts": p.scaleout.prompts, "latency_ms": p.scaleout.latency.Milliseconds(), "workers": scaleoutWorkers}
 		case "stream":
 			rep.Stream, err = runStream(ctx, p.stream)
 			rep.Params[f] = map[string]any{"rounds": p.stream.rounds, "slices_per_round": p.stream.slices, "slice_ms": p.stream.slice.Milliseconds()}
@@ -263,6 +289,11 @@ func evaluateTargets(r *report) map[string]target {
 			t["scheduling_"+sh.name+"_ratio"] = target{fmt.Sprintf("%s: wall time ≤ %.2f × work/quota", sh.name, sh.ratio), sh.r.Ratio, sh.r.Ratio <= sh.ratio}
 			t["scheduling_"+sh.name+"_refused_pct"] = target{fmt.Sprintf("%s: server 429s ≤ %.1f%% of requests", sh.name, sh.refuse), sh.r.RefusedPct, sh.r.RefusedPct <= sh.refuse}
 		}
+	}
+	if so := r.ScaleOut; so != nil && so.Shared != nil {
+		t["scaleout_quota_used"] = target{"scale-out, shared through Redis: ≥ 0.98 of the quota used", so.Shared.QuotaUsed, so.Shared.QuotaUsed >= 0.98}
+		t["scaleout_refused_pct"] = target{"scale-out, shared through Redis: server 429s ≤ 0.2% of requests", so.Shared.RefusedPct, so.Shared.RefusedPct <= 0.2}
+		t["scaleout_vs_static"] = target{"scale-out: the shared run finishes the uneven job faster than the static split (ratio < 1)", so.SharedVsStatic, so.SharedVsStatic < 1}
 	}
 	if m := r.Memory; m != nil {
 		t["memory_ratio"] = target{"RSS(100k) ≤ 1.2 × RSS(10k)", m.Ratio, m.Ratio <= 1.2}

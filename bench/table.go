@@ -59,6 +59,19 @@ func printTable(w io.Writer, r *report) {
 			b.Small.Lines, b.LinesPerSecSmall, b.Large.Lines, b.LinesPerSecLarge, b.Large.MBPerSec)
 		fmt.Fprintf(tw, "  peak RSS (MB)\t%.1f, %.1f\t\t%.3f×\t< 100 MB, flat\n", b.RSSMBSmall, b.RSSMBLarge, b.Ratio)
 	}
+	if so := r.ScaleOut; so != nil && so.Shared != nil {
+		for _, m := range []struct {
+			name, goal string
+			m          *scaleoutMode
+		}{{"shared through Redis", "≥ 0.98 used, ≤ 0.2%", so.Shared}, {"static split (¼ each)", "", so.Static}, {"unaware (whole quota each)", "", so.Unaware}} {
+			if m.m == nil {
+				continue
+			}
+			fmt.Fprintf(tw, "scale-out %d workers, %d prompts (%v), RPM %d: %s (s)\t%.2f (429s: %d, %.2f%%)\t\t%.3f of the quota, %.3f× ideal %.2f s\t%s\n",
+				so.Workers, so.Prompts, so.Shares, so.RPM, m.name, m.m.WallS, m.m.Server429, m.m.RefusedPct, m.m.QuotaUsed, m.m.RatioToIdeal, so.IdealS, m.goal)
+		}
+		fmt.Fprintf(tw, "  shared / static split (wall)\t%.3f\t\t\t< 1\n", so.SharedVsStatic)
+	}
 	if re := r.RespEmb; re != nil {
 		x := re.Responses
 		fmt.Fprintf(tw, "responses, in-memory %.1f KB (ns/op)\t%.0f\tnet/http %.0f, openai-go %.0f, go-openai chat %.0f\t%.3f× chat, %.3f× net/http (+%.1f µs)\t≤ 1.10× chat\n",

@@ -26,7 +26,9 @@ var unwanted = []string{
 
 // TestLeanImports: the packages llm and providers/azurefoundry pull in
 // nothing that draws on a terminal or only serves the benchmarks, nor
-// deluge's progress display, nor OpenTelemetry.
+// deluge's progress display, nor OpenTelemetry, nor the Redis client (a
+// program that does not use pacing/redispacing or cache/rediscache does not
+// link it: the Redis limiter switched off costs nothing).
 func TestLeanImports(t *testing.T) {
 	root := moduleRoot(t)
 	out, err := goCommand(t, root, nil, "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}",
@@ -42,7 +44,7 @@ func TestLeanImports(t *testing.T) {
 			// them, but a program that does not import telemetry builds
 			// none of their packages.
 			"go.opentelemetry.io", "google.golang.org/grpc", "google.golang.org/protobuf",
-			"github.com/deluge-go/deluge/telemetry") {
+			"github.com/deluge-go/deluge/telemetry", "github.com/redis/go-redis") {
 			assert.False(t, p == bad || strings.HasPrefix(p, bad+"/"), "%s is imported", p)
 		}
 	}

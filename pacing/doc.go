@@ -39,7 +39,9 @@
 //
 // [NewLocal] returns the in-process implementation, the default of every
 // llm.Client. Another implementation (shared by several processes through
-// a network store, such as Redis) plugs in with llm.WithLimiter; package
+// a network store, such as Redis: package
+// [github.com/deluge-go/deluge/pacing/redispacing]) plugs in with
+// llm.WithLimiter; package
 // [github.com/deluge-go/deluge/pacing/pacingtest] checks that it keeps the
 // contract.
 package pacing

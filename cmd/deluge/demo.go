@@ -15,6 +15,7 @@ import (
 
 	"github.com/deluge-go/deluge/cache"
 	"github.com/deluge-go/deluge/examples"
+	"github.com/deluge-go/deluge/internal/redisconn"
 	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/providers/azurefoundry"
 	"github.com/deluge-go/deluge/providers/azurefoundry/azuretest"
@@ -25,6 +26,7 @@ type demoFlags struct {
 	output   string
 	latency  time.Duration
 	failRate float64
+	redis    string // demo_redis.go
 }
 
 // The demo's settings: fast enough to finish in seconds, busy enough to
@@ -52,7 +54,8 @@ cost accounting and resumable output, as a real run would.
 It needs no credentials and reads no AZURE_* variables; it writes
 demo-results.jsonl (replaced on each demo) and nothing else.`,
 		Example: `  deluge demo
-  deluge demo --fail-rate 0.2 --latency 200ms -o /tmp/demo.jsonl`,
+  deluge demo --fail-rate 0.2 --latency 200ms -o /tmp/demo.jsonl
+  deluge demo --redis redis://localhost:6379/0   # three workers, one quota`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDemo(cmd.Context(), a, &f, cmd.Flags().Changed("output"))
@@ -62,6 +65,7 @@ demo-results.jsonl (replaced on each demo) and nothing else.`,
 	fl.StringVarP(&f.output, "output", "o", "demo-results.jsonl", "results file (replaced)")
 	fl.DurationVar(&f.latency, "latency", 40*time.Millisecond, "emulated latency (plus up to as much jitter)")
 	fl.Float64Var(&f.failRate, "fail-rate", 0.08, "fraction of requests the emulator fails (20% 429, 40% 500, 40% 503); the engine retries them")
+	fl.StringVar(&f.redis, "redis", "", "show three workers sharing one quota through this Redis ("+redisconn.Usage+")")
 	return cmd
 }
 
@@ -76,6 +80,9 @@ func runDemo(ctx context.Context, a *app, f *demoFlags, outputGiven bool) error 
 	output, err := demoOutput(f.output, outputGiven)
 	if err != nil {
 		return usageError(err)
+	}
+	if f.redis != "" {
+		return runRedisDemo(ctx, a, f, output)
 	}
 	model, err := registry.Lookup(demoModel)
 	if err != nil {

@@ -28,6 +28,12 @@
 // {"id": …, "text": "…"}, output lines with the vector (a JSON array, or
 // base64 with --base64).
 //
+// Several workers share one deployment's quota, its 429 pauses and the
+// cache through Redis, each taking a shard of the input by ID
+// (docs/scale-out.md):
+//
+//	deluge run -m azure-gpt-4o-mini -i prompts.jsonl -o results-2.jsonl --redis redis://host:6379/0 --shard 2/4
+//
 // Exit codes: 0 when every prompt succeeded, 1 when some failed, 2 for usage
 // and configuration errors, 130 when interrupted.
 //

@@ -96,11 +96,27 @@ type clientEngine struct {
 
 // newClientEngine builds the llm.Client of a run, with its cache.
 func newClientEngine(a *app, cfg *runConfig) (engine, error) {
-	c, closeCache, err := openCache(a, cfg)
-	if err != nil {
-		return nil, err
-	}
 	opts := clientOptions(a, cfg)
+	var (
+		c          llm.Cache
+		closeCache func() error
+	)
+	sh, err := openShared(a, cfg)
+	switch {
+	case err != nil:
+		return nil, err
+	case sh != nil:
+		// Quotas, pauses and the cache shared through Redis.
+		opts = append(opts, llm.WithLimiter(sh.limiter))
+		if sh.cache != nil {
+			c = sh.cache
+		}
+		closeCache = sh.close
+	default:
+		if c, closeCache, err = openCache(a, cfg); err != nil {
+			return nil, err
+		}
+	}
 	if c != nil {
 		opts = append(opts, llm.WithCache(c))
 	}

@@ -269,6 +269,8 @@ const (
 	dispDuplicate
 	// dispDone: the ID already succeeded in the output file; skip it.
 	dispDone
+	// dispOtherShard: the ID belongs to another shard (--shard); leave it.
+	dispOtherShard
 )
 
 // promptSource reads prompts and classifies them: malformed, a duplicate
@@ -282,6 +284,8 @@ type promptSource struct {
 	seen     map[string]int
 	seenHash map[uint64]int
 	seed     maphash.Seed
+	// shard, when set, leaves the lines of other shards alone.
+	shard shard
 }
 
 // hashIDs makes s remember the IDs it read by a 64-bit hash: a fraction of
@@ -302,6 +306,11 @@ func (s *promptSource) Next() (p prompt, d disposition, firstLine int, err error
 	p, err = s.r.Next()
 	if err != nil {
 		return p, 0, 0, err
+	}
+	if !s.shard.owns(p.ID) {
+		// Before the duplicate check: a repeated ID is in the same shard,
+		// so the shard that owns it reports it.
+		return p, dispOtherShard, 0, nil
 	}
 	if s.seenHash != nil {
 		h := maphash.String(s.seed, p.ID)

@@ -43,6 +43,7 @@ type runFlags struct {
 	cacheTTL    time.Duration
 	provider    string
 	weights     string
+	scale       scaleFlags
 }
 
 const runLong = `Send every prompt of a JSONL file to a model and write one result line per
@@ -96,6 +97,9 @@ func newRunCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := cfg.scale.setup(&f.scale, a.env.getenv, cmd.Flags().Changed("cache")); err != nil {
+				return err
+			}
 			return runPrompts(cmd.Context(), a, cfg)
 		},
 	}
@@ -121,6 +125,7 @@ func newRunCmd(a *app) *cobra.Command {
 	cmd.MarkFlagsMutuallyExclusive("cache", "no-cache")
 	cmd.MarkFlagsMutuallyExclusive("cache-max-entries", "no-cache")
 	cmd.MarkFlagsMutuallyExclusive("cache-ttl", "no-cache")
+	addScaleFlags(cmd, &f.scale)
 	return cmd
 }
 
@@ -133,6 +138,8 @@ type runConfig struct {
 	// models are the models the run may use, the default first.
 	models  []registry.Model
 	weights map[string]float64
+	// scale is --shard and --redis (scale.go).
+	scale scaleConfig
 	// The demo's settings: client options added to the run's (the
 	// provider instance, which also skips the credentials check), input
 	// bytes instead of -i, and a fresh output file instead of resuming.
@@ -378,6 +385,7 @@ func runPrompts(ctx context.Context, a *app, cfg *runConfig) error {
 	start := time.Now()
 	r := &runner{a: a, cfg: cfg, out: out, sum: s, bar: bar, in: in2}
 	src := newPromptSource(in, cfg.system, done)
+	src.shard, s.Shard = cfg.scale.shard, cfg.scale.shard.String()
 	for o := range eng.process(in2.work, in2.dispatch.Done(), r.jobs(src)) {
 		r.handle(&o)
 	}
@@ -463,6 +471,9 @@ func (r *runner) jobs(src *promptSource) iter.Seq[*job] {
 			switch disp {
 			case dispDone:
 				r.count(func(s *summary) { s.Skipped++ })
+				continue
+			case dispOtherShard:
+				r.count(func(s *summary) { s.OtherShards++ })
 				continue
 			case dispDuplicate:
 				u.warnf("line %d: id %q already appeared on line %d: skipped", p.Line, p.ID, first)

@@ -20,7 +20,11 @@ type summary struct {
 	Skipped int
 	// Duplicates counts lines whose ID appeared earlier in the same input.
 	Duplicates int
-	Succeeded  int
+	// OtherShards counts lines left to other shards (--shard); Shard is
+	// this run's ("2/4"), "" without --shard.
+	OtherShards int
+	Shard       string
+	Succeeded   int
 	// Failed counts failed lines by error code.
 	Failed map[string]int
 	// NotRun counts lines read but not completed because the run was
@@ -112,6 +116,9 @@ func (s *summary) render(w io.Writer, u *ui) {
 	}
 	if s.Skipped > 0 {
 		row("skipped", "%s already done in %s", groupDigits(s.Skipped), s.Output)
+	}
+	if s.Shard != "" {
+		row("other shards", "%s lines (this is shard %s)", groupDigits(s.OtherShards), s.Shard)
 	}
 	if s.NotRun > 0 {
 		row("not run", "%s (interrupted: not sent, or abandoned in flight; a rerun sends them)", groupDigits(s.NotRun))

@@ -10,7 +10,12 @@
 //
 //	func TestConformance(t *testing.T) {
 //		pacingtest.Run(t, func(t *testing.T, clock func() time.Time) pacing.Limiter {
-//			return redispacing.New(client, redispacing.WithClock(clock))
+//			l, err := redispacing.New(ctx, client, redispacing.WithClock(clock))
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			t.Cleanup(func() { l.Close() })
+//			return l
 //		})
 //	}
 //
