@@ -27,9 +27,11 @@ import (
 // Submit sends jobs through the batch API: it builds the input files (one
 // line per job, custom_id = the job's ID, the body serialized as
 // [llm.Client.Process] would send it with opts and the job's own options),
-// splits them at the provider's limits (Azure: 100,000 lines, 200 MB) and
-// per model (a file names one deployment), uploads each file, waits until
-// it is processed and creates a batch job on it (completion window 24h).
+// splits them at the provider's limits (Azure: 100,000 lines, 200 MB), per
+// model (a file names one deployment) and per endpoint (a file holds one
+// url: chat completions' or the Responses API's, see [Endpointer]),
+// uploads each file, waits until it is processed and creates a batch job
+// on it (completion window 24h).
 // Jobs are read as they come and written to disk: memory does not grow
 // with their number. A file is uploaded while the next one is built.
 //
@@ -37,9 +39,12 @@ import (
 // within an input file, where it would fail the whole file; across files
 // it is not (that would take memory growing with the input), and both
 // results are yielded. A job that cannot be sent (an invalid conversation
-// or option, an ID repeated in its file, a request larger than a file may
+// or option, an option a batch line cannot carry — [llm.WithBackground],
+// [llm.WithPreviousResponse] —, a request the provider's serializer
+// refuses, an ID repeated in its file, a request larger than a file may
 // be) is not submitted; it is recorded in st.Rejected and
-// [Client.Results] yields its error.
+// [Client.Results] yields its error. Options given to Submit itself that
+// no job could carry fail the call.
 //
 // st is a [NewState], or the State of a Submit that stopped (a kill, a
 // crash, a full quota): Submit then resumes it with the same jobs, which
@@ -49,7 +54,10 @@ import (
 // its input file). When every file was uploaded, jobs is not read at all.
 // Submit returns once every job is created; [Client.Wait] waits for them.
 //
-// Errors: a provider without a batch API ([ErrNoBatchAPI]), a full
+// Errors: a provider without a batch API ([ErrNoBatchAPI]), a model or
+// request its batch API cannot take (a configuration error from the
+// provider: an embeddings model, a Responses API request on an Azure
+// api-version that predates it), a full
 // enqueued-token quota ([llm.ErrQuotaExceeded], unless [WithQuotaWait]),
 // the provider's refusal of a file, [ErrInputChanged], ctx's error. The
 // State then records what was done; pass it to Submit again to go on.
