@@ -1,6 +1,9 @@
 package batch_test
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"strings"
@@ -265,4 +268,73 @@ func TestResponsesConfigurationErrors(t *testing.T) {
 	require.ErrorIs(t, err, llm.ErrConfiguration)
 	assert.Contains(t, err.Error(), "embeddings")
 	assert.Contains(t, err.Error(), "Embed")
+}
+
+// A submission of both APIs stopped between two parts resumes without
+// uploading or creating anything twice.
+func TestResponsesSubmissionResumes(t *testing.T) {
+	e := newResponsesEnv(t, "")
+	ctx := t.Context()
+	mixed := concat(jobsFor("c", model, 4), jobsFor("r", responsesModel, 4), jobsFor("w", model, 2, llm.WithAPI(llm.APIResponses)))
+	newClient := func(opts ...batch.Option) *batch.Client {
+		return batch.New(e.llm, append([]batch.Option{batch.WithSpoolDir(t.TempDir()), batch.WithFileLimits(3, 0),
+			batch.WithFilePollInterval(time.Millisecond), batch.WithPollInterval(5 * time.Millisecond)}, opts...)...)
+	}
+	st := batch.NewState()
+	stop := errors.New("stopped")
+	cctx, cancel := context.WithCancelCause(ctx)
+	bc := newClient(batch.WithJournal(func(s *batch.State) error {
+		if len(s.Parts) >= 2 && s.Parts[1].Stage == batch.StageUploading {
+			cancel(stop)
+		}
+		return nil
+	}))
+	require.Error(t, bc.Submit(cctx, st, mixed))
+	require.False(t, st.Submitted())
+
+	// The state goes through JSON, as the CLI keeps it.
+	b, err := json.Marshal(st)
+	require.NoError(t, err)
+	var back batch.State
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.Equal(t, batch.StateVersion, back.Version)
+
+	resume := newClient()
+	require.NoError(t, resume.Submit(ctx, &back, mixed))
+	require.True(t, back.Submitted())
+	// c: 4 lines at 3 per file; r: 4 lines (o3-pro, /v1/responses); w: 2
+	// lines (gpt-4o-mini, /v1/responses).
+	require.Len(t, back.Parts, 5)
+	assert.Len(t, e.srv.Batches(), 5, "one job per part, none twice")
+	uploads := 0
+	for _, f := range e.srv.Files() {
+		if f.Purpose == "batch" {
+			uploads++
+		}
+	}
+	assert.Equal(t, 5, uploads, "one upload per part")
+	_, err = resume.Wait(ctx, &back, nil)
+	require.NoError(t, err)
+	rs := collect(t, resume.Results(ctx, &back))
+	require.Len(t, rs, 10)
+	for id, r := range rs {
+		require.NoError(t, r.Err, id)
+		assert.Equal(t, strings.HasPrefix(id, "c"), r.Response.ResponseID == "", "%s: the API it was sent to", id)
+	}
+}
+
+// A submission resumed with its prompts sent to another API is refused
+// as an input that changed, naming the endpoint.
+func TestResponsesSubmissionAPIChanged(t *testing.T) {
+	e := newResponsesEnv(t, "")
+	st := batch.NewState()
+	require.NoError(t, e.bc.Submit(t.Context(), st, jobsFor("w", model, 2, llm.WithAPI(llm.APIResponses))))
+	require.Len(t, st.Parts, 1)
+	assert.Equal(t, "/v1/responses", st.Parts[0].Endpoint)
+	// A state that stopped after building its part.
+	st.Complete = false
+	st.Parts[0].Stage = batch.StageBuilt
+	err := e.bc.Submit(t.Context(), st, jobsFor("w", model, 2))
+	require.ErrorIs(t, err, batch.ErrInputChanged)
+	assert.Contains(t, err.Error(), "(/v1/responses)")
 }
