@@ -268,6 +268,14 @@ func TestResponsesConfigurationErrors(t *testing.T) {
 	require.ErrorIs(t, err, llm.ErrConfiguration)
 	assert.Contains(t, err.Error(), "embeddings")
 	assert.Contains(t, err.Error(), "Embed")
+
+	// Check says so without sending anything.
+	require.NoError(t, e.bc.Check(""))
+	require.NoError(t, e.bc.Check(responsesModel))
+	require.ErrorIs(t, e.bc.Check("azure-text-embedding-3-small"), llm.ErrConfiguration)
+	require.ErrorIs(t, e.bc.Check("azure-claude-opus-4-6"), llm.ErrConfiguration)
+	assert.Zero(t, e.srv.Requests(), "no request sent")
+	assert.Empty(t, e.srv.Files())
 }
 
 // A submission of both APIs stopped between two parts resumes without
