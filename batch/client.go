@@ -274,6 +274,19 @@ func (c *Client) service(modelID string) (Service, registry.Model, error) {
 	return s, m, nil
 }
 
+// Check reports, without network I/O, whether the client can run batch
+// jobs for a model (a model ID; "" is the client's primary model): nil,
+// or the error [Client.Submit] would stop with before sending anything —
+// a provider without a batch API ([ErrNoBatchAPI]), a model or
+// configuration its batch API cannot serve (an embeddings model: Azure's
+// batch jobs take none; a Claude deployment; an endpoint with regions),
+// an invalid option. Per-request problems (a Responses API request on an
+// api-version that predates it) show when Submit builds the lines.
+func (c *Client) Check(model string) error {
+	_, _, err := c.service(model)
+	return err
+}
+
 // limits returns the file limits for s: the provider's, lowered by
 // WithFileLimits.
 func (c *Client) limits(s Service) Limits {

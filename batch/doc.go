@@ -12,8 +12,10 @@
 //
 //   - Submit: build the input files from an iterator of [llm.Job] (the
 //     same models, conversations and options as [llm.Client.Process]),
-//     streamed to disk and split at the provider's limits and per model,
-//     upload them, wait until they are processed, create one job each;
+//     streamed to disk and split at the provider's limits, per model and
+//     per endpoint ([Endpointer]: chat completions or the Responses API,
+//     as a synchronous call of the request would go), upload them, wait
+//     until they are processed, create one job each;
 //   - Track: [Client.Refresh], [Client.Wait] (polling once a minute by
 //     default, with backoff), [Client.Cancel], [Client.Jobs];
 //   - Collect: download the output and error files and yield one
@@ -25,6 +27,14 @@
 // Submit killed at any point and run again with the same State uploads
 // no file and creates no job twice: it looks for an upload by its file
 // name, and for a job by its input file, when their replies were lost.
+//
+// Requests for the Responses API (a model whose APISpec is "responses", or
+// [llm.WithAPI](llm.APIResponses)) are batched like chat completions, but
+// [llm.WithBackground] and [llm.WithPreviousResponse] are refused: a job
+// already runs in the background, and its lines, run in no set order,
+// cannot continue a stored response. Embeddings have no batch jobs (Azure
+// takes none); [Client.Check] reports such a model before anything is
+// sent.
 //
 // The deluge command's "deluge batch" subcommands are built on this
 // package; docs/batch.md shows the whole flow, from deploying a Global

@@ -71,6 +71,51 @@ func Example() {
 	// q3: Echo: What is a batch? (batch price: true)
 }
 
+// Responses API models go to batch jobs too: a Responses-only model
+// (azure-o3-pro), or any model with llm.WithAPI(llm.APIResponses). Their
+// lines are Responses API requests (url /v1/responses), in files and jobs
+// of their own, and their results carry what the Responses API returns,
+// such as a reasoning summary.
+func Example_responsesAPI() {
+	srv := azuretest.NewServer(azuretest.WithAPIKeys("key"), azuretest.WithBatchDeployment("o3-pro-batch", "o3-pro"))
+	defer srv.Close()
+	p, err := azurefoundry.New(azurefoundry.Config{Endpoint: srv.URL, APIKey: "key",
+		BatchDeployments: map[string]string{"azure-o3-pro": "o3-pro-batch"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	client, err := llm.NewClient("azure-o3-pro", llm.WithProviderInstance(p), llm.WithReasoningSummary("auto"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	bc := batch.New(client, batch.WithPollInterval(time.Millisecond), batch.WithLogger(slog.New(slog.DiscardHandler)))
+	jobs := func(yield func(string, llm.Job) bool) {
+		yield("q1", llm.Job{Conversation: conversation.New().User("Prove that there are infinitely many primes.")})
+	}
+	ctx := context.Background()
+	st := batch.NewState()
+	if err := bc.Submit(ctx, st, jobs); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := bc.Wait(ctx, st, nil); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("endpoint:", st.Parts[0].Endpoint)
+	for r, err := range bc.Results(ctx, st) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println("reply:", r.Response.Completion)
+		fmt.Println("summary:", r.Response.ReasoningSummary)
+		fmt.Println("reasoning tokens counted:", r.Response.Usage.ReasoningTokens > 0)
+	}
+	// Output:
+	// endpoint: /v1/responses
+	// reply: Echo: Prove that there are infinitely many primes.
+	// summary: Reasoning about: Prove that there are infinitely many primes.
+	// reasoning tokens counted: true
+}
+
 // A State persisted with WithJournal survives the process: a submission
 // that stopped goes on from it, and its jobs can be tracked and collected
 // by another process.

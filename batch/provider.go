@@ -37,7 +37,10 @@ type Service interface {
 	Limits() Limits
 	// Line returns one line of an input file, without its line end: the
 	// request the provider would send synchronously for req, serialized
-	// by the provider's own serializer, with custom_id set to id.
+	// by the provider's own serializer, with custom_id set to id. A
+	// request that cannot be sent is an *llm.Error: CodeInvalidRequest
+	// for the request's own fault (its input is rejected),
+	// CodeConfiguration for the service's (the submission stops).
 	Line(id string, req *llm.Request) ([]byte, error)
 
 	// UploadFile uploads an input file with purpose "batch".
@@ -65,11 +68,28 @@ type Service interface {
 	// custom_id and either the response, priced at the batch rate and
 	// with the provider's content-filter annotations, or the request's
 	// error (an *llm.Error; lines a job never ran wrap [ErrNotRun]). The
-	// error is for a line that cannot be decoded at all.
+	// error is for a line that cannot be decoded at all. A Service whose
+	// lines go to several endpoints ([Endpointer]) tells their replies
+	// apart itself.
 	Result(line []byte) (LineResult, error)
 	// JobError turns an entry of a failed job's error list into the
 	// *llm.Error its inputs get, with advice on what to fix.
 	JobError(e JobError) *llm.Error
+}
+
+// Endpointer is an optional interface of a [Service] whose lines go to
+// more than one of the provider's endpoints — OpenAI's and Azure's chat
+// completions and Responses API, chosen per request as a synchronous call
+// chooses ([llm.Request.UsesResponses]). An input file holds the lines of
+// one endpoint (a file whose lines name several fails with url_mismatch):
+// the [Client] builds one file per model and endpoint, records the
+// endpoint in [Part.Endpoint] and creates the part's job with it
+// ([JobParams.Endpoint]). A Service without it has one endpoint.
+type Endpointer interface {
+	// Endpoint returns the endpoint of req's line, as the provider names
+	// it when it creates a job ("/v1/responses"); "" is the Service's
+	// default. It is called after Line accepted req.
+	Endpoint(req *llm.Request) string
 }
 
 // Limits are the limits of one input file.
@@ -98,6 +118,9 @@ type Upload struct {
 // JobParams create a batch job.
 type JobParams struct {
 	InputFileID string
+	// Endpoint is the endpoint of the file's lines ([Endpointer]); ""
+	// is the Service's default.
+	Endpoint string
 	// OutputExpiresAfter, when positive, asks for the output and error
 	// files to be deleted that long after the job is created.
 	OutputExpiresAfter time.Duration

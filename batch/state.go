@@ -9,7 +9,9 @@ import (
 )
 
 // StateVersion is the version of the [State] format this package writes.
-const StateVersion = 1
+// Version 2 added [Part.Endpoint]; a version 1 State reads as one whose
+// parts all go to their Service's default endpoint (chat completions).
+const StateVersion = 2
 
 // State is the record of one submission: what was read, uploaded and
 // created, and the last known state of each job. It is all the [Client]
@@ -52,6 +54,9 @@ type Part struct {
 	// carry (an Azure deployment).
 	Model string `json:"model"`
 	Name  string `json:"name"`
+	// Endpoint is the endpoint its lines go to ("/v1/responses"), when
+	// its Service has several ([Endpointer]); "" is the Service's default.
+	Endpoint string `json:"endpoint,omitempty"`
 	// Filename is the name the file is uploaded under.
 	Filename string `json:"filename"`
 	Lines    int    `json:"lines"`

@@ -27,9 +27,11 @@ import (
 // Submit sends jobs through the batch API: it builds the input files (one
 // line per job, custom_id = the job's ID, the body serialized as
 // [llm.Client.Process] would send it with opts and the job's own options),
-// splits them at the provider's limits (Azure: 100,000 lines, 200 MB) and
-// per model (a file names one deployment), uploads each file, waits until
-// it is processed and creates a batch job on it (completion window 24h).
+// splits them at the provider's limits (Azure: 100,000 lines, 200 MB), per
+// model (a file names one deployment) and per endpoint (a file holds one
+// url: chat completions' or the Responses API's, see [Endpointer]),
+// uploads each file, waits until it is processed and creates a batch job
+// on it (completion window 24h).
 // Jobs are read as they come and written to disk: memory does not grow
 // with their number. A file is uploaded while the next one is built.
 //
@@ -37,9 +39,12 @@ import (
 // within an input file, where it would fail the whole file; across files
 // it is not (that would take memory growing with the input), and both
 // results are yielded. A job that cannot be sent (an invalid conversation
-// or option, an ID repeated in its file, a request larger than a file may
+// or option, an option a batch line cannot carry — [llm.WithBackground],
+// [llm.WithPreviousResponse] —, a request the provider's serializer
+// refuses, an ID repeated in its file, a request larger than a file may
 // be) is not submitted; it is recorded in st.Rejected and
-// [Client.Results] yields its error.
+// [Client.Results] yields its error. Options given to Submit itself that
+// no job could carry fail the call.
 //
 // st is a [NewState], or the State of a Submit that stopped (a kill, a
 // crash, a full quota): Submit then resumes it with the same jobs, which
@@ -49,7 +54,10 @@ import (
 // its input file). When every file was uploaded, jobs is not read at all.
 // Submit returns once every job is created; [Client.Wait] waits for them.
 //
-// Errors: a provider without a batch API ([ErrNoBatchAPI]), a full
+// Errors: a provider without a batch API ([ErrNoBatchAPI]), a model or
+// request its batch API cannot take (a configuration error from the
+// provider: an embeddings model, a Responses API request on an Azure
+// api-version that predates it), a full
 // enqueued-token quota ([llm.ErrQuotaExceeded], unless [WithQuotaWait]),
 // the provider's refusal of a file, [ErrInputChanged], ctx's error. The
 // State then records what was done; pass it to Submit again to go on.
@@ -61,8 +69,12 @@ func (c *Client) Submit(ctx context.Context, st *State, jobs iter.Seq2[string, l
 		return err
 	}
 	// Options wrong for every job are the call's error, not every input's.
-	if _, _, err := c.llm.Prepare(llm.Job{Conversation: conversation.New().User("-")}, opts...); err != nil {
+	_, probe, err := c.llm.Prepare(llm.Job{Conversation: conversation.New().User("-")}, opts...)
+	if err != nil {
 		return err
+	}
+	if le := checkRequest(probe); le != nil {
+		return le
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -102,27 +114,32 @@ type submission struct {
 	mu sync.Mutex
 
 	// Builder state.
-	spools  map[string]*spool // by model ID
-	order   []*spool          // open spools, by first line
-	seq     int               // spools opened
-	next    int               // number of the next sealed part
+	spools  map[spoolKey]*spool
+	order   []*spool // open spools, by first line
+	seq     int      // spools opened
+	next    int      // number of the next sealed part
 	seed    maphash.Seed
 	read    int
 	rejects []Rejected
 }
 
+// spoolKey names the file a line goes to: a file holds one deployment
+// and one url.
+type spoolKey struct{ model, endpoint string }
+
 // spool is an input file being built on disk.
 type spool struct {
-	model  registry.Model
-	svc    Service
-	limits Limits
-	path   string
-	f      *os.File
-	w      *bufio.Writer
-	h      hash.Hash
-	lines  int
-	bytes  int64
-	runs   Runs
+	model    registry.Model
+	endpoint string // "" for the Service's default
+	svc      Service
+	limits   Limits
+	path     string
+	f        *os.File
+	w        *bufio.Writer
+	h        hash.Hash
+	lines    int
+	bytes    int64
+	runs     Runs
 	// ids holds the hashes of the custom_ids written; idsW writes the
 	// custom_ids themselves, in order, to the part's ID file (see
 	// idsPath), which Collect reads to map results back.
@@ -168,7 +185,7 @@ func (s *submission) allUploaded() bool {
 
 // run reads jobs into parts and hands each sealed part to the uploader.
 func (s *submission) run(jobs iter.Seq2[string, llm.Job]) error {
-	s.spools = map[string]*spool{}
+	s.spools = map[spoolKey]*spool{}
 	s.seed = maphash.MakeSeed()
 	s.next = 1
 	// One part waits while another uploads: at most two built files on
@@ -238,6 +255,10 @@ func (s *submission) add(i int, id string, job llm.Job, queue chan<- sealed) err
 		s.reject(i, id, job.Model, err)
 		return nil
 	}
+	if le := checkRequest(req); le != nil {
+		s.reject(i, id, req.Model.ID, le)
+		return nil
+	}
 	if id == "" {
 		s.reject(i, id, req.Model.ID, &llm.Error{Code: llm.CodeInvalidRequest, Model: req.Model.ID,
 			Message: fmt.Sprintf("input #%d has an empty ID: every input needs a unique ID, which becomes its custom_id", i+1)})
@@ -249,12 +270,21 @@ func (s *submission) add(i int, id string, job llm.Job, queue chan<- sealed) err
 	}
 	line, err := svc.Line(id, req)
 	if err != nil {
+		if llm.CodeOf(err) == llm.CodeConfiguration {
+			// The service cannot send such lines at all: no input is
+			// at fault.
+			return err
+		}
 		s.reject(i, id, req.Model.ID, err)
 		return nil
 	}
-	sp := s.spools[req.Model.ID]
+	key := spoolKey{model: req.Model.ID}
+	if e, ok := svc.(Endpointer); ok {
+		key.endpoint = e.Endpoint(req)
+	}
+	sp := s.spools[key]
 	if sp == nil {
-		if sp, err = s.open(req.Model, svc); err != nil {
+		if sp, err = s.open(req.Model, key.endpoint, svc); err != nil {
 			return err
 		}
 	}
@@ -268,7 +298,7 @@ func (s *submission) add(i int, id string, job llm.Job, queue chan<- sealed) err
 		if err := s.seal(sp, queue); err != nil {
 			return err
 		}
-		if sp, err = s.open(req.Model, svc); err != nil {
+		if sp, err = s.open(req.Model, key.endpoint, svc); err != nil {
 			return err
 		}
 	}
@@ -308,10 +338,10 @@ func (s *submission) reject(i int, id, model string, err error) {
 	s.rejects = append(s.rejects, Rejected{ID: id, Index: i, Model: model, Code: string(llm.CodeOf(err)), Message: err.Error()})
 }
 
-// open starts a spool for model m. Spools are named by the submission
-// and their rank, so that a resumed submission overwrites the files a
-// killed one left.
-func (s *submission) open(m registry.Model, svc Service) (*spool, error) {
+// open starts a spool for the lines of model m to endpoint. Spools are
+// named by the submission and their rank, so that a resumed submission
+// overwrites the files a killed one left.
+func (s *submission) open(m registry.Model, endpoint string, svc Service) (*spool, error) {
 	s.seq++
 	path := filepath.Join(s.c.spoolDir(), fmt.Sprintf(".deluge-batch-%s-%d.jsonl", s.st.ID, s.seq))
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
@@ -325,9 +355,9 @@ func (s *submission) open(m registry.Model, svc Service) (*spool, error) {
 		os.Remove(path)
 		return nil, fmt.Errorf("batch: creating an input file: %w (set the directory with WithSpoolDir)", err)
 	}
-	sp := &spool{model: m, svc: svc, limits: s.c.limits(svc), path: path, f: f, w: bufio.NewWriterSize(f, 256<<10), h: sha256.New(),
+	sp := &spool{model: m, endpoint: endpoint, svc: svc, limits: s.c.limits(svc), path: path, f: f, w: bufio.NewWriterSize(f, 256<<10), h: sha256.New(),
 		ids: map[uint64]struct{}{}, idsPath: idsPath, idsF: idsF, idsW: bufio.NewWriterSize(idsF, 64<<10)}
-	s.spools[m.ID] = sp
+	s.spools[spoolKey{m.ID, endpoint}] = sp
 	s.order = append(s.order, sp)
 	return sp, nil
 }
@@ -335,7 +365,7 @@ func (s *submission) open(m registry.Model, svc Service) (*spool, error) {
 // seal closes a spool, records it as the next part (or checks it against
 // the part a stopped submission recorded) and queues it for upload.
 func (s *submission) seal(sp *spool, queue chan<- sealed) error {
-	delete(s.spools, sp.model.ID)
+	delete(s.spools, spoolKey{sp.model.ID, sp.endpoint})
 	for i, o := range s.order {
 		if o == sp {
 			s.order = append(s.order[:i], s.order[i+1:]...)
@@ -376,11 +406,12 @@ func (s *submission) seal(sp *spool, queue chan<- sealed) error {
 	var p *Part
 	if n <= len(s.st.Parts) {
 		p = s.st.Parts[n-1]
-		if p.SHA256 != sum || p.Lines != sp.lines || p.Model != sp.model.ID {
+		if p.SHA256 != sum || p.Lines != sp.lines || p.Model != sp.model.ID || p.Endpoint != sp.endpoint {
 			s.mu.Unlock()
 			os.Remove(path)
-			return fmt.Errorf("%w: input file %d now holds %d lines for %s (sha256 %.12s…), where %d lines for %s (sha256 %.12s…) were submitted; "+
-				"resume with the same input and options, or start a new submission", ErrInputChanged, n, sp.lines, sp.model.ID, sum, p.Lines, p.Model, p.SHA256)
+			return fmt.Errorf("%w: input file %d now holds %d lines for %s%s (sha256 %.12s…), where %d lines for %s%s (sha256 %.12s…) were submitted; "+
+				"resume with the same input and options, or start a new submission", ErrInputChanged,
+				n, sp.lines, sp.model.ID, endpointNote(sp.endpoint), sum, p.Lines, p.Model, endpointNote(p.Endpoint), p.SHA256)
 		}
 		if p.Stage.rank() >= StageUploaded.rank() {
 			os.Remove(path)
@@ -391,7 +422,7 @@ func (s *submission) seal(sp *spool, queue chan<- sealed) error {
 			return nil
 		}
 	} else {
-		p = &Part{N: n, Model: sp.model.ID, Name: sp.svc.Name(), Filename: s.st.filename(n),
+		p = &Part{N: n, Model: sp.model.ID, Name: sp.svc.Name(), Endpoint: sp.endpoint, Filename: s.st.filename(n),
 			Lines: sp.lines, Bytes: sp.bytes, SHA256: sum, Indexes: sp.runs, Stage: StageBuilt}
 		s.st.Parts = append(s.st.Parts, p)
 		err := s.journal()
@@ -410,6 +441,14 @@ func (s *submission) seal(sp *spool, queue chan<- sealed) error {
 		}
 		return context.Cause(s.ctx)
 	}
+}
+
+// endpointNote names a part's endpoint in a message, when it has one.
+func endpointNote(endpoint string) string {
+	if endpoint == "" {
+		return ""
+	}
+	return " (" + endpoint + ")"
 }
 
 // removeSpools deletes the files of spools still open (a failed
@@ -609,7 +648,7 @@ func (s *submission) create(ctx context.Context, p *Part, svc Service) error {
 	} else if err := s.update(func() { p.Stage, p.Since = StageCreating, time.Now().UTC() }); err != nil {
 		return err
 	}
-	params := JobParams{InputFileID: p.FileID, OutputExpiresAfter: s.c.o.outputExpiry,
+	params := JobParams{InputFileID: p.FileID, Endpoint: p.Endpoint, OutputExpiresAfter: s.c.o.outputExpiry,
 		Metadata: map[string]string{"deluge_submission": s.st.ID, "deluge_part": strconv.Itoa(p.N)}}
 	var (
 		job    Job

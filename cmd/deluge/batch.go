@@ -36,7 +36,9 @@ fetch writes each result once, however often it runs.
 
 On Azure, the lines must name a Global Batch (or Data Zone Batch)
 deployment: give it with --deployment, or AZURE_BATCH_DEPLOYMENT_<MODEL ID>.
-See docs/batch.md.`
+Models served only by the Responses API go in Responses API lines
+(/v1/responses), in files and jobs of their own. Embeddings models have no
+batch jobs on Azure: use 'deluge embed'. See docs/batch.md.`
 
 func newBatchCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{

@@ -141,6 +141,8 @@ func runBatchSubmit(ctx context.Context, a *app, cmd *cobra.Command, f *batchSub
 	if err != nil {
 		return err
 	}
+	extra := []batch.Option{batch.WithFileExpiry(f.expiresAfter), batch.WithOutputExpiry(f.outputExpiry), batch.WithQuotaWait(f.quotaWait),
+		batch.WithPollInterval(f.tracking.poll), batch.WithMaxPollInterval(f.tracking.maxPoll)}
 	s, err := openBatchSession(a, f.output)
 	if err != nil {
 		return err
@@ -170,6 +172,15 @@ func runBatchSubmit(ctx context.Context, a *app, cmd *cobra.Command, f *batchSub
 			u.infof("the previous submission's results are all in %s: starting a new one", f.output)
 		}
 		s.state = &batchFile{Version: batchStateVersion, Input: abs, Options: opts, OutputOffset: s.ix.size, Submission: batch.NewState()}
+		// A model or configuration the batch API cannot take (an
+		// embeddings model, a provider without batch jobs) is refused
+		// before anything is written.
+		if err := s.clients(extra...); err != nil {
+			return err
+		}
+		if err := s.bc.Check(""); err != nil {
+			return batchError(err)
+		}
 		if len(s.ix.done) > 0 {
 			u.infof("%s IDs already done in %s will be left out", groupDigits(len(s.ix.done)), f.output)
 		}
@@ -196,9 +207,10 @@ func runBatchSubmit(ctx context.Context, a *app, cmd *cobra.Command, f *batchSub
 		}
 	}
 
-	if err := s.clients(batch.WithFileExpiry(f.expiresAfter), batch.WithOutputExpiry(f.outputExpiry), batch.WithQuotaWait(f.quotaWait),
-		batch.WithPollInterval(f.tracking.poll), batch.WithMaxPollInterval(f.tracking.maxPoll)); err != nil {
-		return err
+	if s.bc == nil {
+		if err := s.clients(extra...); err != nil {
+			return err
+		}
 	}
 	in := watchInterrupts(ctx, a.env, 0, func(n int, sig os.Signal) {
 		u.warnf("%v: stopping; rerun the same command to go on (nothing is uploaded or created twice)", sig)
@@ -299,6 +311,17 @@ func (s *batchSession) submit(ctx context.Context) error {
 	st := b.Submission
 	lines := st.Lines()
 	u.infof("submitted %s prompts in %d files in %s: %s", groupDigits(lines), len(st.Parts), time.Since(start).Round(time.Millisecond), jobList(st))
+	// The inputs the library refused (an option the API does not take, a
+	// request too large for a file): the malformed lines were warned
+	// about as they were read.
+	const maxShown = 10
+	for i, rj := range st.Rejected {
+		if i == maxShown {
+			u.warnf("… and %s more", groupDigits(len(st.Rejected)-maxShown))
+			break
+		}
+		u.warnf("line %d: %s", b.Lines.line(rj.Index), rj.Message)
+	}
 	if n := len(b.Malformed) + len(st.Rejected); n > 0 {
 		u.warnf("%s input lines were not submitted (see above); fetch writes them as errors", groupDigits(n))
 	}

@@ -155,6 +155,18 @@ with its request counts. With --wait, poll until every job has ended.`,
 	return cmd
 }
 
+// partAPI names the API of a part's lines: "chat" (chat completions, the
+// default endpoint) or "responses".
+func partAPI(p *batch.Part) string {
+	switch {
+	case p.Endpoint == "":
+		return "chat"
+	case strings.HasSuffix(p.Endpoint, "/responses"):
+		return "responses"
+	}
+	return p.Endpoint
+}
+
 // writeStatus prints one line per part and the totals.
 func (s *batchSession) writeStatus() error {
 	u := s.a.ui
@@ -163,7 +175,7 @@ func (s *batchSession) writeStatus() error {
 	fmt.Fprintf(u.stdout, "submission %s of %s, created %s (%s ago)\n", st.ID, b.Input, st.CreatedAt.Local().Format("2006-01-02 15:04"),
 		time.Since(st.CreatedAt).Round(time.Second))
 	tw := tabwriter.NewWriter(u.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "FILE\tLINES\tMODEL\tDEPLOYMENT\tJOB\tSTATUS\tDONE\tFAILED\tRESULTS")
+	fmt.Fprintln(tw, "FILE\tLINES\tMODEL\tDEPLOYMENT\tAPI\tJOB\tSTATUS\tDONE\tFAILED\tRESULTS")
 	for _, p := range st.Parts {
 		job, status, done, failed := "-", string(p.Stage), "-", "-"
 		if p.Job != nil {
@@ -177,7 +189,7 @@ func (s *batchSession) writeStatus() error {
 		case p.Terminal():
 			fetched = "to fetch"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.N, groupDigits(p.Lines), p.Model, p.Name, job, status, done, failed, fetched)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.N, groupDigits(p.Lines), p.Model, p.Name, partAPI(p), job, status, done, failed, fetched)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -42,8 +42,14 @@ var _ batch.Provider = (*Provider)(nil)
 // /openai/batches?api-version=…, from 2024-07-01-preview) — with its
 // api-key or Entra ID token. The lines carry the batch deployment: name
 // when given, else Config.BatchDeployments, AZURE_BATCH_DEPLOYMENT_<ID>,
-// then the model's deployment. Results are priced with BatchCost at the
-// batch SKU's rate (Config.BatchDeploymentType).
+// then the model's deployment. A request goes to chat completions or to
+// the Responses API as a synchronous call would (the model's APISpec
+// "responses", llm.WithAPI), in files and jobs of its own; on the classic
+// family the Responses API needs MinResponsesAPIVersion (a Responses-only
+// model uses ResponsesAPIVersion when the configured one is older, as its
+// synchronous calls do). Results are priced with BatchCost at the batch
+// SKU's rate (Config.BatchDeploymentType). Embeddings models are refused:
+// Azure's batch jobs do not take embeddings.
 //
 // Batch jobs run in one resource: with regions configured, give the model
 // an APIBase (or configure a provider without regions) for its batch jobs.
@@ -51,8 +57,11 @@ func (p *Provider) BatchService(m registry.Model, name string) (batch.Service, e
 	switch m.APISpec {
 	case registry.APISpecAnthropicMessages:
 		return nil, configError(m.ID, fmt.Errorf("model %s is a Claude deployment: Azure's batch jobs run Azure OpenAI models only; send its prompts with llm.Client.Process (deluge run)", m.ID))
-	case registry.APISpecResponses:
-		return nil, configError(m.ID, fmt.Errorf("model %s speaks the Responses API; deluge's Azure batch jobs are chat completions: register the model with the chat completions API spec", m.ID))
+	case registry.APISpecEmbeddings:
+		// Microsoft Learn, batch how-to, FAQ: "Can I use the batch API
+		// for embeddings models? This is currently not supported."
+		return nil, configError(m.ID, fmt.Errorf("model %s is an embeddings model, and Azure's batch jobs do not take embeddings (Microsoft Learn, batch FAQ); "+
+			"compute them with llm.Client.Embed or EmbedSeq (deluge embed)", m.ID))
 	}
 	var t *target
 	switch {
@@ -106,20 +115,46 @@ func (p *Provider) BatchService(m registry.Model, name string) (batch.Service, e
 	if st, ok := t.auth.tokens.(staticToken); ok {
 		cfg.Redact = append(cfg.Redact, string(st))
 	}
+	// Responses API lines: "url": "/v1/responses" in Microsoft's input
+	// examples (REST and Python, on both families); the job's endpoint
+	// "/v1/responses", a value of the v1 reference's endpoint enum. (The
+	// Python how-to passes "/chat/completions" for a file of Responses
+	// lines, noting that "the system will read your input file to
+	// determine if the chat completions or responses API is needed"; the
+	// endpoint that matches the lines is right under either reading.)
+	cfg.ResponsesLineURL, cfg.ResponsesEndpoint = "/v1/responses", "/v1/responses"
 	if t.mode == modeClassic {
 		if t.apiVersion < minBatchAPIVersion {
 			return nil, configError(m.ID, fmt.Errorf("API version %s has no batch jobs (they came with %s): use %s=%s (recommended) or a dated version from %s",
 				t.apiVersion, minBatchAPIVersion, EnvAPIVersion, APIVersionV1, minBatchAPIVersion))
 		}
+		version := t.apiVersion
+		if !servesResponses(version) {
+			if m.APISpec == registry.APISpecResponses {
+				// As its synchronous calls do (responsesVersion), a
+				// Responses-only model's batch jobs use a version that
+				// has the Responses API.
+				version = responsesVersion(version)
+			} else {
+				cfg.NoResponses = fmt.Sprintf("API version %s predates the Responses API (%s): batch jobs of Responses API requests (llm.WithAPI(llm.APIResponses)) need %s=%s (recommended) or a dated version from %s",
+					version, MinResponsesAPIVersion, EnvAPIVersion, APIVersionV1, MinResponsesAPIVersion)
+			}
+		}
 		// Microsoft's Python example on a dated version: "url":
 		// "/chat/completions".
-		cfg.BaseURL, cfg.APIVersion, cfg.LineURL = t.ep.base+"/openai", t.apiVersion, "/chat/completions"
+		cfg.BaseURL, cfg.APIVersion, cfg.LineURL = t.ep.base+"/openai", version, "/chat/completions"
 	} else {
 		// Microsoft's REST example on v1: "url": "/v1/chat/completions",
 		// the job's endpoint "/chat/completions".
 		cfg.BaseURL, cfg.APIVersion, cfg.LineURL = t.ep.base+"/openai/v1", t.apiVersion, "/v1/chat/completions"
 	}
 	return openai.NewBatchService(cfg)
+}
+
+// servesResponses reports whether a dated api-version of the classic
+// family serves the Responses API (from MinResponsesAPIVersion).
+func servesResponses(version string) bool {
+	return responsesVersion(version) == version
 }
 
 // batchDeployment is the deployment taking m's batch jobs.

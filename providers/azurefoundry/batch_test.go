@@ -2,6 +2,7 @@ package azurefoundry
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -174,4 +175,86 @@ func TestBatchServiceEntraID(t *testing.T) {
 	_, err = s.Jobs(t.Context(), batch.ListOptions{})
 	require.ErrorIs(t, err, llm.ErrAuthentication)
 	assert.Contains(t, err.Error(), "az login")
+}
+
+// Responses API lines: "url": "/v1/responses" on both families, jobs with
+// endpoint "/v1/responses", the classic family from 2025-03-01-preview.
+func TestBatchServiceResponses(t *testing.T) {
+	mock := newMock(t, func(req *http.Request) *http.Response {
+		return jsonResponse(200, string(fixture.Azure(t, "aoai_batch_create_validating.doc.json")), nil)
+	})
+	o3 := lookup(t, "azure-o3-pro")
+	gpt := lookup(t, "azure-gpt-4o")
+	lineOf := func(s batch.Service, req *llm.Request) map[string]any {
+		t.Helper()
+		line, err := s.Line("a", req)
+		require.NoError(t, err)
+		var l map[string]any
+		require.NoError(t, json.Unmarshal(line, &l))
+		return l
+	}
+	for _, tc := range []struct{ version, path, query string }{
+		{"", "/openai/v1/batches", ""},
+		{"2025-03-01-preview", "/openai/batches", "api-version=2025-03-01-preview"},
+		// Older than the Responses API: a Responses-only model's jobs use
+		// ResponsesAPIVersion, as its synchronous calls do.
+		{"2024-10-21", "/openai/batches", "api-version=" + ResponsesAPIVersion},
+	} {
+		p := newTestProvider(t, Config{Endpoint: testEndpoint, APIKey: "key-0123456789", APIVersion: tc.version}, mock)
+		s, err := p.BatchService(o3, "o3-pro-batch")
+		require.NoError(t, err, tc.version)
+		l := lineOf(s, hello(o3))
+		assert.Equal(t, "/v1/responses", l["url"], tc.version)
+		body := l["body"].(map[string]any)
+		assert.Equal(t, "o3-pro-batch", body["model"])
+		assert.NotNil(t, body["input"], "a Responses API body")
+		assert.Equal(t, "/v1/responses", s.(batch.Endpointer).Endpoint(hello(o3)))
+		_, err = s.CreateJob(t.Context(), batch.JobParams{InputFileID: "file-1", Endpoint: "/v1/responses"})
+		require.NoError(t, err)
+		got := mock.last(t)
+		assert.Equal(t, tc.path, got.Path, tc.version)
+		assert.Equal(t, tc.query, got.Query, tc.version)
+		assert.Equal(t, "/v1/responses", got.Body["endpoint"])
+	}
+
+	// A chat model: its lines go where each request goes.
+	viaResponses := hello(gpt)
+	viaResponses.Sampling.API = llm.APIResponses
+	p := newTestProvider(t, Config{Endpoint: testEndpoint, APIKey: "key-0123456789", APIVersion: "2025-04-01-preview"}, mock)
+	s, err := p.BatchService(gpt, "gpt-4o-batch")
+	require.NoError(t, err)
+	assert.Equal(t, "/chat/completions", lineOf(s, hello(gpt))["url"])
+	assert.Equal(t, "/v1/responses", lineOf(s, viaResponses)["url"])
+
+	// … but not on a version that predates the Responses API, where its
+	// chat lines still go.
+	p = newTestProvider(t, Config{Endpoint: testEndpoint, APIKey: "key-0123456789", APIVersion: "2024-10-21"}, mock)
+	s, err = p.BatchService(gpt, "gpt-4o-batch")
+	require.NoError(t, err)
+	_, err = s.Line("a", viaResponses)
+	require.ErrorIs(t, err, llm.ErrConfiguration)
+	assert.Contains(t, err.Error(), MinResponsesAPIVersion)
+	assert.Contains(t, err.Error(), EnvAPIVersion)
+	assert.Equal(t, "/chat/completions", lineOf(s, hello(gpt))["url"])
+	_, err = s.CreateJob(t.Context(), batch.JobParams{InputFileID: "file-1"})
+	require.NoError(t, err)
+	assert.Equal(t, "api-version=2024-10-21", mock.last(t).Query, "the configured version for chat jobs")
+
+	// Microsoft's Responses output line, at the batch SKU's price.
+	s, err = newTestProvider(t, Config{Endpoint: testEndpoint, APIKey: "k"}, nil).BatchService(o3, "")
+	require.NoError(t, err)
+	r, err := s.Result(bytes.TrimSpace(fixture.Azure(t, "aoai_batch_output_line_responses.doc.jsonl")))
+	require.NoError(t, err)
+	require.NoError(t, r.Err)
+	assert.InDelta(t, BatchCost(o3, llm.Usage{InputTokens: 16, OutputTokens: 25}, GlobalBatch), r.Response.Cost, 1e-12)
+	assert.Equal(t, ProviderName, r.Response.Provider)
+}
+
+// Azure's batch API takes no embeddings (Microsoft Learn, batch FAQ).
+func TestBatchServiceRefusesEmbeddings(t *testing.T) {
+	p := newTestProvider(t, Config{Endpoint: testEndpoint, APIKey: "k"}, nil)
+	_, err := p.BatchService(lookup(t, "azure-text-embedding-3-small"), "")
+	require.ErrorIs(t, err, llm.ErrConfiguration)
+	assert.Contains(t, err.Error(), "do not take embeddings")
+	assert.Contains(t, err.Error(), "deluge embed")
 }

@@ -154,7 +154,9 @@
 // Zone Batch deployments (Config.BatchDeployments,
 // AZURE_BATCH_DEPLOYMENT_<ID>), with Azure's limits (BatchMaxLines,
 // BatchMaxBytes) and results priced by BatchCost at
-// Config.BatchDeploymentType's rate. See docs/batch.md.
+// Config.BatchDeploymentType's rate. Requests go in chat completions or
+// Responses API lines as their synchronous calls would; embeddings models
+// have no batch jobs (Azure takes none). See docs/batch.md.
 //
 // # Security
 //

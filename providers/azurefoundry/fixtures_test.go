@@ -503,7 +503,7 @@ func TestFixtureCoverage(t *testing.T) {
 		"aoai_file_upload_purpose_batch.doc.json",
 		"aoai_batch_input_chat_completions.doc.jsonl", "aoai_batch_input_responses.doc.jsonl",
 		"aoai_batch_create_validating.doc.json", "aoai_batch_create_validating_iso_timestamps.doc.json",
-		"aoai_batch_create_failfast_empty_file_ids.doc.json", "aoai_batch_output_line.doc.jsonl",
+		"aoai_batch_create_failfast_empty_file_ids.doc.json", "aoai_batch_output_line.doc.jsonl", "aoai_batch_output_line_responses.doc.jsonl",
 		"aoai_batch_list_preview_filter.doc.json",
 	}
 	entries, err := os.ReadDir(fixturesDir(t))

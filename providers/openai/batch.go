@@ -29,7 +29,9 @@ import (
 // whose file upload builds the whole multipart body in memory (200 MB for
 // a full Azure input file) and whose batch types fail on the ISO-8601
 // timestamps Azure has documented; the line bodies are still serialized
-// by MarshalChatRequest and the results parsed by the chat parser.
+// by MarshalChatRequest or MarshalResponsesRequest, as a synchronous call
+// of the same request would be, and the results parsed by the chat or the
+// Responses parser.
 
 // Batch limits of OpenAI's Batch API: "The file can contain up to 50,000
 // requests, and can be up to 200 MB in size" (API reference, Create batch).
@@ -63,10 +65,19 @@ type BatchConfig struct {
 	// MaxResponseBytes bounds a response body, and each line of an output
 	// file (DefaultMaxResponseBytes when 0).
 	MaxResponseBytes int64
-	// LineURL is the "url" of every input line ("/v1/chat/completions"),
-	// Endpoint the "endpoint" of a job ("/v1/chat/completions" for
-	// OpenAI, "/chat/completions" for Azure).
+	// LineURL is the "url" of every chat completions line
+	// ("/v1/chat/completions"), Endpoint the "endpoint" of their jobs
+	// ("/v1/chat/completions" for OpenAI, "/chat/completions" for Azure).
 	LineURL, Endpoint string
+	// ResponsesLineURL and ResponsesEndpoint are the same for requests
+	// that go through the Responses API (llm.Request.UsesResponses):
+	// "/v1/responses" for both when empty, as OpenAI's API reference and
+	// Microsoft's batch how-to write them.
+	ResponsesLineURL, ResponsesEndpoint string
+	// NoResponses, when set, is why this service cannot send Responses
+	// API lines (an Azure api-version that predates that API): such a
+	// request gets a configuration error saying so.
+	NoResponses string
 	// Limits are the limits of one input file (OpenAI's when zero).
 	Limits batch.Limits
 	// DottedExpiry names the upload's expiry fields expires_after.seconds
@@ -100,6 +111,10 @@ func NewBatchService(cfg BatchConfig) (batch.Service, error) {
 	if cfg.Doer == nil {
 		return nil, configError(name, cfg.Model.ID, errors.New("openai: BatchConfig.Doer is nil"))
 	}
+	if cfg.Model.APISpec == registry.APISpecEmbeddings {
+		return nil, configError(name, cfg.Model.ID, fmt.Errorf("model %s is an embeddings model: deluge's batch jobs carry chat completions and Responses API requests, "+
+			"not embeddings (Azure's batch API has none); compute them with llm.Client.Embed or EmbedSeq (deluge embed)", cfg.Model.ID))
+	}
 	s := &batchService{cfg: cfg, name: name, base: base, maxBody: limitOf(cfg.MaxResponseBytes)}
 	s.wire = cmp.Or(cfg.WireName, defaultWireName(cfg.Model))
 	if s.cfg.LineURL == "" {
@@ -107,6 +122,12 @@ func NewBatchService(cfg BatchConfig) (batch.Service, error) {
 	}
 	if s.cfg.Endpoint == "" {
 		s.cfg.Endpoint = s.cfg.LineURL
+	}
+	if s.cfg.ResponsesLineURL == "" {
+		s.cfg.ResponsesLineURL = "/v1/responses"
+	}
+	if s.cfg.ResponsesEndpoint == "" {
+		s.cfg.ResponsesEndpoint = s.cfg.ResponsesLineURL
 	}
 	if s.cfg.Limits.MaxLines <= 0 {
 		s.cfg.Limits.MaxLines = OpenAIBatchMaxLines
@@ -129,11 +150,10 @@ func NewBatchService(cfg BatchConfig) (batch.Service, error) {
 
 // BatchService implements batch.Provider for OpenAI's Batch API (and a
 // compatible server's): the model's endpoint and key, lines for
-// /v1/chat/completions, OpenAI's limits, half the catalog price.
+// /v1/chat/completions or /v1/responses (as a synchronous call of the
+// request would go), OpenAI's limits, half the catalog price. Embeddings
+// models are refused (see NewBatchService).
 func (p *Provider) BatchService(m registry.Model, name string) (batch.Service, error) {
-	if m.APISpec == registry.APISpecResponses {
-		return nil, configError(p.name, m.ID, fmt.Errorf("model %s speaks the Responses API; batch jobs of this provider are chat completions", m.ID))
-	}
 	ep, err := p.endpointFor(m)
 	if err != nil {
 		var le *llm.Error
@@ -190,28 +210,77 @@ type batchService struct {
 	parser  *Provider
 }
 
-var _ batch.Service = (*batchService)(nil)
+var (
+	_ batch.Service    = (*batchService)(nil)
+	_ batch.Endpointer = (*batchService)(nil)
+)
 
 func (s *batchService) Name() string         { return s.wire }
 func (s *batchService) Limits() batch.Limits { return s.cfg.Limits }
 
 // Line writes {"custom_id","method":"POST","url","body"}: the keys of
 // Microsoft's and OpenAI's input examples, the body byte for byte what a
-// synchronous call sends.
+// synchronous call sends — a chat completion, or a Responses API request
+// when the request goes through that API (llm.Request.UsesResponses:
+// the model's APISpec "responses", or llm.WithAPI(llm.APIResponses)).
 func (s *batchService) Line(id string, req *llm.Request) ([]byte, error) {
-	body, err := MarshalChatRequest(req, s.wire)
+	responses, le := s.api(req)
+	if le != nil {
+		return nil, le
+	}
+	url := s.cfg.LineURL
+	var (
+		body []byte
+		err  error
+	)
+	if responses {
+		url = s.cfg.ResponsesLineURL
+		body, err = MarshalResponsesRequest(req, s.wire)
+	} else {
+		body, err = MarshalChatRequest(req, s.wire)
+	}
 	if err != nil {
 		return nil, &llm.Error{Code: llm.CodeInvalidRequest, Provider: s.name, Model: req.Model.ID,
 			Message: "cannot serialize the request: " + err.Error(), Err: err}
 	}
-	b := make([]byte, 0, len(body)+len(id)+len(s.cfg.LineURL)+48)
+	b := make([]byte, 0, len(body)+len(id)+len(url)+48)
 	b = append(b, `{"custom_id":`...)
 	b = appendJSONString(b, id)
 	b = append(b, `,"method":"POST","url":`...)
-	b = appendJSONString(b, s.cfg.LineURL)
+	b = appendJSONString(b, url)
 	b = append(b, `,"body":`...)
 	b = append(b, body...)
 	return append(b, '}'), nil
+}
+
+// api reports whether req's line goes to the Responses API, or why it
+// cannot be sent, as the synchronous path decides it.
+func (s *batchService) api(req *llm.Request) (responses bool, le *llm.Error) {
+	if req.Model.APISpec == registry.APISpecEmbeddings {
+		return false, s.parser.embeddingsModelError(req.Model)
+	}
+	if !req.UsesResponses() {
+		if req.Model.APISpec == registry.APISpecResponses {
+			return false, &llm.Error{Code: llm.CodeInvalidRequest, Provider: s.name, Model: req.Model.ID,
+				Message: "model " + req.Model.ID + " is served only by the Responses API: leave out llm.WithAPI(llm.APIChat)"}
+		}
+		return false, nil
+	}
+	if s.cfg.NoResponses != "" {
+		return true, configError(s.name, req.Model.ID, errors.New(s.cfg.NoResponses))
+	}
+	return true, nil
+}
+
+// Endpoint implements batch.Endpointer: the Responses API's endpoint for
+// a request that goes there, else "" for the default one, chat
+// completions (as the parts of a State written before the Responses API
+// record it).
+func (s *batchService) Endpoint(req *llm.Request) string {
+	if req.UsesResponses() {
+		return s.cfg.ResponsesEndpoint
+	}
+	return ""
 }
 
 // appendJSONString appends s as a JSON string, escaped as json.Marshal
@@ -506,8 +575,8 @@ func (s *batchService) DeleteFile(ctx context.Context, id string) error {
 	return err
 }
 
-// CreateJob creates a job on the file, with the service's endpoint and a
-// 24-hour window.
+// CreateJob creates a job on the file, with the endpoint of its lines
+// (the chat one unless p names another) and a 24-hour window.
 func (s *batchService) CreateJob(ctx context.Context, p batch.JobParams) (batch.Job, error) {
 	type expiry struct {
 		Anchor  string `json:"anchor"`
@@ -519,7 +588,7 @@ func (s *batchService) CreateJob(ctx context.Context, p batch.JobParams) (batch.
 		CompletionWindow   string            `json:"completion_window"`
 		Metadata           map[string]string `json:"metadata,omitempty"`
 		OutputExpiresAfter *expiry           `json:"output_expires_after,omitempty"`
-	}{InputFileID: p.InputFileID, Endpoint: s.cfg.Endpoint, CompletionWindow: batch.CompletionWindow, Metadata: p.Metadata}
+	}{InputFileID: p.InputFileID, Endpoint: cmp.Or(p.Endpoint, s.cfg.Endpoint), CompletionWindow: batch.CompletionWindow, Metadata: p.Metadata}
 	if p.OutputExpiresAfter > 0 {
 		body.OutputExpiresAfter = &expiry{Anchor: "created_at", Seconds: int64(p.OutputExpiresAfter / time.Second)}
 	}

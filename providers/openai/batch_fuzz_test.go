@@ -48,9 +48,13 @@ func FuzzDecodeBatchObjects(f *testing.F) {
 
 func FuzzBatchResult(f *testing.F) {
 	f.Add(bytes.TrimSpace(fixture.Azure(f, "aoai_batch_output_line.doc.jsonl")))
-	for _, line := range strings.Split(strings.TrimSpace(string(fixture.Azure(f, "aoai_batch_input_chat_completions.doc.jsonl"))), "\n") {
-		f.Add([]byte(line))
+	f.Add(bytes.TrimSpace(fixture.Azure(f, "aoai_batch_output_line_responses.doc.jsonl")))
+	for _, name := range []string{"aoai_batch_input_chat_completions.doc.jsonl", "aoai_batch_input_responses.doc.jsonl"} {
+		for _, line := range strings.Split(strings.TrimSpace(string(fixture.Azure(f, name))), "\n") {
+			f.Add([]byte(line))
+		}
 	}
+	f.Add([]byte(`{"custom_id":"c","response":{"status_code":200,"body":{"object":"response","status":"failed","error":{"code":"server_error","message":"` + fuzzKey + `"}}}}`))
 	f.Add([]byte(`{"custom_id":"c","response":{"status_code":400,"request_id":"` + fuzzKey + `","body":{"error":{"code":"content_filter","message":"` + fuzzKey + `"}}}}`))
 	f.Add([]byte(`{"custom_id":"c","response":null,"error":{"code":"batch_expired","message":"` + fuzzKey + `"}}`))
 	s, err := NewBatchService(BatchConfig{Model: registry.Model{ID: "m", Name: "m", InputCost: 1, OutputCost: 2}, BaseURL: "https://x.openai.azure.com/openai/v1",
@@ -68,7 +72,7 @@ func FuzzBatchResult(f *testing.F) {
 		}
 		var text string
 		if r.Response != nil {
-			text = r.Response.Completion + r.Response.RequestID + r.Response.Refusal
+			text = r.Response.Completion + r.Response.RequestID + r.Response.Refusal + r.Response.ReasoningSummary + r.Response.ResponseID
 			if r.Response.Cost < 0 {
 				t.Fatalf("negative cost %v", r.Response.Cost)
 			}

@@ -29,10 +29,11 @@ type wireOutputLine struct {
 	} `json:"error"`
 }
 
-// Result decodes one output line: a reply through the chat parser (usage,
-// content-filter annotations, tool calls, log-probabilities), priced at
-// the batch rate; an error body through the chat error classifier; a
-// request never run as an error wrapping batch.ErrNotRun.
+// Result decodes one output line: a reply through the parser of its API
+// (chat completions' or the Responses API's: text, tool calls, reasoning
+// summary, usage, content-filter annotations, log-probabilities), priced
+// at the batch rate; an error body through the error classifier both
+// APIs share; a request never run as an error wrapping batch.ErrNotRun.
 func (s *batchService) Result(line []byte) (batch.LineResult, error) {
 	var w wireOutputLine
 	if err := json.Unmarshal(line, &w); err != nil {
@@ -69,19 +70,19 @@ func (s *batchService) Result(line []byte) (batch.LineResult, error) {
 	return r, nil
 }
 
-// response parses a reply body as the chat path parses a synchronous one.
+// response parses a reply body as the synchronous path parses one: a
+// Responses API response object by the Responses parser, a chat
+// completion by the chat parser. Either is priced at the batch rate.
 func (s *batchService) response(k *call, body json.RawMessage) (*llm.Response, error) {
-	var w wireResponse
-	err := json.Unmarshal(body, &w)
-	if err == nil {
-		err = w.decodeContent()
+	var (
+		resp *llm.Response
+		le   *llm.Error
+	)
+	if isResponseObject(body) {
+		resp, le = s.responsesReply(body)
+	} else {
+		resp, le = s.chatReply(body)
 	}
-	if err != nil {
-		return nil, k.finish(&llm.Error{Code: llm.CodeUnknown, Provider: s.name, Model: s.cfg.Model.ID, StatusCode: http.StatusOK, Err: err,
-			Message: "cannot decode the reply in the output file: " + err.Error()})
-	}
-	st := &callState{status: http.StatusOK}
-	resp, le := s.parser.toResponse(&llm.Request{Model: s.cfg.Model}, &w, st)
 	if le != nil {
 		return nil, k.finish(le)
 	}
@@ -92,6 +93,69 @@ func (s *batchService) response(k *call, body json.RawMessage) (*llm.Response, e
 	}
 	k.secrets().response(resp)
 	return resp, nil
+}
+
+// isResponseObject tells a Responses API response object from a chat
+// completion by its "object" ("response" or "chat.completion"), or,
+// without one, by its "output" and "choices". A file holds the lines of
+// one endpoint, but a line does not say which.
+func isResponseObject(body []byte) bool {
+	var probe struct {
+		Object  string          `json:"object"`
+		Output  json.RawMessage `json:"output"`
+		Choices json.RawMessage `json:"choices"`
+	}
+	if json.Unmarshal(body, &probe) != nil {
+		return false // the chat parser reports it
+	}
+	switch probe.Object {
+	case "response":
+		return true
+	case "chat.completion":
+		return false
+	}
+	return probe.Output != nil && probe.Choices == nil
+}
+
+// decodeFailure is the error of a reply body that cannot be decoded.
+func (s *batchService) decodeFailure(err error) *llm.Error {
+	return &llm.Error{Code: llm.CodeUnknown, Provider: s.name, Model: s.cfg.Model.ID, StatusCode: http.StatusOK, Err: err,
+		Message: "cannot decode the reply in the output file: " + err.Error()}
+}
+
+// chatReply parses a chat completion.
+func (s *batchService) chatReply(body json.RawMessage) (*llm.Response, *llm.Error) {
+	var w wireResponse
+	err := json.Unmarshal(body, &w)
+	if err == nil {
+		err = w.decodeContent()
+	}
+	if err != nil {
+		return nil, s.decodeFailure(err)
+	}
+	st := &callState{status: http.StatusOK}
+	return s.parser.toResponse(&llm.Request{Model: s.cfg.Model}, &w, st)
+}
+
+// responsesReply parses a response object: its text, tool calls,
+// reasoning summary, usage (reasoning and cached tokens) and Azure's
+// content_filters, or the error of a response that failed or was
+// cancelled on the server. A response still queued or in progress (a
+// line run in the background, which deluge never sends) is an error: the
+// output file is all there is.
+func (s *batchService) responsesReply(body json.RawMessage) (*llm.Response, *llm.Error) {
+	var w wireRespBody
+	if err := json.Unmarshal(body, &w); err != nil {
+		return nil, s.decodeFailure(err)
+	}
+	if le := s.parser.responseFailure(s.cfg.Model, &w, http.StatusOK, nil); le != nil {
+		return nil, le
+	}
+	if w.Status == statusQueued || w.Status == statusInProgress {
+		return nil, &llm.Error{Code: llm.CodeUnknown, Provider: s.name, Model: s.cfg.Model.ID, StatusCode: http.StatusOK,
+			Message: fmt.Sprintf("the output file holds response %s still %s (a line sent with background: true): it has no answer to read", w.ID, w.Status)}
+	}
+	return s.parser.toResponsesResponse(&llm.Request{Model: s.cfg.Model}, &w, nil), nil
 }
 
 // lineError classifies the error body of a failed request, as the chat

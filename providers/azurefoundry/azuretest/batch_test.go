@@ -1,6 +1,7 @@
 package azuretest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -546,4 +547,61 @@ func TestBatchConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 	assert.Len(t, s.Batches(), 4)
+}
+
+// A Responses API batch line is answered as in Microsoft's documented
+// output line (aoai_batch_output_line_responses.doc.jsonl): the envelope
+// of a chat line around a response object, with the keys deluge reads.
+// (The response object as a whole is checked against the older
+// aoai_responses_create_v1_gpt41nano.doc.json in responses_test.go: the
+// batch line's newer one adds max_tool_calls, prompt_cache_key,
+// safety_identifier, top_logprobs and text.verbosity.)
+func TestFixtureBatchOutputLineResponses(t *testing.T) {
+	s := batchServer(t, WithBatchDeployment("gpt-4.1-batch", "gpt-4.1"))
+	f := apiFamilies[0]
+	input := strings.ReplaceAll(string(readFixture(t, "aoai_batch_input_responses.doc.jsonl")), "REPLACE-WITH-MODEL-DEPLOYMENT-NAME", "gpt-4.1-batch")
+	id := uploadID(t, s, f, input)
+	resp, raw := do(t, s.Client(), http.MethodPost, f.url(s, "batches"), `{"input_file_id":"`+id+`","endpoint":"/v1/responses","completion_window":"24h"}`, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "body: %s", raw)
+	info, err := s.WaitBatch(t.Context(), decodeBatch(t, raw).ID)
+	require.NoError(t, err)
+	require.Equal(t, BatchCompleted, info.Status, "%+v", info.Errors)
+	content, err := s.FileContent(info.OutputFileID)
+	require.NoError(t, err)
+	lines := bytes.Split(bytes.TrimSpace(content), []byte("\n"))
+	require.Len(t, lines, 3)
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal(bytes.TrimSpace(readFixture(t, "aoai_batch_output_line_responses.doc.jsonl")), &doc))
+	docBody := doc["response"].(map[string]any)["body"].(map[string]any)
+	// What deluge's parser reads of the body.
+	read := map[string]any{}
+	for _, k := range []string{"id", "object", "model", "status", "service_tier", "incomplete_details", "error", "usage", "store"} {
+		read[k] = docBody[k]
+	}
+	read["output"] = []any{map[string]any{"type": "message", "content": []any{map[string]any{"type": "output_text", "text": ""}}}}
+	for _, line := range lines {
+		var got map[string]any
+		require.NoError(t, json.Unmarshal(line, &got))
+		body := got["response"].(map[string]any)["body"].(map[string]any)
+		assert.Equal(t, "response", body["object"])
+		// The envelope, the body aside.
+		doc["response"].(map[string]any)["body"] = map[string]any{}
+		got["response"].(map[string]any)["body"] = map[string]any{}
+		want, _ := json.Marshal(doc)
+		envelope, _ := json.Marshal(got)
+		requireSameShape(t, want, envelope, nil, nil)
+		// The body: the keys deluge reads, with the documented types;
+		// content_filters a list (null in the documented line, a list
+		// once Azure reports them: its v1 spec's type).
+		sub := map[string]any{"output": body["output"]}
+		for k := range read {
+			if k != "output" {
+				sub[k] = body[k]
+			}
+		}
+		subJSON, _ := json.Marshal(sub)
+		wantJSON, _ := json.Marshal(read)
+		requireSameShape(t, wantJSON, subJSON, []string{"output[].id", "output[].role", "output[].status", "output[].content[].annotations"}, nil)
+		assert.IsType(t, []any{}, body["content_filters"])
+	}
 }
