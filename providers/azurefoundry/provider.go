@@ -439,29 +439,19 @@ func (p *Provider) Generate(ctx context.Context, req *llm.Request) (*llm.Respons
 		}
 		return resp, err
 	}
-	var (
-		tried    uint64
-		attempts int
-		last     error
-	)
-	for {
-		t := p.pick(req.Model, tried)
-		if t == nil {
-			return nil, p.unavailable(req.Model, last)
-		}
-		tried |= 1 << t.idx
+	var resp *llm.Response
+	attempts := 0
+	err = p.eachRegion(ctx, req.Model, func(t *target) (bool, error) {
 		attempts++
-		resp, err := t.generate(ctx, inner, req.Model)
-		if err == nil {
-			resp.Attempts = attempts
-			return resp, nil
-		}
-		if !shouldFailOver(ctx, err) {
-			return nil, err
-		}
-		p.coolDown(ctx, t, err)
-		last = err
+		var err error
+		resp, err = t.generate(ctx, inner, req.Model)
+		return err == nil || !shouldFailOver(ctx, err), err
+	})
+	if err != nil {
+		return nil, err
 	}
+	resp.Attempts = attempts
+	return resp, nil
 }
 
 // Stream is Generate's streaming form. Failover happens only before the
@@ -484,23 +474,16 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[*llm.
 			t.stream(ctx, inner, req.Model, yield)
 			return
 		}
-		var (
-			tried uint64
-			last  error
-		)
-		for {
-			t := p.pick(req.Model, tried)
-			if t == nil {
-				yield(nil, p.unavailable(req.Model, last))
-				return
-			}
-			tried |= 1 << t.idx
+		// t.stream yields the error that settles the call; an error left
+		// unsettled is unavailable's, when no region is left.
+		settled := false
+		err = p.eachRegion(ctx, req.Model, func(t *target) (bool, error) {
 			started, err := t.stream(ctx, inner, req.Model, yield)
-			if err == nil || started || !shouldFailOver(ctx, err) {
-				return
-			}
-			p.coolDown(ctx, t, err)
-			last = err
+			settled = err == nil || started || !shouldFailOver(ctx, err)
+			return settled, err
+		})
+		if !settled {
+			yield(nil, err)
 		}
 	}
 }
