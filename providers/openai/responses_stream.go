@@ -74,11 +74,7 @@ func (p *Provider) streamResponses(ctx context.Context, req *llm.Request) iter.S
 			}
 			ev = wireRespEvent{}
 			if err := st.dec.decode(data, &ev); err != nil {
-				e := &llm.Error{Code: llm.CodeUnknown, Provider: p.name, Model: req.Model.ID, StatusCode: st.status,
-					RequestID: requestID(a.header), Header: a.header,
-					Message: "malformed stream event: " + err.Error() + ": " + string(truncate(data, 120)), Err: err}
-				sec.cleanError(e)
-				yield(nil, e)
+				yield(nil, p.malformedEvent(req, st, sec, a.header, data, err))
 				return
 			}
 			c, le := p.respEvent(&a, req, &ev, st.status)

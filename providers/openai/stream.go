@@ -84,11 +84,7 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[*llm.
 			}
 			ev = wireChunk{}
 			if err := st.dec.decode(raw, &ev); err != nil {
-				e := &llm.Error{Code: llm.CodeUnknown, Provider: p.name, Model: req.Model.ID, StatusCode: st.status,
-					RequestID: requestID(a.header), Header: a.header,
-					Message: "malformed stream event: " + err.Error() + ": " + string(truncate(raw, 120)), Err: err}
-				sec.cleanError(e)
-				yield(nil, e)
+				yield(nil, p.malformedEvent(req, st, sec, a.header, raw, err))
 				return
 			}
 			if c := a.event(&ev); c != nil {
@@ -110,6 +106,16 @@ func (p *Provider) truncated(ctx context.Context, req *llm.Request, ep *endpoint
 		RequestID: requestID(header), Header: header,
 		Message: "the stream ended before the model finished (no finish_reason): the reply is incomplete"}
 	p.secrets(ep, st).cleanError(e)
+	return e
+}
+
+// malformedEvent is the error for a stream event that does not decode
+// (err), quoting the start of its data.
+func (p *Provider) malformedEvent(req *llm.Request, st *callState, sec secrets, header http.Header, data []byte, err error) *llm.Error {
+	e := &llm.Error{Code: llm.CodeUnknown, Provider: p.name, Model: req.Model.ID, StatusCode: st.status,
+		RequestID: requestID(header), Header: header,
+		Message: "malformed stream event: " + err.Error() + ": " + string(truncate(data, 120)), Err: err}
+	sec.cleanError(e)
 	return e
 }
 
