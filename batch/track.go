@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/deluge-go/deluge/internal/backoff"
 	"github.com/deluge-go/deluge/llm"
 )
 
@@ -137,7 +138,7 @@ func (c *Client) Wait(ctx context.Context, st *State, report func(Progress)) (Pr
 		if err == nil {
 			last = pr
 		}
-		if err := sleep(ctx, interval); err != nil {
+		if err := backoff.Sleep(ctx, interval); err != nil {
 			return pr, err
 		}
 	}

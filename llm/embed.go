@@ -371,15 +371,7 @@ func (c *Client) EmbedSeq(ctx context.Context, seq iter.Seq2[int, string], opts 
 				return true
 			})
 		}()
-		for r := range results {
-			if !yield(r.Index, r) {
-				close(stop)
-				cancel()
-				break
-			}
-		}
-		for range results { // let the workers finish
-		}
+		deliver(results, yield, stop, cancel)
 		<-finished
 		mu.Lock()
 		stopInput()
