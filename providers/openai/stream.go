@@ -60,7 +60,7 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[*llm.
 		}
 		defer stream.Close()
 		sec := p.secrets(ep, st)
-		a := assembler{header: stream.Header()}
+		a := assembler{streamMeta: streamMeta{header: stream.Header()}}
 		// One event at a time, decoded into the same variable: nothing of
 		// an event outlives the chunk built from it.
 		var ev wireChunk
@@ -143,13 +143,10 @@ type wireChunk struct {
 
 // assembler turns wire events into chunks.
 type assembler struct {
-	header    http.Header
-	model     string
-	metaSent  bool
-	modelSent bool
-	finished  bool
-	prompt    []llm.ContentFilterResults // prompt filters not yet yielded
-	tools     []*toolFragments
+	streamMeta
+	finished bool
+	prompt   []llm.ContentFilterResults // prompt filters not yet yielded
+	tools    []*toolFragments
 }
 
 type toolFragments struct {
@@ -228,15 +225,29 @@ func (a *assembler) decorate(c *llm.Chunk) *llm.Chunk {
 		c.PromptFilter = a.prompt
 		a.prompt = nil
 	}
-	if !a.metaSent {
-		a.metaSent = true
-		c.Header = a.header
-		c.RequestID = requestID(a.header)
-		c.Region = headerValue(a.header, headerRegion)
+	return a.streamMeta.decorate(c)
+}
+
+// streamMeta is what a stream's chunks carry once: the reply's headers,
+// request ID and region on the first, the served model on the first after
+// the server named it (model).
+type streamMeta struct {
+	header    http.Header
+	model     string
+	metaSent  bool
+	modelSent bool
+}
+
+func (m *streamMeta) decorate(c *llm.Chunk) *llm.Chunk {
+	if !m.metaSent {
+		m.metaSent = true
+		c.Header = m.header
+		c.RequestID = requestID(m.header)
+		c.Region = headerValue(m.header, headerRegion)
 	}
-	if !a.modelSent && a.model != "" {
-		a.modelSent = true
-		c.ServedModel = a.model
+	if !m.modelSent && m.model != "" {
+		m.modelSent = true
+		c.ServedModel = m.model
 	}
 	return c
 }
