@@ -305,15 +305,10 @@ func (p *Provider) newTarget(region string, weight float64, ep endpoint, a *auth
 		p: p, region: region, weight: weight, ep: ep, mode: p.mode, apiVersion: p.apiVersion,
 		auth: a, scope: p.scope, deployments: deployments, tier: tier,
 	}
-	client := p.httpClient
-	if client == nil {
-		t.transport = newTransport()
-		client = &http.Client{Transport: t.transport}
-	}
 	// Azure's inference routes never redirect; a followed redirect would
-	// carry the api-key or token elsewhere. The caller's client is copied,
-	// not changed.
-	client = openai.RefuseRedirects(client)
+	// carry the api-key or token elsewhere.
+	client, owned := httpguard.Client(p.httpClient)
+	t.transport = owned
 	cc := goopenai.DefaultConfig("")
 	cc.HTTPClient = authDoer{auth: a, next: client}
 	switch {
@@ -365,8 +360,6 @@ func (p *Provider) newTarget(region string, weight float64, ep endpoint, a *auth
 // noHint suppresses the openai provider's generic advice; azureError
 // writes Azure's.
 func noHint(llm.Code, registry.Model) string { return "" }
-
-func newTransport() *http.Transport { return httpguard.NewTransport() }
 
 // deployment returns the deployment name of m at this target: the
 // region's override, then Config.Deployments, then AZURE_DEPLOYMENT_<ID>,
