@@ -31,8 +31,8 @@ type Stats struct {
 	RateLimited int64
 	Throttled   int64
 	// CacheHits counts calls (and embeddings inputs) served from the cache;
-	// Deduplicated calls that
-	// shared the reply of an identical call in flight.
+	// Deduplicated calls that shared the reply of an identical call in
+	// flight.
 	CacheHits    int64
 	Deduplicated int64
 	// Tokens and cost of the replies received from providers (cache hits and
