@@ -46,7 +46,7 @@ const (
 )
 
 func init() {
-	registerCatalog()
+	registry.AddCatalog(catalog...)
 	llm.RegisterProvider(ProviderName, open)
 }
 

@@ -30,7 +30,7 @@ import (
 const ProviderName = "azure-foundry"
 
 func init() {
-	registerCatalog()
+	registry.AddCatalog(catalog...)
 	llm.RegisterProvider(ProviderName, func() (llm.Provider, error) { return NewFromEnv() })
 }
 

@@ -42,6 +42,7 @@ const (
 const defaultEmptyMessagesLimit = 300
 
 func init() {
+	registry.AddCatalog(catalog...)
 	llm.RegisterProvider(ProviderName, open)
 }
 
