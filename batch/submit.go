@@ -466,7 +466,7 @@ func (s *submission) failure(err error, step string) error {
 }
 
 // stepError names the step a provider error happened in; it unwraps to
-// the *llm.Error.
+// the [*llm.Error].
 type stepError struct {
 	step string
 	err  error

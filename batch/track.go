@@ -198,7 +198,7 @@ func (c *Client) Cancel(ctx context.Context, st *State) error {
 }
 
 // Jobs lists the batch jobs of the endpoint serving model ("" is the
-// llm.Client's primary model), newest first, page by page as the loop
+// [llm.Client]'s primary model), newest first, page by page as the loop
 // asks for them. An error is yielded once, last.
 func (c *Client) Jobs(ctx context.Context, model string) iter.Seq2[Job, error] {
 	return func(yield func(Job, error) bool) {

@@ -14,6 +14,7 @@ import (
 // Job is one prompt of a batch for [Client.ProcessJobs], with optional
 // per-prompt overrides.
 type Job struct {
+	// Conversation is the prompt.
 	Conversation *conversation.Conversation
 	// Model, when set, sends this prompt to that model ID instead of
 	// routing it (no weights, no failover). It must resolve like
