@@ -74,7 +74,7 @@ func (c *Client) Rejections(st *State) iter.Seq[Result] {
 // downloads the job's output and error files and maps every line back to
 // its input by custom_id. Responses carry their usage, their cost at the
 // batch price and the provider's content-filter annotations; a failed
-// request its typed *llm.Error. Inputs the job did not run (it expired,
+// request its typed [*llm.Error]. Inputs the job did not run (it expired,
 // was cancelled, or failed validation) get an error matching [ErrNotRun],
 // so that sending them again sends only those. An error (a download that
 // failed, a part whose job has not ended: [ErrNotFinished]) is yielded

@@ -52,18 +52,26 @@ func (s Status) Terminal() bool {
 // Job is a batch job as the provider reports it. Absent values (null, "")
 // are zero.
 type Job struct {
-	ID               string `json:"id"`
-	Status           Status `json:"status"`
-	Endpoint         string `json:"endpoint,omitempty"`
-	InputFileID      string `json:"input_file_id,omitempty"`
-	OutputFileID     string `json:"output_file_id,omitempty"`
-	ErrorFileID      string `json:"error_file_id,omitempty"`
+	ID     string `json:"id"`     // the provider's job ID
+	Status Status `json:"status"` // where the job is in its life
+	// Endpoint is the route the job's lines call ("/chat/completions").
+	Endpoint string `json:"endpoint,omitempty"`
+	// InputFileID is the file of the job's requests; OutputFileID and
+	// ErrorFileID, once the job has ended, those of its successes and of
+	// its failed requests ("" when there is none).
+	InputFileID  string `json:"input_file_id,omitempty"`
+	OutputFileID string `json:"output_file_id,omitempty"`
+	ErrorFileID  string `json:"error_file_id,omitempty"`
+	// CompletionWindow is the time the provider has to run the job ("24h").
 	CompletionWindow string `json:"completion_window,omitempty"`
 	Counts           Counts `json:"request_counts"`
 	// Errors lists why a job failed (validation).
-	Errors   []JobError        `json:"errors,omitempty"`
+	Errors []JobError `json:"errors,omitempty"`
+	// Metadata is what the job was created with (JobParams.Metadata).
 	Metadata map[string]string `json:"metadata,omitempty"`
 
+	// When the job was created and entered each status; ExpiresAt is when
+	// an unfinished job expires.
 	CreatedAt    time.Time `json:"created_at,omitzero"`
 	InProgressAt time.Time `json:"in_progress_at,omitzero"`
 	FinalizingAt time.Time `json:"finalizing_at,omitzero"`
@@ -79,9 +87,9 @@ type Job struct {
 // success, answered with an error. Requests a cancelled or expired job did
 // not run are in neither Completed nor Failed.
 type Counts struct {
-	Total     int `json:"total"`
-	Completed int `json:"completed"`
-	Failed    int `json:"failed"`
+	Total     int `json:"total"`     // requests in the job
+	Completed int `json:"completed"` // answered with a success
+	Failed    int `json:"failed"`    // answered with an error
 }
 
 // Add returns the sum of two counts.
@@ -91,9 +99,9 @@ func (c Counts) Add(d Counts) Counts {
 
 // JobError is one entry of a failed job's error list.
 type JobError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Param   string `json:"param,omitempty"`
+	Code    string `json:"code"`            // the provider's error code
+	Message string `json:"message"`         // its explanation
+	Param   string `json:"param,omitempty"` // the parameter at fault, when named
 	// Line is the 1-based line of the input file at fault; 0 when the
 	// error concerns the whole file.
 	Line int `json:"line,omitempty"`
@@ -101,9 +109,9 @@ type JobError struct {
 
 // File is a file stored by the provider.
 type File struct {
-	ID       string `json:"id"`
-	Filename string `json:"filename"`
-	Purpose  string `json:"purpose"`
+	ID       string `json:"id"`       // the provider's file ID
+	Filename string `json:"filename"` // the name it was uploaded under
+	Purpose  string `json:"purpose"`  // "batch", "batch_output", …
 	// Status is "uploaded", "pending", "running", "processed", "error",
 	// "deleting" or "deleted" (Azure), or "" when not reported.
 	Status        string    `json:"status,omitempty"`

@@ -20,13 +20,13 @@ type Provider interface {
 	// the input lines (an Azure deployment) instead of the one the
 	// provider would send for m. It does no network I/O; a configuration
 	// that cannot work (no batch API for this model or endpoint) is an
-	// *llm.Error with [llm.CodeConfiguration].
+	// [*llm.Error] with [llm.CodeConfiguration].
 	BatchService(m registry.Model, name string) (Service, error)
 }
 
 // Service is one endpoint's files and batch jobs API, bound to one model:
 // the wire only. It sends one request per call and never retries, sleeps
-// or polls (the [Client] does). Errors are *llm.Error, with server strings
+// or polls (the [Client] does). Errors are [*llm.Error], with server strings
 // redacted of credentials as for a chat call. A Service must be safe for
 // concurrent use.
 type Service interface {
@@ -67,13 +67,13 @@ type Service interface {
 	// Result decodes one line of a job's output or error file: the
 	// custom_id and either the response, priced at the batch rate and
 	// with the provider's content-filter annotations, or the request's
-	// error (an *llm.Error; lines a job never ran wrap [ErrNotRun]). The
+	// error (an [*llm.Error]; lines a job never ran wrap [ErrNotRun]). The
 	// error is for a line that cannot be decoded at all. A Service whose
 	// lines go to several endpoints ([Endpointer]) tells their replies
 	// apart itself.
 	Result(line []byte) (LineResult, error)
 	// JobError turns an entry of a failed job's error list into the
-	// *llm.Error its inputs get, with advice on what to fix.
+	// [*llm.Error] its inputs get, with advice on what to fix.
 	JobError(e JobError) *llm.Error
 }
 
@@ -117,6 +117,7 @@ type Upload struct {
 
 // JobParams create a batch job.
 type JobParams struct {
+	// InputFileID is the uploaded file of the job's requests.
 	InputFileID string
 	// Endpoint is the endpoint of the file's lines ([Endpointer]); ""
 	// is the Service's default.
@@ -140,8 +141,8 @@ type ListOptions struct {
 
 // Page is one page of a list.
 type Page[T any] struct {
-	Data    []T
-	HasMore bool
+	Data    []T  // the page's items
+	HasMore bool // whether another page follows
 	// LastID is the ID to pass as ListOptions.After for the next page.
 	LastID string
 }

@@ -4,9 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
-	"time"
 
+	"github.com/deluge-go/deluge/internal/backoff"
 	"github.com/deluge-go/deluge/llm"
 )
 
@@ -31,31 +30,15 @@ func (c *Client) retry(ctx context.Context, what string, f func(attempt int) err
 		if err = f(attempt); err == nil || !transient(ctx, err) || attempt >= c.o.maxAttempts {
 			return err
 		}
-		wait := c.o.backoff << (attempt - 1)
-		wait = time.Duration(rand.Int64N(int64(wait) + 1))
+		wait := backoff.Jitter(c.o.backoff, 0, attempt)
 		var le *llm.Error
 		if errors.As(err, &le) && le.RetryAfter > wait {
 			wait = le.RetryAfter
 		}
 		c.logger().Warn("batch: retrying after a transient failure", slog.String("request", what),
 			slog.Int("attempt", attempt), slog.Duration("wait", wait), slog.String("error", err.Error()))
-		if serr := sleep(ctx, wait); serr != nil {
+		if serr := backoff.Sleep(ctx, wait); serr != nil {
 			return err
 		}
-	}
-}
-
-// sleep waits d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }

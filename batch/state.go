@@ -21,6 +21,7 @@ const StateVersion = 2
 //
 // A State belongs to one submission and one goroutine at a time.
 type State struct {
+	// Version is the State's format (see [StateVersion]).
 	Version int `json:"version"`
 	// ID names the submission; its input files are called
 	// "deluge-<ID>-<part>.jsonl".
@@ -117,10 +118,13 @@ func (p *Part) Terminal() bool { return p.Created() && p.Job != nil && p.Job.Sta
 
 // Rejected is an input that was not submitted.
 type Rejected struct {
+	// ID is the input's ID, Index its position in the input (from 0).
 	ID    string `json:"id"`
 	Index int    `json:"index"`
 	// Model is the model ID the input was for, when known.
-	Model   string `json:"model,omitempty"`
+	Model string `json:"model,omitempty"`
+	// Code and Message say why: the llm.Code of the refusal, and what to
+	// fix.
 	Code    string `json:"code"`
 	Message string `json:"message"`
 }

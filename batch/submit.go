@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/deluge-go/deluge/conversation"
+	"github.com/deluge-go/deluge/internal/backoff"
 	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/registry"
 )
@@ -504,7 +505,7 @@ func (s *submission) failure(err error, step string) error {
 }
 
 // stepError names the step a provider error happened in; it unwraps to
-// the *llm.Error.
+// the [*llm.Error].
 type stepError struct {
 	step string
 	err  error
@@ -631,7 +632,7 @@ func (s *submission) waitProcessed(ctx context.Context, p *Part, svc Service) er
 			return &llm.Error{Code: llm.CodeInvalidRequest, Model: p.Model,
 				Message: fmt.Sprintf("the provider could not process input file %d (%s): status %q%s", p.N, f.ID, f.Status, detail)}
 		}
-		if err := sleep(ctx, wait); err != nil {
+		if err := backoff.Sleep(ctx, wait); err != nil {
 			return err
 		}
 		wait = min(2*wait, maxWait)
@@ -678,7 +679,7 @@ func (s *submission) create(ctx context.Context, p *Part, svc Service) error {
 		d := min(pause, s.c.o.quotaWait-waited)
 		s.c.logger().Warn("batch: the enqueued-token quota is full; waiting for running jobs to finish",
 			slog.Int("part", p.N), slog.Duration("wait", d))
-		if err := sleep(ctx, d); err != nil {
+		if err := backoff.Sleep(ctx, d); err != nil {
 			return err
 		}
 		waited += d

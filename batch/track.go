@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/deluge-go/deluge/internal/backoff"
 	"github.com/deluge-go/deluge/llm"
 )
 
@@ -57,24 +58,42 @@ func (c *Client) Refresh(ctx context.Context, st *State) (Progress, error) {
 	if err := checkState(st); err != nil {
 		return Progress{}, err
 	}
-	changed := false
-	var firstErr error
+	changed, firstErr, err := c.eachLiveJob(ctx, st, "job status", "job", Service.Job)
+	if err != nil {
+		return progress(st), err
+	}
+	if changed && c.o.journal != nil {
+		if err := c.o.journal(st); err != nil {
+			return progress(st), fmt.Errorf("batch: recording the submission's state: %w", err)
+		}
+	}
+	return progress(st), firstErr
+}
+
+// eachLiveJob applies op (a [Service] method: Job, CancelJob) to the job of
+// every part of st that is created and has not ended, retrying transient
+// failures (a request named what), and records the job op returns. A
+// part's failure, described as "batch: <describe> <ID> (input file <N>)",
+// does not stop the others: the first is failed. changed reports whether
+// a recorded job differs from what st held; err is a failure to reach a
+// part's service, which stops the loop.
+func (c *Client) eachLiveJob(ctx context.Context, st *State, what, describe string, op func(Service, context.Context, string) (Job, error)) (changed bool, failed, err error) {
 	for _, p := range st.Parts {
 		if !p.Created() || p.Terminal() {
 			continue
 		}
 		svc, _, err := c.service(p.Model)
 		if err != nil {
-			return progress(st), err
+			return changed, failed, err
 		}
 		var job Job
-		err = c.retry(ctx, "job status", func(int) error {
+		err = c.retry(ctx, what, func(int) error {
 			var err error
-			job, err = svc.Job(ctx, p.JobID)
+			job, err = op(svc, ctx, p.JobID)
 			return err
 		})
 		if err != nil {
-			firstErr = cmpErr(firstErr, fmt.Errorf("batch: job %s (input file %d): %w", p.JobID, p.N, err))
+			failed = cmpErr(failed, fmt.Errorf("batch: %s %s (input file %d): %w", describe, p.JobID, p.N, err))
 			continue
 		}
 		if p.Job == nil || p.Job.Status != job.Status || p.Job.Counts != job.Counts ||
@@ -83,12 +102,7 @@ func (c *Client) Refresh(ctx context.Context, st *State) (Progress, error) {
 		}
 		p.Job = &job
 	}
-	if changed && c.o.journal != nil {
-		if err := c.o.journal(st); err != nil {
-			return progress(st), fmt.Errorf("batch: recording the submission's state: %w", err)
-		}
-	}
-	return progress(st), firstErr
+	return changed, failed, nil
 }
 
 func cmpErr(first, err error) error {
@@ -137,7 +151,7 @@ func (c *Client) Wait(ctx context.Context, st *State, report func(Progress)) (Pr
 		if err == nil {
 			last = pr
 		}
-		if err := sleep(ctx, interval); err != nil {
+		if err := backoff.Sleep(ctx, interval); err != nil {
 			return pr, err
 		}
 	}
@@ -167,26 +181,9 @@ func (c *Client) Cancel(ctx context.Context, st *State) error {
 	if err := checkState(st); err != nil {
 		return err
 	}
-	var firstErr error
-	for _, p := range st.Parts {
-		if !p.Created() || p.Terminal() {
-			continue
-		}
-		svc, _, err := c.service(p.Model)
-		if err != nil {
-			return err
-		}
-		var job Job
-		err = c.retry(ctx, "cancel job", func(int) error {
-			var err error
-			job, err = svc.CancelJob(ctx, p.JobID)
-			return err
-		})
-		if err != nil {
-			firstErr = cmpErr(firstErr, fmt.Errorf("batch: cancelling job %s (input file %d): %w", p.JobID, p.N, err))
-			continue
-		}
-		p.Job = &job
+	_, firstErr, err := c.eachLiveJob(ctx, st, "cancel job", "cancelling job", Service.CancelJob)
+	if err != nil {
+		return err
 	}
 	if c.o.journal != nil {
 		if err := c.o.journal(st); err != nil {
@@ -197,7 +194,7 @@ func (c *Client) Cancel(ctx context.Context, st *State) error {
 }
 
 // Jobs lists the batch jobs of the endpoint serving model ("" is the
-// llm.Client's primary model), newest first, page by page as the loop
+// [llm.Client]'s primary model), newest first, page by page as the loop
 // asks for them. An error is yielded once, last.
 func (c *Client) Jobs(ctx context.Context, model string) iter.Seq2[Job, error] {
 	return func(yield func(Job, error) bool) {

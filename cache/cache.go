@@ -28,9 +28,9 @@ var (
 // are those of this store value (this process's handle, for SQLite); Entries
 // is the number of responses stored (for SQLite, by all processes).
 type Stats struct {
-	Hits   int64
-	Misses int64
-	Puts   int64
+	Hits   int64 // lookups that found a response
+	Misses int64 // lookups that did not
+	Puts   int64 // responses stored
 	// Entries is the number of stored responses.
 	Entries int64
 	// Evictions counts entries dropped to stay within a bound: Memory's

@@ -42,7 +42,7 @@
 // immediately. [SQLite.Flush] waits for everything queued so far to be
 // committed and [SQLite.Close] flushes before closing. A crash can lose the
 // Puts that were queued but not yet committed (normally the last few
-// milliseconds) but never corrupts the file. WithWriteBuffer(0) makes Put
+// milliseconds) but never corrupts the file. [WithWriteBuffer](0) makes Put
 // wait for its commit.
 //
 // A row that cannot be decoded is reported as a miss and logged with

@@ -39,12 +39,14 @@ var schemaVersion = len(migrations)
 // SchemaError reports a cache file written by a newer deluge. It matches
 // ErrNewerSchema with errors.Is.
 type SchemaError struct {
+	// Path is the cache file.
 	Path string
 	// Version is the file's schema version; Supported the newest this build
 	// understands.
 	Version, Supported int
 }
 
+// Error says which file, which schemas, and what to do.
 func (e *SchemaError) Error() string {
 	return fmt.Sprintf("cache file %s was written by a newer deluge (schema %d; this build reads up to schema %d): delete it or use --no-cache",
 		e.Path, e.Version, e.Supported)

@@ -147,7 +147,7 @@ type putItem struct {
 	cost      float64
 	body      []byte
 	// done, when set, receives the outcome of the commit: for a Flush
-	// marker and for a Put with WithWriteBuffer(0).
+	// marker and for a Put with [WithWriteBuffer](0).
 	done chan error
 }
 
@@ -384,7 +384,7 @@ func (s *SQLite) decode(key string, body []byte) (*llm.Response, bool) {
 // the store, and queues it for the writer; a Get on this handle sees it
 // immediately, other handles once it is committed (see Flush). ctx bounds
 // the wait for room in the write buffer (and for the commit with
-// WithWriteBuffer(0)).
+// [WithWriteBuffer](0)).
 func (s *SQLite) Put(ctx context.Context, key string, resp *llm.Response) error {
 	if err := checkPut(key, resp); err != nil {
 		return err

@@ -43,6 +43,7 @@ const (
 // are set; use the constructors (Text, ImageURL, ImageData, FileData,
 // FileURL, Call, Result) rather than filling it by hand.
 type Part struct {
+	// Type says what the part holds and so which fields are set.
 	Type PartType `json:"type"`
 
 	// Text is the text of a PartText.
@@ -183,8 +184,8 @@ func checkMIMEType(p Part) error {
 
 // Message is one turn of a conversation.
 type Message struct {
-	Role  Role   `json:"role"`
-	Parts []Part `json:"parts"`
+	Role  Role   `json:"role"`  // who speaks
+	Parts []Part `json:"parts"` // what they say, in order
 	// Name optionally names the author (OpenAI's "name" field).
 	Name string `json:"name,omitempty"`
 }

@@ -15,7 +15,7 @@ import (
 var errOutOfRotation = errors.New("llm: target out of rotation")
 
 // admitAhead is how far ahead a pacer may admit the request at the head of
-// a target's queue (pacing.Pacer.Admit's ahead): the request is then
+// a target's queue ([pacing.Pacer.Admit]'s ahead): the request is then
 // charged for the time it may go and sleeps until then, so a pacer shared
 // through a network store is asked once per admission at any rate above
 // 40 a second, and twice at lower rates. It is short, so that a refund

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/deluge-go/deluge/internal/backoff"
 	"github.com/deluge-go/deluge/internal/ratelimit"
 )
 
@@ -111,7 +112,7 @@ func (k *call) attempts(ctx context.Context) (*Response, error) {
 		if next == failover {
 			continue // another target is ready: no backoff
 		}
-		d := backoff(&c.opts, attempt)
+		d := retryWait(&c.opts, attempt)
 		switch {
 		case e.Code == CodeRateLimited && !t.quota.IsZero():
 			// The cooldown holds the retry until the retry-after has
@@ -125,7 +126,7 @@ func (k *call) attempts(ctx context.Context) (*Response, error) {
 			slog.String("model", t.model.ID), slog.Int("attempt", attempt), slog.String("code", string(e.Code)),
 			slog.Int("status", e.StatusCode), slog.Duration("backoff", d), slog.Duration("retry_after", e.RetryAfter))
 		resume := waiting(ctx) // no slot held: let the batch start another job meanwhile
-		serr := sleep(wctx, d)
+		serr := backoff.Sleep(wctx, d)
 		resume()
 		if serr != nil {
 			if ctx.Err() == nil && k.o.drained() {
@@ -229,19 +230,4 @@ func canceledError(ctx context.Context, cause error) error {
 		e.Message += " (last error: " + cause.Error() + ")"
 	}
 	return e
-}
-
-// sleep waits for d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

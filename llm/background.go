@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/deluge-go/deluge/internal/backoff"
 )
 
 // Poller is implemented by providers that can run a request in the
@@ -77,7 +79,7 @@ func (k *call) await(ctx context.Context, p Provider, resp *Response) (*Response
 	delay := c.opts.pollFirst
 	failures := 0
 	for pending(resp) {
-		if err := sleep(ctx, delay); err != nil {
+		if err := backoff.Sleep(ctx, delay); err != nil {
 			k.cancelBackground(ctx, poller, resp)
 			return nil, canceledError(ctx, nil)
 		}

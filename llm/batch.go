@@ -14,6 +14,7 @@ import (
 // Job is one prompt of a batch for [Client.ProcessJobs], with optional
 // per-prompt overrides.
 type Job struct {
+	// Conversation is the prompt.
 	Conversation *conversation.Conversation
 	// Model, when set, sends this prompt to that model ID instead of
 	// routing it (no weights, no failover). It must resolve like
@@ -120,19 +121,33 @@ func (c *Client) ProcessJobs(ctx context.Context, jobs iter.Seq2[int, Job], opts
 				}
 			})
 		}()
-		for r := range results {
-			if !yield(r.Index, r) {
-				close(stop)
-				cancel()
-				break
-			}
-		}
-		for range results { // let the workers finish
-		}
+		deliver(results, yield, stop, cancel)
 		<-done
 		mu.Lock()
 		stopInput()
 		mu.Unlock()
+	}
+}
+
+// indexed is a result of a sequence: its input's index.
+type indexed interface{ index() int }
+
+func (r Result) index() int      { return r.Index }
+func (r EmbedResult) index() int { return r.Index }
+
+// deliver yields the workers' results, in completion order under their
+// inputs' indexes, until they run out or the caller breaks out; then it
+// closes stop and cancels the work, and drains results so the workers can
+// finish.
+func deliver[R indexed](results <-chan R, yield func(int, R) bool, stop chan<- struct{}, cancel context.CancelFunc) {
+	for r := range results {
+		if !yield(r.index(), r) {
+			close(stop)
+			cancel()
+			break
+		}
+	}
+	for range results { // let the workers finish
 	}
 }
 

@@ -9,8 +9,10 @@ import (
 	"github.com/deluge-go/deluge/registry"
 )
 
-// Cache stores successful responses by request fingerprint
-// ([Request.Fingerprint]). Implementations must be safe for concurrent use.
+// Cache stores successful responses under the keys the [Client] computes:
+// [CacheKey] for a reply (the request's [Request.Fingerprint] with the
+// provider's [CacheIdentity]), and a key of its own for each embeddings
+// vector. Implementations must be safe for concurrent use.
 // Package [github.com/deluge-go/deluge/cache] provides an in-memory and an
 // embedded SQLite store, and [github.com/deluge-go/deluge/cache/cachetest]
 // the conformance tests a store should pass.

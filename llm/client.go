@@ -37,7 +37,7 @@ type Client struct {
 	extra   map[string]*target
 
 	// limiter holds the pacing state of every model's quota key
-	// (WithLimiter, else a pacing.Local of the client's own).
+	// (WithLimiter, else a [pacing.Local] of the client's own).
 	limiter pacing.Limiter
 	// The client-wide RPM and TPM, paced by a private pacer, apply across
 	// models; with one model its own pacer enforces them (a model's limits

@@ -24,11 +24,14 @@ type ContentFilterResults struct {
 	// Response.PromptFilter entries).
 	PromptIndex int `json:"prompt_index,omitempty"`
 
+	// The harm categories, graded by severity.
 	Hate     SeverityResult `json:"hate,omitzero"`
 	SelfHarm SeverityResult `json:"self_harm,omitzero"`
 	Sexual   SeverityResult `json:"sexual,omitzero"`
 	Violence SeverityResult `json:"violence,omitzero"`
 
+	// The categories detected or not: profanity, prompt attacks (direct
+	// and indirect), protected material, ungrounded material.
 	Profanity             DetectionResult `json:"profanity,omitzero"`
 	Jailbreak             DetectionResult `json:"jailbreak,omitzero"`
 	IndirectAttack        DetectionResult `json:"indirect_attack,omitzero"`
@@ -82,6 +85,7 @@ func clonePtr[T any](p *T) *T {
 // SeverityResult is a harm category graded by severity; the zero value is
 // a category the server did not report.
 type SeverityResult struct {
+	// Filtered reports whether the category's filter stopped the content.
 	Filtered bool `json:"filtered"`
 	// Severity is "safe", "low", "medium" or "high".
 	Severity string `json:"severity,omitempty"`
@@ -95,6 +99,9 @@ func (r SeverityResult) Reported() bool { return r.Severity != "" || r.Filtered 
 // is a category the server did not report, or reported neither filtered
 // nor detected.
 type DetectionResult struct {
+	// Filtered reports whether the filter stopped the content; Detected
+	// whether the category was found (annotate-only filters detect
+	// without filtering).
 	Filtered bool `json:"filtered"`
 	Detected bool `json:"detected"`
 	// Citation points at the source of detected protected code.
@@ -105,20 +112,20 @@ func (d *DetectionResult) isZero() bool { return !d.Filtered && !d.Detected && d
 
 // Citation is the source of protected material.
 type Citation struct {
-	URL     string `json:"URL,omitempty"`
-	License string `json:"license,omitempty"`
+	URL     string `json:"URL,omitempty"`     // where the material was found
+	License string `json:"license,omitempty"` // its license, as the service names it
 }
 
 // BlocklistResult reports one custom blocklist.
 type BlocklistResult struct {
-	ID       string `json:"id"`
-	Filtered bool   `json:"filtered"`
+	ID       string `json:"id"`       // the blocklist's name
+	Filtered bool   `json:"filtered"` // whether it matched and stopped the content
 }
 
 // FilterError is the content filter's own failure.
 type FilterError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
+	Code    string `json:"code"`    // the service's error code
+	Message string `json:"message"` // its explanation
 }
 
 // BlocklistResults is the custom_blocklists annotation. Azure sends it in

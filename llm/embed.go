@@ -371,15 +371,7 @@ func (c *Client) EmbedSeq(ctx context.Context, seq iter.Seq2[int, string], opts 
 				return true
 			})
 		}()
-		for r := range results {
-			if !yield(r.Index, r) {
-				close(stop)
-				cancel()
-				break
-			}
-		}
-		for range results { // let the workers finish
-		}
+		deliver(results, yield, stop, cancel)
 		<-finished
 		mu.Lock()
 		stopInput()
@@ -702,7 +694,9 @@ func (c *Client) embedKey(o *callOptions, text string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// cachedVector returns the cached vector of key.
+// cachedVector returns the cached vector of key, counting a hit and what
+// it saved (the input's share of its request's price), as cacheGet does
+// for a reply.
 func (c *Client) cachedVector(ctx context.Context, key string) (Vector, bool) {
 	resp, ok, err := c.opts.cache.Get(ctx, key)
 	if err != nil {
@@ -713,6 +707,11 @@ func (c *Client) cachedVector(ctx context.Context, key string) (Vector, bool) {
 		return nil, false
 	}
 	c.stats.cacheHits.Add(1)
+	saved := resp.Cost
+	if saved == 0 {
+		saved = priceUsage(&c.model, "", resp.Usage) // a store that forgot the price
+	}
+	c.stats.saved.add(saved)
 	return resp.Embedding, true
 }
 

@@ -147,6 +147,31 @@ func TestEmbedRetriesAndCaches(t *testing.T) {
 	})
 }
 
+// A vector served from the cache saves its share of the request's price,
+// as a cached reply saves its price.
+func TestEmbedCacheHitsCountSavedCost(t *testing.T) {
+	p := newEmbedder(func(ctx context.Context, req *llm.EmbedRequest, n int) (*llm.EmbedResponse, error) {
+		resp, err := llmtest.EchoEmbed(ctx, req, n)
+		if err == nil {
+			resp.Cost = 0.01 * float64(len(req.Inputs))
+		}
+		return resp, err
+	})
+	c := embedClient(t, p, llm.WithCache(newMapCache()))
+	_, err := c.Embed(t.Context(), []string{"aaaa", "bbbb"})
+	require.NoError(t, err)
+	paid := c.Stats().Cost
+	require.InDelta(t, 0.02, paid, 1e-9)
+	assert.Zero(t, c.Stats().SavedCost)
+
+	out, err := c.Embed(t.Context(), []string{"bbbb", "aaaa"})
+	require.NoError(t, err)
+	assert.Equal(t, 2, out.Cached)
+	st := c.Stats()
+	assert.InDelta(t, paid, st.Cost, 1e-9, "nothing more paid")
+	assert.InDelta(t, 0.02, st.SavedCost, 1e-9, "each input's share saved")
+}
+
 func TestEmbedRefusedInputIsolated(t *testing.T) {
 	p := newEmbedder(func(ctx context.Context, req *llm.EmbedRequest, n int) (*llm.EmbedResponse, error) {
 		if slices.Contains(req.Inputs, "BAD") {

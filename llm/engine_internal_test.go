@@ -21,7 +21,7 @@ func TestBackoffFullJitter(t *testing.T) {
 	for n, ceil := range map[int]time.Duration{1: 100 * time.Millisecond, 2: 200 * time.Millisecond, 3: 400 * time.Millisecond, 4: 800 * time.Millisecond, 5: time.Second, 30: time.Second} {
 		var most time.Duration
 		for range 2000 {
-			d := backoff(&o, n)
+			d := retryWait(&o, n)
 			require.GreaterOrEqual(t, d, time.Duration(0))
 			require.Less(t, d, ceil, "attempt %d", n)
 			most = max(most, d)

@@ -91,6 +91,7 @@ func (c Code) Retryable() bool {
 // cause, so both errors.Is(err, llm.ErrRateLimited) and
 // errors.As(err, &goopenai.APIError{}) work.
 type Error struct {
+	// Code classifies the failure; Provider is the provider's name.
 	Code     Code
 	Provider string
 	// Model is the model ID the call was for.

@@ -95,6 +95,8 @@ type AttemptEnd struct {
 // CallEnd is the outcome of a call: exactly one of Response and Err is
 // set.
 type CallEnd struct {
+	// Response is the reply of a call that succeeded; Err the error of one
+	// that failed, an [*Error] for a provider's failure.
 	Response *Response
 	Err      error
 	// Attempts counts the requests the call sent; Latency is the time from

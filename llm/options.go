@@ -66,9 +66,9 @@ const (
 // deployment). Zero fields mean "inherit" (for a model: the client's value);
 // a negative field means "no limit".
 type Limits struct {
-	RequestsPerMinute int
-	TokensPerMinute   int
-	MaxConcurrency    int
+	RequestsPerMinute int // requests sent per minute, paced (see [WithMaxRequestsPerMinute])
+	TokensPerMinute   int // estimated tokens per minute, paced (see [WithMaxTokensPerMinute])
+	MaxConcurrency    int // requests in flight at once
 }
 
 // options is a Client's configuration, fixed by NewClient.
@@ -364,7 +364,7 @@ func WithProgressTotal(n int) Option {
 // WithLimiter keeps the pacing state of the client's quotas — each
 // model's requests and tokens per minute, its 429 cooldowns and the lower
 // limits the server was found to allow — in l instead of a
-// [pacing.Local] of the client's own. Pass one pacing.Local to several
+// [pacing.Local] of the client's own. Pass one [pacing.Local] to several
 // clients to have them pace a quota together within a process, or a
 // limiter shared through a network store to pace it together with other
 // processes. Models are keyed by quota (see [QuotaKeyer]), so clients

@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"syscall"
 	"time"
+
+	"github.com/deluge-go/deluge/internal/backoff"
 )
 
 // succeeded completes the response of the attempt-th attempt, received at
@@ -222,17 +223,8 @@ func isConnError(err error) bool {
 	return errors.As(err, &oe)
 }
 
-// backoff returns the wait before attempt n+1: exponential with full
-// jitter, a uniform random time in [0, min(max, base·2^(n-1))), which
-// spreads retries of requests that failed together.
-func backoff(o *options, n int) time.Duration {
-	ceil := o.backoffBase
-	for i := 1; i < n && ceil < o.backoffMax; i++ {
-		ceil *= 2
-	}
-	ceil = min(ceil, o.backoffMax)
-	if ceil <= 0 {
-		return 0
-	}
-	return rand.N(ceil)
+// retryWait returns the wait before attempt n+1: exponential with full
+// jitter (backoff.Jitter) between WithRetryBackoff's base and max.
+func retryWait(o *options, n int) time.Duration {
+	return backoff.Jitter(o.backoffBase, o.backoffMax, n)
 }

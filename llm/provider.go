@@ -141,9 +141,11 @@ func providerImportPath(name string) string {
 // [WithLimiter]), so that clients, and processes sharing a limiter, that
 // call the same quota pace it together, and calls to different quotas do
 // not slow each other down. For Azure OpenAI the quota is the deployment:
-// the key names the endpoint and the deployment. A provider without it, or
-// one returning "", gets "provider:model-ID". A key must not contain a
-// secret.
+// the key names the endpoint and the deployment; OpenAI and Anthropic count
+// per account and model: their keys name the server, the account and the
+// wire model (docs/engine.md, "Plugging another limiter"). A provider
+// without it, or one returning "", gets "provider:model-ID". A key must not
+// contain a secret.
 type QuotaKeyer interface {
 	QuotaKey(m registry.Model) string
 }

@@ -31,6 +31,8 @@ type Request struct {
 // default"; pointers distinguish an explicit zero (temperature 0) from
 // unset.
 type Sampling struct {
+	// Temperature and TopP are the sampling temperature and nucleus
+	// probability ([WithTemperature], [WithTopP]); nil sends none.
 	Temperature *float64
 	TopP        *float64
 	// MaxNewTokens caps the completion (max_tokens, or max_completion_tokens
@@ -91,12 +93,15 @@ const (
 
 // Tool is a function the model may call ([WithTools]).
 type Tool struct {
+	// Name is the function's name, Description what it does, for the model.
 	Name        string
 	Description string
 	// Parameters is the JSON schema of the arguments (JSON text); nil means
 	// no parameters.
 	Parameters []byte
-	Strict     bool
+	// Strict asks the model to follow Parameters exactly (structured
+	// outputs), where the provider offers it.
+	Strict bool
 }
 
 // Clone returns a deep copy of r: changing the copy's messages, sampling
@@ -161,7 +166,7 @@ func (r *Request) withModel(m registry.Model) *Request {
 }
 
 // EstimateInputTokens estimates the prompt tokens of the request: the
-// conversation (see conversation.EstimateTokens) plus tool definitions and
+// conversation (see [conversation.EstimateTokens]) plus tool definitions and
 // the schema of a structured response.
 func (r *Request) EstimateInputTokens() int {
 	n := conversation.EstimateMessageTokens(r.Messages)

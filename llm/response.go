@@ -41,6 +41,7 @@ type Response struct {
 	// the model gave it.
 	ReasoningSummary string `json:"reasoning_summary,omitempty"`
 
+	// Usage is the tokens the call used, as the server reported them.
 	Usage Usage `json:"usage"`
 	// Cost is the USD price of the call: the provider's when it prices
 	// calls itself (Azure's deployment types), else the usage at the
@@ -164,18 +165,18 @@ func (u Usage) Cost(m registry.Model) float64 {
 
 // TokenLogprob is the log-probability of one generated token.
 type TokenLogprob struct {
-	Token   string  `json:"token"`
-	Logprob float64 `json:"logprob"`
-	Bytes   []byte  `json:"bytes,omitempty"`
+	Token   string  `json:"token"`           // the token's text
+	Logprob float64 `json:"logprob"`         // its natural log-probability
+	Bytes   []byte  `json:"bytes,omitempty"` // its UTF-8 bytes, when the server sends them
 	// TopLogprobs holds the most likely alternatives at this position.
 	TopLogprobs []TopLogprob `json:"top_logprobs,omitempty"`
 }
 
 // TopLogprob is one alternative token at a position.
 type TopLogprob struct {
-	Token   string  `json:"token"`
-	Logprob float64 `json:"logprob"`
-	Bytes   []byte  `json:"bytes,omitempty"`
+	Token   string  `json:"token"`           // the token's text
+	Logprob float64 `json:"logprob"`         // its natural log-probability
+	Bytes   []byte  `json:"bytes,omitempty"` // its UTF-8 bytes, when the server sends them
 }
 
 // Chunk is one piece of a streamed reply ([Streamer.Stream],

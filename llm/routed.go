@@ -8,7 +8,7 @@ import (
 )
 
 // priceUsage prices u at m's catalog prices; for a router
-// (registry.Model.Router), at the prices of the model it chose (served,
+// ([registry.Model.Router]), at the prices of the model it chose (served,
 // the server's name for it) plus the router's own fee. A routed model the
 // registry does not know adds nothing: the call costs the fee alone, and
 // Stats.ByRoutedModel says so (RoutedStats.PricedAs is empty).

@@ -30,8 +30,9 @@ type Stats struct {
 	// refused.
 	RateLimited int64
 	Throttled   int64
-	// CacheHits counts calls served from the cache; Deduplicated calls that
-	// shared the reply of an identical call in flight.
+	// CacheHits counts calls (and embeddings inputs) served from the cache;
+	// Deduplicated calls that shared the reply of an identical call in
+	// flight.
 	CacheHits    int64
 	Deduplicated int64
 	// Tokens and cost of the replies received from providers (cache hits and
@@ -44,9 +45,10 @@ type Stats struct {
 	Cost                  float64
 	// SavedCost is what the calls served from the cache or shared with an
 	// identical call (CacheHits, Deduplicated) would have cost: the
-	// original price of their replies (for a store that does not keep it,
-	// the reply's usage at the model's catalog prices). Their tokens are
-	// not in the counts above, which are what was paid.
+	// original price of their replies, and of the embeddings inputs whose
+	// vectors were cached (for a store that does not keep it, the usage at
+	// the model's catalog prices). Their tokens are not in the counts
+	// above, which are what was paid.
 	SavedCost float64
 	// InFlight is the number of requests in flight now.
 	InFlight int64

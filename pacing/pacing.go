@@ -7,8 +7,8 @@ import (
 
 // Limits are the rate limits of a quota. A field ≤ 0 means no limit.
 type Limits struct {
-	RequestsPerMinute int
-	TokensPerMinute   int
+	RequestsPerMinute int // requests per minute, one every 60 s / RequestsPerMinute
+	TokensPerMinute   int // tokens per minute, charged per request and refilled continuously
 }
 
 // Min returns the stricter of l and m, field by field (a field ≤ 0 is no

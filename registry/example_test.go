@@ -52,3 +52,20 @@ func ExampleTwin() {
 	// Output:
 	// ex-cloud-gpt true false
 }
+
+// A provider package registers its catalog at init with AddCatalog; a
+// model the program registered first under the same ID keeps its entry.
+func ExampleAddCatalog() {
+	registry.MustRegister(registry.Model{ID: "ex-mini", Provider: "ex-provider", InputCost: 0.10}) // the program's price
+	registry.AddCatalog(
+		registry.Model{ID: "ex-mini", Provider: "ex-provider", InputCost: 0.15},
+		registry.Model{ID: "ex-large", Provider: "ex-provider", InputCost: 2.50},
+	)
+	for _, id := range []string{"ex-mini", "ex-large"} {
+		m, _ := registry.Lookup(id)
+		fmt.Println(id, m.InputCost, registry.IsCatalog(id))
+	}
+	// Output:
+	// ex-mini 0.1 false
+	// ex-large 2.5 true
+}

@@ -32,6 +32,10 @@ type Model struct {
 	// azure-foundry for Claude, uses to pick its serializer).
 	APISpec string `json:"api_spec,omitempty"`
 
+	// Prices in USD per million tokens: InputCost of the prompt,
+	// CachedInputCost of prompt tokens served from the provider's prompt
+	// cache (0: no discount, InputCost), OutputCost of the completion
+	// (reasoning tokens included).
 	InputCost       float64 `json:"input_cost"`
 	CachedInputCost float64 `json:"cached_input_cost,omitempty"`
 	// CacheWriteCost is the price of prompt tokens written to the prompt
@@ -40,6 +44,8 @@ type Model struct {
 	CacheWriteCost float64 `json:"cache_write_cost,omitempty"`
 	OutputCost     float64 `json:"output_cost"`
 
+	// ContextWindow is the most tokens a call may hold, prompt and
+	// completion; MaxOutputTokens the most it may generate (0: unknown).
 	ContextWindow   int `json:"context_window,omitempty"`
 	MaxOutputTokens int `json:"max_output_tokens,omitempty"`
 
@@ -52,6 +58,9 @@ type Model struct {
 	SupportsDimensions bool `json:"supports_dimensions,omitempty"`
 	MaxInputs          int  `json:"max_inputs,omitempty"`
 
+	// Capabilities: JSON mode or schemas, image input, token
+	// log-probabilities, tool calls, and the Responses API for a chat
+	// model (a "responses" APISpec model has it anyway).
 	SupportsJSON      bool `json:"supports_json,omitempty"`
 	SupportsImages    bool `json:"supports_images,omitempty"`
 	SupportsLogprobs  bool `json:"supports_logprobs,omitempty"`

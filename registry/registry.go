@@ -69,6 +69,20 @@ func MustRegisterCatalog(m Model) {
 	}
 }
 
+// AddCatalog registers a provider package's catalog at init: each model
+// with [RegisterCatalog], except one whose ID is already taken (registered
+// by the program, or another package, first), which is left alone: the
+// first entry wins. It panics on any other error, which is a bug of the
+// catalog.
+func AddCatalog(models ...Model) {
+	for _, m := range models {
+		if _, err := Lookup(m.ID); err == nil {
+			continue
+		}
+		MustRegisterCatalog(m)
+	}
+}
+
 // IsCatalog reports whether id was registered by its provider's catalog
 // ([RegisterCatalog]) rather than by the program.
 func IsCatalog(id string) bool {

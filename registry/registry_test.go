@@ -199,3 +199,19 @@ func TestRegisterAnthropicSpecAndWritePrice(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "CacheWriteCost")
 }
+
+func TestAddCatalogLeavesTakenIDs(t *testing.T) {
+	n := runs.Add(1)
+	mine := registry.Model{ID: fmt.Sprintf("ac-taken-%d", n), Provider: "ac-p", InputCost: 9}
+	require.NoError(t, registry.Register(mine))
+	fresh := registry.Model{ID: fmt.Sprintf("ac-fresh-%d", n), Provider: "ac-p", InputCost: 1}
+	registry.AddCatalog(registry.Model{ID: mine.ID, Provider: "ac-p", InputCost: 1}, fresh)
+
+	got, err := registry.Lookup(mine.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 9.0, got.InputCost, "the entry registered first wins")
+	assert.False(t, registry.IsCatalog(mine.ID))
+	assert.True(t, registry.IsCatalog(fresh.ID))
+
+	assert.Panics(t, func() { registry.AddCatalog(registry.Model{ID: fmt.Sprintf("ac-bad-%d", n)}) }, "no provider: a bug of the catalog")
+}

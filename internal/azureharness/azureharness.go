@@ -2,8 +2,9 @@
 // (providers/providertest) to the Azure OpenAI emulator
 // (providers/azurefoundry/azuretest): the emulator settings that put it in
 // each of the suite's conditions, and the emulator's own records as the
-// suite's backend hooks. The conformance tests of providers/azurefoundry
-// and providers/openai share it.
+// suite's backend hooks. The conformance tests of providers/azurefoundry,
+// providers/openai and providers/anthropic (against the emulator's Claude
+// route) share it.
 package azureharness
 
 import (

@@ -3,7 +3,9 @@
 // refusal of redirects ([RefuseRedirects], [CheckRedirect]), the bound on
 // what one response may hold ([DefaultMaxResponseBytes], [ReadBody]), and
 // the redaction of secrets from whatever a server sends back
-// ([Secrets], [Printable]).
+// ([Secrets], [Printable]), the reading of retry-after ([RetryAfter]), and
+// the classification of a call that got no response ([ContextFailure],
+// [NetworkFailure]).
 //
 // providers/openai, providers/anthropic and providers/azurefoundry use it,
 // so that a rule is written, and fixed, once. The public names of these

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/deluge-go/deluge/internal/backoff"
 )
 
 // Queue is a FIFO queue of callers waiting for admission to a paced
@@ -47,7 +49,7 @@ func (q *Queue) Wait(ctx context.Context, try Try) (since time.Duration, admitte
 		if ok {
 			if d > 0 {
 				since = Now()
-				if err := sleep(ctx, d); err != nil {
+				if err := backoff.Sleep(ctx, d); err != nil {
 					return since, true, err
 				}
 			}
@@ -161,17 +163,6 @@ func (q *Queue) leave(w *waiter) {
 	}
 	q.signalHeadLocked()
 	q.mu.Unlock()
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 func (q *Queue) pushLocked(w *waiter) {

@@ -5,7 +5,6 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
-	"time"
 
 	"github.com/deluge-go/deluge/conversation"
 	"github.com/deluge-go/deluge/llm"
@@ -24,27 +23,10 @@ var _ llm.Embedder = (*Provider)(nil)
 // Embed answers an embeddings request after Latency (llm.Embedder). It
 // counts in Calls and MaxInFlight like Generate.
 func (p *Provider) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedResponse, error) {
-	n := int(p.calls.Add(1))
-	cur := p.inFlight.Add(1)
+	n := p.arrive()
 	defer p.inFlight.Add(-1)
-	for {
-		seen := p.maxSeen.Load()
-		if cur <= seen || p.maxSeen.CompareAndSwap(seen, cur) {
-			break
-		}
-	}
-	r := &llm.Request{Model: req.Model}
-	if p.Latency > 0 {
-		t := time.NewTimer(p.Latency)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, ContextError(r, ctx.Err())
-		case <-t.C:
-		}
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, ContextError(r, err)
+	if err := p.wait(ctx, &llm.Request{Model: req.Model}); err != nil {
+		return nil, err
 	}
 	reply := p.EmbedReply
 	if reply == nil {

@@ -53,27 +53,11 @@ func New(reply ...ReplyFunc) *Provider {
 
 // Generate answers req after Latency.
 func (p *Provider) Generate(ctx context.Context, req *llm.Request) (*llm.Response, error) {
-	n := int(p.calls.Add(1))
-	cur := p.inFlight.Add(1)
+	n := p.arrive()
 	defer p.inFlight.Add(-1)
-	for {
-		seen := p.maxSeen.Load()
-		if cur <= seen || p.maxSeen.CompareAndSwap(seen, cur) {
-			break
-		}
-	}
 	p.record(req)
-	if p.Latency > 0 {
-		t := time.NewTimer(p.Latency)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, ContextError(req, ctx.Err())
-		case <-t.C:
-		}
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, ContextError(req, err)
+	if err := p.wait(ctx, req); err != nil {
+		return nil, err
 	}
 	reply := p.Reply
 	if reply == nil {
@@ -90,6 +74,36 @@ func (p *Provider) Generate(ctx context.Context, req *llm.Request) (*llm.Respons
 		resp.Provider = ProviderName
 	}
 	return resp, nil
+}
+
+// arrive counts a call in Calls and MaxInFlight and returns its number,
+// from 1; the caller ends it with p.inFlight.Add(-1).
+func (p *Provider) arrive() int {
+	n := int(p.calls.Add(1))
+	cur := p.inFlight.Add(1)
+	for {
+		seen := p.maxSeen.Load()
+		if cur <= seen || p.maxSeen.CompareAndSwap(seen, cur) {
+			return n
+		}
+	}
+}
+
+// wait waits Latency; it returns ContextError if ctx ends first, or has.
+func (p *Provider) wait(ctx context.Context, req *llm.Request) error {
+	if p.Latency > 0 {
+		t := time.NewTimer(p.Latency)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ContextError(req, ctx.Err())
+		case <-t.C:
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return ContextError(req, err)
+	}
+	return nil
 }
 
 // Stream answers like Generate, split into one chunk per word; the first

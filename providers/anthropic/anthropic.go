@@ -46,7 +46,7 @@ const (
 )
 
 func init() {
-	registerCatalog()
+	registry.AddCatalog(catalog...)
 	llm.RegisterProvider(ProviderName, open)
 }
 
@@ -264,7 +264,7 @@ func newProvider(cfg Config, strict bool) (*Provider, error) {
 		custom:    true,
 		maxBody:   httpguard.LimitOf(cfg.MaxResponseBytes),
 	}
-	p.client, p.owned = noRedirectClient(cfg.HTTPClient)
+	p.client, p.owned = httpguard.Client(cfg.HTTPClient)
 	p.def = &endpoint{url: base + messagesPath, base: base, auth: credentialAuth(cfg.APIKey, cfg.AuthToken)}
 	for _, s := range []string{cfg.APIKey, cfg.AuthToken} {
 		if s != "" {
@@ -300,7 +300,7 @@ func NewEndpoint(e Endpoint) (*Provider, error) {
 	if p.wireName == nil {
 		p.wireName = defaultWireName
 	}
-	p.client, p.owned = noRedirectClient(e.HTTPClient)
+	p.client, p.owned = httpguard.Client(e.HTTPClient)
 	p.def = &endpoint{url: base + messagesPath, base: base, auth: e.Authenticate}
 	for _, s := range e.Redact {
 		if s != "" {
@@ -406,17 +406,6 @@ func orDefault(s, def string) string {
 		return s
 	}
 	return def
-}
-
-// noRedirectClient returns a client that never follows redirects: a
-// redirect could carry the credential to another host. A caller's client is
-// copied, not changed.
-func noRedirectClient(hc *http.Client) (*http.Client, *http.Transport) {
-	if hc != nil {
-		return httpguard.RefuseRedirects(hc), nil
-	}
-	owned := httpguard.NewTransport()
-	return httpguard.RefuseRedirects(&http.Client{Transport: owned}), owned
 }
 
 // normalizeBaseURL checks that s is an absolute http(s) URL without a query

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -213,29 +211,15 @@ func (p *Provider) transportError(ctx context.Context, req *llm.Request, ep *end
 	if resp != nil {
 		e.StatusCode, e.Header, e.RequestID = resp.StatusCode, resp.Header, requestID(resp.Header)
 	}
-	var (
-		ne  net.Error
-		big *httpguard.TooLargeError
-	)
+	var big *httpguard.TooLargeError
 	switch {
 	case errors.As(err, &big):
 		// Before the context: a cut stream may also see the caller give up.
 		e.Code, e.Message = llm.CodeConfiguration, big.Message()
 	case ctx.Err() != nil:
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			e.Code, e.Message = llm.CodeTimeout, "the context's deadline expired before the reply was complete"
-		} else {
-			e.Code, e.Message = llm.CodeCanceled, "the context was canceled"
-		}
-		if !errors.Is(err, ctx.Err()) {
-			e.Err = fmt.Errorf("%w: %w", ctx.Err(), err)
-		}
-	case errors.As(err, &ne) && ne.Timeout():
-		e.Code, e.Message = llm.CodeTimeout, "timed out: "+err.Error()
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		e.Code, e.Message = llm.CodeUnavailable, "the connection broke before the response was complete: "+err.Error()
+		httpguard.ContextFailure(e, ctx.Err(), err)
 	default:
-		e.Code, e.Message = llm.CodeUnavailable, "request failed: "+err.Error()
+		httpguard.NetworkFailure(e, err)
 	}
 	p.redactError(e, ep)
 	return e

@@ -11,6 +11,7 @@ import (
 	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/providers/anthropic"
 	"github.com/deluge-go/deluge/providers/azurefoundry/azuretest"
+	"github.com/deluge-go/deluge/registry"
 )
 
 // A provider configured in code, passed to a client. The emulator's Messages
@@ -90,4 +91,19 @@ func ExampleNewEndpoint() {
 	}
 	fmt.Println(resp.Provider, resp.ServedModel, resp.Completion)
 	// Output: my-gateway claude-opus-4-5 Echo: Hi
+}
+
+// The quota key under which a client paces a model (llm.QuotaKeyer): the
+// server and the wire name.
+func ExampleProvider_QuotaKey() {
+	p, err := anthropic.New(anthropic.Config{APIKey: "sk-ant-example"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	m, err := registry.Lookup("claude-sonnet-4-5")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(p.QuotaKey(m))
+	// Output: https://api.anthropic.com#claude-sonnet-4-5
 }

@@ -15,6 +15,12 @@ var _ llm.CacheIdentity = (*Provider)(nil)
 // engine mixes it into its cache key, so that a request sent to another
 // server or deployment is not answered from the cache of this one.
 func (p *Provider) CacheIdentity(m registry.Model) string {
+	return strings.Join([]string{p.name, p.baseOf(m), p.version, p.wireName(m)}, "\x1f")
+}
+
+// baseOf returns the base URL m's calls go to, lower-case: the provider's,
+// or the model's own APIBase (New only).
+func (p *Provider) baseOf(m registry.Model) string {
 	base := p.def.base
 	if p.custom && m.APIBase != "" {
 		if b, err := normalizeBaseURL(m.APIBase); err == nil {
@@ -23,5 +29,5 @@ func (p *Provider) CacheIdentity(m registry.Model) string {
 			base = m.APIBase
 		}
 	}
-	return strings.Join([]string{p.name, strings.ToLower(base), p.version, p.wireName(m)}, "\x1f")
+	return strings.ToLower(base)
 }

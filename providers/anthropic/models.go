@@ -49,15 +49,3 @@ func Models() []registry.Model {
 	copy(out, catalog)
 	return out
 }
-
-// registerCatalog adds the catalog to the registry. A model whose ID is
-// already taken (registered by the program before this package's init) is
-// left alone: the program's entry wins.
-func registerCatalog() {
-	for _, m := range catalog {
-		if _, err := registry.Lookup(m.ID); err == nil {
-			continue
-		}
-		registry.MustRegisterCatalog(m)
-	}
-}

@@ -30,7 +30,7 @@ func TestRequestWire(t *testing.T) {
 	_, err := p.Generate(context.Background(), req)
 	require.NoError(t, err)
 
-	c := m.last(t)
+	c := m.Last(t)
 	assert.Equal(t, "POST", c.Method)
 	assert.Equal(t, "https://api.anthropic.com/v1/messages", c.URL)
 	assert.Equal(t, testKey, c.Header.Get("x-api-key"))
@@ -61,13 +61,13 @@ func TestMaxTokensDefault(t *testing.T) {
 	} {
 		_, err := p.Generate(context.Background(), &llm.Request{Model: model(t, id), Messages: conversation.New().User("hi").Messages()})
 		require.NoError(t, err)
-		assert.Equal(t, want, m.last(t).Body["max_tokens"], id)
+		assert.Equal(t, want, m.Last(t).Body["max_tokens"], id)
 	}
 	small := model(t, "claude-haiku-4-5")
 	small.MaxOutputTokens = 1000
 	_, err := p.Generate(context.Background(), &llm.Request{Model: small, Messages: conversation.New().User("hi").Messages()})
 	require.NoError(t, err)
-	assert.Equal(t, 1000.0, m.last(t).Body["max_tokens"], "capped by the model's max output")
+	assert.Equal(t, 1000.0, m.Last(t).Body["max_tokens"], "capped by the model's max output")
 }
 
 func TestSamplingRules(t *testing.T) {
@@ -78,7 +78,7 @@ func TestSamplingRules(t *testing.T) {
 		Sampling: llm.Sampling{Temperature: &temp, TopP: &topP, Seed: &seed, Logprobs: true, TopLogprobs: 3, ReasoningEffort: "high"}}
 	_, err := p.Generate(context.Background(), req)
 	require.NoError(t, err)
-	body := m.last(t).Body
+	body := m.Last(t).Body
 	assert.Equal(t, 0.7, body["temperature"])
 	for _, k := range []string{"top_p", "seed", "logprobs", "top_logprobs", "reasoning_effort", "thinking", "output_config"} {
 		assert.NotContains(t, body, k)
@@ -87,16 +87,16 @@ func TestSamplingRules(t *testing.T) {
 	req.Temperature = nil
 	_, err = p.Generate(context.Background(), req)
 	require.NoError(t, err)
-	assert.Equal(t, 0.9, m.last(t).Body["top_p"], "top_p alone is sent")
+	assert.Equal(t, 0.9, m.Last(t).Body["top_p"], "top_p alone is sent")
 
 	hot := 1.5
 	req.Temperature = &hot
-	before := m.count()
+	before := m.Count()
 	_, err = p.Generate(context.Background(), req)
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, llm.ErrInvalidRequest))
 	assert.Contains(t, err.Error(), "0–1")
-	assert.Equal(t, before, m.count(), "nothing is sent for a request Anthropic would reject")
+	assert.Equal(t, before, m.Count(), "nothing is sent for a request Anthropic would reject")
 }
 
 func TestImagesAndDocuments(t *testing.T) {
@@ -118,7 +118,7 @@ func TestImagesAndDocuments(t *testing.T) {
 			Content []json.RawMessage `json:"content"`
 		} `json:"messages"`
 	}
-	require.NoError(t, json.Unmarshal(m.last(t).Raw, &body))
+	require.NoError(t, json.Unmarshal(m.Last(t).Raw, &body))
 	got := body.Messages[0].Content
 	require.Len(t, got, 7)
 	assert.JSONEq(t, `{"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBORw=="}}`, string(got[1]))
@@ -163,7 +163,7 @@ func TestToolsAndToolResults(t *testing.T) {
 			Tools      json.RawMessage `json:"tools"`
 			ToolChoice json.RawMessage `json:"tool_choice"`
 		}
-		require.NoError(t, json.Unmarshal(m.last(t).Raw, &body))
+		require.NoError(t, json.Unmarshal(m.Last(t).Raw, &body))
 		if want == "" {
 			assert.Empty(t, body.ToolChoice, "choice %q", choice)
 		} else {
@@ -210,7 +210,7 @@ func TestJSONOutput(t *testing.T) {
 		assert.JSONEq(t, `{"city":"Paris","temp":21}`, resp.Completion)
 		assert.Equal(t, "stop", resp.FinishReason)
 		assert.Empty(t, resp.Message.ToolCalls())
-		body := m.last(t).Body
+		body := m.Last(t).Body
 		assert.Equal(t, map[string]any{"type": "tool", "name": "json_response"}, body["tool_choice"])
 		tools := body["tools"].([]any)
 		require.Len(t, tools, 1)
@@ -226,18 +226,18 @@ func TestJSONOutput(t *testing.T) {
 		OutputConfig json.RawMessage `json:"output_config"`
 		Tools        json.RawMessage `json:"tools"`
 	}
-	require.NoError(t, json.Unmarshal(m.last(t).Raw, &body))
+	require.NoError(t, json.Unmarshal(m.Last(t).Raw, &body))
 	assert.JSONEq(t, `{"format":{"type":"json_schema","schema":`+string(schema)+`}}`, string(body.OutputConfig))
 	assert.Empty(t, body.Tools)
 
 	// JSON mode with tools cannot be expressed: a clear error, nothing sent.
-	before := m.count()
+	before := m.Count()
 	_, err = p.Generate(context.Background(), &llm.Request{Model: model(t, "claude-haiku-4-5"),
 		Messages: conversation.New().User("x").Messages(),
 		Sampling: llm.Sampling{ResponseFormat: &llm.ResponseFormat{Type: llm.FormatJSONObject}, Tools: []llm.Tool{{Name: "now"}}}})
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, llm.ErrInvalidRequest))
-	assert.Equal(t, before, m.count())
+	assert.Equal(t, before, m.Count())
 }
 
 func TestRequestNotModifiedAndWireName(t *testing.T) {
@@ -247,7 +247,7 @@ func TestRequestNotModifiedAndWireName(t *testing.T) {
 	req := &llm.Request{Model: model(t, "claude-opus-4-5"), Messages: conversation.New().User("hi").Messages()}
 	_, err = p.Generate(context.Background(), req)
 	require.NoError(t, err)
-	assert.Equal(t, "my-claude", m.last(t).Body["model"])
+	assert.Equal(t, "my-claude", m.Last(t).Body["model"])
 	assert.Equal(t, "claude-opus-4-5", req.Model.Name)
 }
 
@@ -257,6 +257,6 @@ func TestEmptyToolResult(t *testing.T) {
 	_, err := newProvider(t, m).Generate(context.Background(), &llm.Request{Model: model(t, "claude-haiku-4-5"), Messages: conv.Messages(),
 		Sampling: llm.Sampling{Tools: []llm.Tool{{Name: "now"}}}})
 	require.NoError(t, err)
-	msgs := m.last(t).Body["messages"].([]any)
+	msgs := m.Last(t).Body["messages"].([]any)
 	assert.Equal(t, map[string]any{"type": "tool_result", "tool_use_id": "t1"}, msgs[2].(map[string]any)["content"].([]any)[0])
 }

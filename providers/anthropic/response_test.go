@@ -31,7 +31,7 @@ func newEndpointProvider(m *mockAPI, deployment string) (*anthropic.Provider, er
 			r.Header.Set("Authorization", "Bearer tok-abcdef")
 			return nil
 		},
-		HTTPClient: m.client(),
+		HTTPClient: m.Client(),
 		WireName:   func(registry.Model) string { return deployment },
 		Redact:     []string{"tok-abcdef"},
 	})
@@ -108,8 +108,8 @@ func TestStreamBasicFixture(t *testing.T) {
 	chunks, text, err := collect(t, p, hi(t, "claude-sonnet-4-5"))
 	require.NoError(t, err)
 	assert.Equal(t, "Hello!", text)
-	assert.Equal(t, true, m.last(t).Body["stream"])
-	assert.Equal(t, "text/event-stream", m.last(t).Header.Get("Accept"))
+	assert.Equal(t, true, m.Last(t).Body["stream"])
+	assert.Equal(t, "text/event-stream", m.Last(t).Header.Get("Accept"))
 	require.Len(t, chunks, 3)
 	assert.Equal(t, "req_s1", chunks[0].RequestID)
 	assert.Equal(t, "claude-sonnet-4-5-20250929", chunks[0].ServedModel)
@@ -248,7 +248,7 @@ func TestErrors(t *testing.T) {
 				assert.Equal(t, "claude-sonnet-4-5", le.Model)
 				assert.NotEmpty(t, le.Message)
 			}
-			assert.Equal(t, 2, m.count(), "one request per call: the provider never retries")
+			assert.Equal(t, 2, m.Count(), "one request per call: the provider never retries")
 		})
 	}
 }
@@ -262,7 +262,7 @@ func TestNoRedirects(t *testing.T) {
 	p := newProvider(t, m)
 	_, err := p.Generate(context.Background(), hi(t, "claude-sonnet-4-5"))
 	require.Error(t, err)
-	assert.Equal(t, 1, m.count(), "the redirect is not followed")
+	assert.Equal(t, 1, m.Count(), "the redirect is not followed")
 	assert.Contains(t, err.Error(), "evil.example.net")
 	assert.Contains(t, err.Error(), "redirect")
 	assert.Equal(t, llm.CodeConfiguration, llm.CodeOf(err), "a setting to fix, never retried")
@@ -299,7 +299,7 @@ func TestResponseTooLarge(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := newMock(t, tc.reply)
-			p, err := anthropic.New(anthropic.Config{APIKey: testKey, HTTPClient: m.client(), MaxResponseBytes: limit})
+			p, err := anthropic.New(anthropic.Config{APIKey: testKey, HTTPClient: m.Client(), MaxResponseBytes: limit})
 			require.NoError(t, err)
 			if strings.HasPrefix(tc.name, "stream") {
 				for _, err = range p.Stream(context.Background(), hi(t, "claude-sonnet-4-5")) {
@@ -355,7 +355,7 @@ func TestEndpoint(t *testing.T) {
 	require.NoError(t, err)
 	_, err = p.Generate(context.Background(), hi(t, "claude-sonnet-4-5"))
 	require.Error(t, err)
-	c := m.last(t)
+	c := m.Last(t)
 	assert.Equal(t, "https://gw.example.com/anthropic/v1/messages", c.URL)
 	assert.Equal(t, "Bearer tok-abcdef", c.Header.Get("Authorization"))
 	assert.Empty(t, c.Header.Get("x-api-key"))
@@ -366,13 +366,13 @@ func TestEndpoint(t *testing.T) {
 	assert.NotContains(t, err.Error(), "tok-abcdef")
 	assert.NotContains(t, err.Error(), "ANTHROPIC_API_KEY", "the anthropic provider's advice is not given for another provider's endpoint")
 
-	failing, err := anthropic.NewEndpoint(anthropic.Endpoint{BaseURL: "https://gw.example.com/anthropic", HTTPClient: m.client(),
+	failing, err := anthropic.NewEndpoint(anthropic.Endpoint{BaseURL: "https://gw.example.com/anthropic", HTTPClient: m.Client(),
 		Authenticate: func(*http.Request) error { return errors.New("no token") }})
 	require.NoError(t, err)
-	before := m.count()
+	before := m.Count()
 	_, err = failing.Generate(context.Background(), hi(t, "claude-sonnet-4-5"))
 	require.True(t, errors.Is(err, llm.ErrAuthentication))
-	assert.Equal(t, before, m.count(), "nothing is sent without a credential")
+	assert.Equal(t, before, m.Count(), "nothing is sent without a credential")
 }
 
 func TestConfig(t *testing.T) {
@@ -397,12 +397,12 @@ func TestConfig(t *testing.T) {
 	}
 
 	m := newMock(t, respond(200, okBody, nil))
-	p, err := anthropic.New(anthropic.Config{AuthToken: "bearer-xyz", BaseURL: "https://proxy.example.com/v1/", HTTPClient: m.client()})
+	p, err := anthropic.New(anthropic.Config{AuthToken: "bearer-xyz", BaseURL: "https://proxy.example.com/v1/", HTTPClient: m.Client()})
 	require.NoError(t, err)
 	_, err = p.Generate(context.Background(), hi(t, "claude-sonnet-4-5"))
 	require.NoError(t, err)
-	assert.Equal(t, "https://proxy.example.com/v1/messages", m.last(t).URL, "a pasted /v1 is not doubled")
-	assert.Equal(t, "Bearer bearer-xyz", m.last(t).Header.Get("Authorization"))
+	assert.Equal(t, "https://proxy.example.com/v1/messages", m.Last(t).URL, "a pasted /v1 is not doubled")
+	assert.Equal(t, "Bearer bearer-xyz", m.Last(t).Header.Get("Authorization"))
 }
 
 func TestCustomModelEndpoint(t *testing.T) {
@@ -413,8 +413,8 @@ func TestCustomModelEndpoint(t *testing.T) {
 	mdl.APIBase, mdl.APIKeyEnvVar = "https://llm-gw.example.com", "MY_GATEWAY_KEY"
 	_, err := p.Generate(context.Background(), &llm.Request{Model: mdl, Messages: conversation.New().User("hi").Messages()})
 	require.NoError(t, err)
-	assert.Equal(t, "https://llm-gw.example.com/v1/messages", m.last(t).URL)
-	assert.Equal(t, "gw-key-123456", m.last(t).Header.Get("x-api-key"))
+	assert.Equal(t, "https://llm-gw.example.com/v1/messages", m.Last(t).URL)
+	assert.Equal(t, "gw-key-123456", m.Last(t).Header.Get("x-api-key"))
 
 	mdl.APIKeyEnvVar = "UNSET_VAR_FOR_TEST"
 	_, err = p.Generate(context.Background(), &llm.Request{Model: mdl, Messages: conversation.New().User("hi").Messages()})

@@ -77,7 +77,7 @@ func TestBatchServiceClassicRoutes(t *testing.T) {
 	j, err := s.CreateJob(t.Context(), batch.JobParams{InputFileID: "file-1"})
 	require.NoError(t, err)
 	assert.Equal(t, batch.StatusValidating, j.Status)
-	got := mock.last(t)
+	got := mock.Last(t)
 	assert.Equal(t, "/openai/batches", got.Path)
 	assert.Equal(t, "api-version=2025-04-01-preview", got.Query)
 	assert.Equal(t, "key-0123456789", got.Header.Get("Api-Key"))
@@ -95,7 +95,7 @@ func TestBatchServiceClassicRoutes(t *testing.T) {
 	require.NoError(t, err)
 	_, err = s.Job(t.Context(), "batch_6caaf24d")
 	require.NoError(t, err)
-	got = mock.last(t)
+	got = mock.Last(t)
 	assert.Equal(t, "/openai/v1/batches/batch_6caaf24d", got.Path)
 	assert.Empty(t, got.Query)
 	line, err = s.Line("a", hello(m))
@@ -163,8 +163,8 @@ func TestBatchServiceEntraID(t *testing.T) {
 	require.NoError(t, err)
 	_, err = s.Jobs(t.Context(), batch.ListOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, "Bearer tok-1", mock.last(t).Header.Get("Authorization"))
-	assert.Empty(t, mock.last(t).Header.Get("Api-Key"))
+	assert.Equal(t, "Bearer tok-1", mock.Last(t).Header.Get("Authorization"))
+	assert.Empty(t, mock.Last(t).Header.Get("Api-Key"))
 
 	cred.fail.Store(true)
 	cred2 := &fakeCredential{clock: newFakeClock(), life: time.Hour}

@@ -8,6 +8,7 @@ import (
 
 	goopenai "github.com/sashabaranov/go-openai"
 
+	"github.com/deluge-go/deluge/internal/httpguard"
 	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/providers/openai"
 	"github.com/deluge-go/deluge/registry"
@@ -58,7 +59,7 @@ func BenchmarkGenerateOpenAIBaseline(b *testing.B) {
 	srv := benchServer(b)
 	cc := goopenai.DefaultConfig("k")
 	cc.BaseURL = srv.URL + "/openai/v1"
-	cc.HTTPClient = &http.Client{Transport: newTransport()}
+	cc.HTTPClient = &http.Client{Transport: httpguard.NewTransport()}
 	p, err := openai.NewFromClientConfig(cc, openai.Options{Name: ProviderName})
 	if err != nil {
 		b.Fatal(err)

@@ -1,6 +1,9 @@
 package azurefoundry
 
-import "github.com/deluge-go/deluge/registry"
+import (
+	"github.com/deluge-go/deluge/providers/anthropic"
+	"github.com/deluge-go/deluge/registry"
+)
 
 // claudeCatalog lists the Claude models offered on Microsoft Foundry,
 // registered as "azure-" + the model ID and served by the Messages API
@@ -21,44 +24,35 @@ import "github.com/deluge-go/deluge/registry"
 //
 // Prices: Foundry bills Claude at Anthropic's API list prices (Anthropic's
 // Foundry page, "Pricing for Claude in the Microsoft Marketplace uses
-// Anthropic's standard API pricing"), so these are the prices of
-// providers/anthropic's catalog: USD per million tokens of input, cache
-// hits, 5-minute cache writes and output, from
-// platform.claude.com/docs/en/about-claude/pricing, checked 2026-12. The
-// deployment type scales them as for Azure OpenAI models (Data Zone ×1.10).
-// Claude Haiku 5.5, priced by prompt length, is left out (see
-// providers/anthropic).
-var claudeCatalog = []registry.Model{
-	claudeModel("claude-opus-5-5", 4, 0.20, 5, 20, 1_000_000, 128_000),
-	claudeModel("claude-sonnet-5-5", 2, 0.10, 2.50, 10, 1_000_000, 128_000),
-	claudeModel("claude-opus-4-7", 5, 0.50, 6.25, 25, 1_000_000, 128_000),
-	claudeModel("claude-opus-4-6", 5, 0.50, 6.25, 25, 1_000_000, 128_000),
-	claudeModel("claude-opus-4-5", 5, 0.50, 6.25, 25, 200_000, 64_000),
-	claudeModel("claude-opus-4-1", 15, 1.50, 18.75, 75, 200_000, 32_000),
-	claudeModel("claude-sonnet-4-6", 3, 0.30, 3.75, 15, 1_000_000, 128_000),
-	claudeModel("claude-sonnet-4-5", 3, 0.30, 3.75, 15, 200_000, 64_000),
-	claudeModel("claude-haiku-4-5", 1, 0.10, 1.25, 5, 200_000, 64_000),
-}
+// Anthropic's standard API pricing"), so the entries take prices, context
+// window and output limit from providers/anthropic's catalog (see
+// anthropic.Models for their sources); the deployment type scales them as
+// for Azure OpenAI models (Data Zone ×1.10). Claude Haiku 5.5, priced by
+// prompt length, is in neither catalog.
+var claudeCatalog = claudeModels(
+	"claude-opus-5-5", "claude-sonnet-5-5",
+	"claude-opus-4-7", "claude-opus-4-6", "claude-opus-4-5", "claude-opus-4-1",
+	"claude-sonnet-4-6", "claude-sonnet-4-5", "claude-haiku-4-5",
+)
 
-// claudeModel builds a catalog entry for a Claude model deployed under its
-// model ID. BaseModel is the Anthropic model ID, so
+// claudeModels builds the catalog entries of the Claude models ids, each
+// deployed under its model ID: providers/anthropic's entry under this
+// provider. BaseModel stays the Anthropic model ID, so
 // llm.WithProvider("azure-foundry") moves a providers/anthropic model to
 // its Azure deployment.
-func claudeModel(id string, in, cacheRead, cacheWrite, out float64, window, maxOut int) registry.Model {
-	return registry.Model{
-		ID:              ModelID(id),
-		Provider:        ProviderName,
-		Name:            id,
-		BaseModel:       id,
-		APISpec:         registry.APISpecAnthropicMessages,
-		InputCost:       in,
-		CachedInputCost: cacheRead,
-		CacheWriteCost:  cacheWrite,
-		OutputCost:      out,
-		ContextWindow:   window,
-		MaxOutputTokens: maxOut,
-		SupportsImages:  true,
-		SupportsTools:   true,
-		SupportsJSON:    true,
+func claudeModels(ids ...string) []registry.Model {
+	byID := make(map[string]registry.Model)
+	for _, m := range anthropic.Models() {
+		byID[m.ID] = m
 	}
+	out := make([]registry.Model, 0, len(ids))
+	for _, id := range ids {
+		m, ok := byID[id]
+		if !ok {
+			panic("azurefoundry: " + id + " is not in providers/anthropic's catalog")
+		}
+		m.ID, m.Provider, m.Name = ModelID(id), ProviderName, id
+		out = append(out, m)
+	}
+	return out
 }

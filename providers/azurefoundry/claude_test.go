@@ -8,13 +8,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jarcoal/httpmock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/deluge-go/deluge/conversation"
 	"github.com/deluge-go/deluge/internal/azureharness"
 	"github.com/deluge-go/deluge/internal/fixture"
+	"github.com/deluge-go/deluge/internal/mockwire"
 	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/providers/anthropic"
 	"github.com/deluge-go/deluge/providers/azurefoundry/azuretest"
@@ -47,14 +47,7 @@ func TestClaudeCatalog(t *testing.T) {
 }
 
 func claudeReply(status int, body string, header map[string]string) func(*http.Request) *http.Response {
-	return func(*http.Request) *http.Response {
-		resp := httpmock.NewStringResponse(status, body)
-		resp.Header.Set("Content-Type", "application/json")
-		for k, v := range header {
-			resp.Header.Set(k, v)
-		}
-		return resp
-	}
+	return mockwire.Reply(status, body, header)
 }
 
 func TestClaudeWire(t *testing.T) {
@@ -66,7 +59,7 @@ func TestClaudeWire(t *testing.T) {
 	resp, err := p.Generate(context.Background(), hello(model))
 	require.NoError(t, err)
 
-	c := m.last(t)
+	c := m.Last(t)
 	assert.Equal(t, "https://my-foundry.services.ai.azure.com/anthropic/v1/messages", c.URL)
 	assert.Equal(t, "foundry-key-123456", c.Header.Get("x-api-key"))
 	assert.Empty(t, c.Header.Get("api-key"), "the Claude route takes x-api-key")
@@ -92,7 +85,7 @@ func TestClaudeEntraToken(t *testing.T) {
 	p.now = clock.Now
 	_, err := p.Generate(context.Background(), hello(lookup(t, "azure-claude-haiku-4-5")))
 	require.NoError(t, err)
-	c := m.last(t)
+	c := m.Last(t)
 	assert.Equal(t, "Bearer tok-1", c.Header.Get("Authorization"))
 	assert.Empty(t, c.Header.Get("x-api-key"))
 	assert.Equal(t, []string{DefaultTokenScope}, cred.scopes.Load(), "the scope Microsoft Learn gives for Claude")
@@ -127,7 +120,7 @@ func TestClaudeErrors(t *testing.T) {
 			assert.NotContains(t, err.Error(), "foundry-key-123456")
 			var api *anthropic.APIError
 			assert.True(t, errors.As(err, &api), "the Messages API error stays reachable")
-			assert.Equal(t, 1, m.count())
+			assert.Equal(t, 1, m.Count())
 		})
 	}
 }
@@ -152,7 +145,7 @@ func TestClaudeRegions(t *testing.T) {
 	assert.Equal(t, "from west", resp.Completion)
 	assert.Equal(t, "swedencentral", resp.Region)
 	assert.Equal(t, 2, resp.Attempts)
-	c := m.last(t)
+	c := m.Last(t)
 	assert.Equal(t, "https://west-res.services.ai.azure.com/anthropic/v1/messages", c.URL)
 	assert.Equal(t, "sonnet-se", c.Body["model"])
 }

@@ -51,7 +51,7 @@ func TestDeploymentEnvAliases(t *testing.T) {
 	if _, err := p.Generate(context.Background(), hello(lookup(t, "azure-gpt-4o"))); err != nil {
 		t.Fatal(err)
 	}
-	if got := m.last(t).Body["model"]; got != "production-gpt4o-deployment" {
+	if got := m.Last(t).Body["model"]; got != "production-gpt4o-deployment" {
 		t.Errorf("wire model = %v", got)
 	}
 

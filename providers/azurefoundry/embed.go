@@ -36,29 +36,19 @@ func (p *Provider) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.Embed
 		}
 		return resp, err
 	}
-	var (
-		tried    uint64
-		attempts int
-		last     error
-	)
-	for {
-		t := p.pick(req.Model, tried)
-		if t == nil {
-			return nil, p.unavailable(req.Model, last)
-		}
-		tried |= 1 << t.idx
+	var resp *llm.EmbedResponse
+	attempts := 0
+	err = p.eachRegion(ctx, req.Model, func(t *target) (bool, error) {
 		attempts++
-		resp, err := t.embed(ctx, &ireq, req.Model)
-		if err == nil {
-			resp.Attempts = attempts
-			return resp, nil
-		}
-		if !shouldFailOver(ctx, err) {
-			return nil, err
-		}
-		p.coolDown(ctx, t, err)
-		last = err
+		var err error
+		resp, err = t.embed(ctx, &ireq, req.Model)
+		return err == nil || !shouldFailOver(ctx, err), err
+	})
+	if err != nil {
+		return nil, err
 	}
+	resp.Attempts = attempts
+	return resp, nil
 }
 
 func (t *target) embed(ctx context.Context, req *llm.EmbedRequest, m registry.Model) (*llm.EmbedResponse, error) {

@@ -54,7 +54,7 @@ func replay(t *testing.T, recordedURI string, reply func(*http.Request) *http.Re
 func checkRecordedRoute(t *testing.T, m *mockAzure, recordedURI string) {
 	t.Helper()
 	want, _ := url.Parse(recordedURI)
-	got := m.last(t)
+	got := m.Last(t)
 	wantPath := regexp.MustCompile(`/+`).ReplaceAllString(want.EscapedPath(), "/")
 	if got.Path != wantPath || got.Query != want.RawQuery {
 		t.Errorf("sent %s?%s, recording has %s?%s", got.Path, got.Query, wantPath, want.RawQuery)
@@ -109,7 +109,7 @@ func TestFixtureReasoningCompletion(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkRecordedRoute(t, m, rec.RequestURI)
-	if got := m.last(t).Body["reasoning_effort"]; got != "low" {
+	if got := m.Last(t).Body["reasoning_effort"]; got != "low" {
 		t.Errorf("reasoning_effort = %v", got)
 	}
 	if resp.Usage.ReasoningTokens != 320 || resp.Usage.OutputTokens != 2922 || resp.Usage.InputTokens != 39 {
@@ -158,7 +158,7 @@ func TestFixtureStreams(t *testing.T) {
 			}
 			checkRecordedRoute(t, m, rec.RequestURI)
 			if tc.v1Token {
-				if h := m.last(t).Header; h.Get("Authorization") != "Bearer entra-token-abc" || h.Get("api-key") != "" {
+				if h := m.Last(t).Header; h.Get("Authorization") != "Bearer entra-token-abc" || h.Get("api-key") != "" {
 					t.Errorf("auth headers: %v", h)
 				}
 			}

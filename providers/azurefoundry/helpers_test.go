@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,6 +19,7 @@ import (
 	"github.com/deluge-go/deluge/conversation"
 	"github.com/deluge-go/deluge/internal/clocktest"
 	"github.com/deluge-go/deluge/internal/fixture"
+	"github.com/deluge-go/deluge/internal/mockwire"
 	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/registry"
 )
@@ -31,73 +30,18 @@ const testEndpoint = "https://my-resource.openai.azure.com"
 // quietLogger drops the provider's log lines in tests.
 var quietLogger = slog.New(slog.DiscardHandler)
 
-// captured is one request as it reached the transport.
-type captured struct {
-	Method string
-	URL    string // as sent: escaped path and query
-	Path   string // escaped path
-	Query  string
-	Header http.Header
-	Body   map[string]any
-}
-
-// mockAzure is an httpmock transport answering every request with the
-// response reply builds, and recording what it received.
-type mockAzure struct {
-	mt    *httpmock.MockTransport
-	mu    sync.Mutex
-	reqs  []captured
-	reply func(req *http.Request) *http.Response
-}
+// mockAzure answers every request with the response a reply function
+// builds, and records what it received.
+type mockAzure = mockwire.Transport
 
 func newMock(t *testing.T, reply func(req *http.Request) *http.Response) *mockAzure {
 	t.Helper()
-	m := &mockAzure{mt: httpmock.NewMockTransport(), reply: reply}
-	m.mt.RegisterNoResponder(func(req *http.Request) (*http.Response, error) {
-		c := captured{Method: req.Method, URL: req.URL.String(), Path: req.URL.EscapedPath(), Query: req.URL.RawQuery, Header: req.Header.Clone()}
-		if req.Body != nil {
-			b, err := io.ReadAll(req.Body)
-			if err != nil {
-				return nil, err
-			}
-			_ = json.Unmarshal(b, &c.Body)
-		}
-		m.mu.Lock()
-		m.reqs = append(m.reqs, c)
-		m.mu.Unlock()
-		resp := m.reply(req)
-		resp.Request = req
-		return resp, nil
-	})
-	return m
-}
-
-func (m *mockAzure) client() *http.Client { return &http.Client{Transport: m.mt} }
-
-func (m *mockAzure) last(t *testing.T) captured {
-	t.Helper()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if len(m.reqs) == 0 {
-		t.Fatal("no request reached the transport")
-	}
-	return m.reqs[len(m.reqs)-1]
-}
-
-func (m *mockAzure) count() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return len(m.reqs)
+	return mockwire.New(reply)
 }
 
 // jsonResponse builds a response with a JSON body and Azure-like headers.
 func jsonResponse(status int, body string, header map[string]string) *http.Response {
-	resp := httpmock.NewStringResponse(status, body)
-	resp.Header.Set("Content-Type", "application/json")
-	for k, v := range header {
-		resp.Header.Set(k, v)
-	}
-	return resp
+	return mockwire.Response(status, body, header)
 }
 
 // okBody is a minimal Azure chat completion.
@@ -114,7 +58,7 @@ func okReply(*http.Request) *http.Response {
 func newTestProvider(t *testing.T, cfg Config, m *mockAzure) *Provider {
 	t.Helper()
 	if m != nil {
-		cfg.HTTPClient = m.client()
+		cfg.HTTPClient = m.Client()
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = quietLogger

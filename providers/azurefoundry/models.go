@@ -208,15 +208,3 @@ func isCatalogModel(m registry.Model) bool {
 	return ok && m.Provider == ProviderName && c.InputCost == m.InputCost && c.OutputCost == m.OutputCost &&
 		c.CachedInputCost == m.CachedInputCost
 }
-
-// registerCatalog adds the catalog to the registry. A model whose ID is
-// already taken (registered by the program before this package's init) is
-// left alone: the program's entry wins.
-func registerCatalog() {
-	for _, m := range catalog {
-		if _, err := registry.Lookup(m.ID); err == nil {
-			continue
-		}
-		registry.MustRegisterCatalog(m)
-	}
-}

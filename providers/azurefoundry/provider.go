@@ -30,7 +30,7 @@ import (
 const ProviderName = "azure-foundry"
 
 func init() {
-	registerCatalog()
+	registry.AddCatalog(catalog...)
 	llm.RegisterProvider(ProviderName, func() (llm.Provider, error) { return NewFromEnv() })
 }
 
@@ -305,15 +305,10 @@ func (p *Provider) newTarget(region string, weight float64, ep endpoint, a *auth
 		p: p, region: region, weight: weight, ep: ep, mode: p.mode, apiVersion: p.apiVersion,
 		auth: a, scope: p.scope, deployments: deployments, tier: tier,
 	}
-	client := p.httpClient
-	if client == nil {
-		t.transport = newTransport()
-		client = &http.Client{Transport: t.transport}
-	}
 	// Azure's inference routes never redirect; a followed redirect would
-	// carry the api-key or token elsewhere. The caller's client is copied,
-	// not changed.
-	client = openai.RefuseRedirects(client)
+	// carry the api-key or token elsewhere.
+	client, owned := httpguard.Client(p.httpClient)
+	t.transport = owned
 	cc := goopenai.DefaultConfig("")
 	cc.HTTPClient = authDoer{auth: a, next: client}
 	switch {
@@ -365,8 +360,6 @@ func (p *Provider) newTarget(region string, weight float64, ep endpoint, a *auth
 // noHint suppresses the openai provider's generic advice; azureError
 // writes Azure's.
 func noHint(llm.Code, registry.Model) string { return "" }
-
-func newTransport() *http.Transport { return httpguard.NewTransport() }
 
 // deployment returns the deployment name of m at this target: the
 // region's override, then Config.Deployments, then AZURE_DEPLOYMENT_<ID>,
@@ -439,29 +432,19 @@ func (p *Provider) Generate(ctx context.Context, req *llm.Request) (*llm.Respons
 		}
 		return resp, err
 	}
-	var (
-		tried    uint64
-		attempts int
-		last     error
-	)
-	for {
-		t := p.pick(req.Model, tried)
-		if t == nil {
-			return nil, p.unavailable(req.Model, last)
-		}
-		tried |= 1 << t.idx
+	var resp *llm.Response
+	attempts := 0
+	err = p.eachRegion(ctx, req.Model, func(t *target) (bool, error) {
 		attempts++
-		resp, err := t.generate(ctx, inner, req.Model)
-		if err == nil {
-			resp.Attempts = attempts
-			return resp, nil
-		}
-		if !shouldFailOver(ctx, err) {
-			return nil, err
-		}
-		p.coolDown(ctx, t, err)
-		last = err
+		var err error
+		resp, err = t.generate(ctx, inner, req.Model)
+		return err == nil || !shouldFailOver(ctx, err), err
+	})
+	if err != nil {
+		return nil, err
 	}
+	resp.Attempts = attempts
+	return resp, nil
 }
 
 // Stream is Generate's streaming form. Failover happens only before the
@@ -484,23 +467,16 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[*llm.
 			t.stream(ctx, inner, req.Model, yield)
 			return
 		}
-		var (
-			tried uint64
-			last  error
-		)
-		for {
-			t := p.pick(req.Model, tried)
-			if t == nil {
-				yield(nil, p.unavailable(req.Model, last))
-				return
-			}
-			tried |= 1 << t.idx
+		// t.stream yields the error that settles the call; an error left
+		// unsettled is unavailable's, when no region is left.
+		settled := false
+		err = p.eachRegion(ctx, req.Model, func(t *target) (bool, error) {
 			started, err := t.stream(ctx, inner, req.Model, yield)
-			if err == nil || started || !shouldFailOver(ctx, err) {
-				return
-			}
-			p.coolDown(ctx, t, err)
-			last = err
+			settled = err == nil || started || !shouldFailOver(ctx, err)
+			return settled, err
+		})
+		if !settled {
+			yield(nil, err)
 		}
 	}
 }

@@ -112,6 +112,32 @@ func (p *Provider) modelNamesRegion(m registry.Model) bool {
 	return false
 }
 
+// eachRegion runs one call across the regions serving m: try sends it to
+// the region pick chooses and reports whether the call is settled (it
+// succeeded, or failed in a way another region would not change, see
+// shouldFailOver); an unsettled failure cools the region down (coolDown)
+// and the next one is tried at once. It returns the settling error, or
+// unavailable's when no region is left.
+func (p *Provider) eachRegion(ctx context.Context, m registry.Model, try func(*target) (settled bool, err error)) error {
+	var (
+		tried uint64
+		last  error
+	)
+	for {
+		t := p.pick(m, tried)
+		if t == nil {
+			return p.unavailable(m, last)
+		}
+		tried |= 1 << t.idx
+		settled, err := try(t)
+		if settled {
+			return err
+		}
+		p.coolDown(ctx, t, err)
+		last = err
+	}
+}
+
 // shouldFailOver reports whether err from region t means "try another
 // region": a rate limit, a spent quota, a 5xx, a timeout of the HTTP
 // client or a broken connection. The caller's cancellation or deadline is

@@ -106,7 +106,7 @@ func TestRegions5xxWithRetryAfterRests(t *testing.T) {
 	_, err = p.Generate(context.Background(), hello(m))
 	e = asLLMError(t, err)
 	assert.Equal(t, 2*time.Second, e.RetryAfter, "what is left of Azure's retry-after")
-	assert.Equal(t, 1, mock.count(), "nothing sent while the region rests")
+	assert.Equal(t, 1, mock.Count(), "nothing sent while the region rests")
 }
 
 // failFirst serves the emulator h, answering the first n chat requests

@@ -277,7 +277,7 @@ func TestRegionsConfigErrors(t *testing.T) {
 	m := newMock(t, okReply)
 	p := newTestProvider(t, Config{APIKey: "shared-key", Regions: []Region{{Name: "a", Endpoint: testEndpoint}}}, m)
 	resp, err := p.Generate(context.Background(), hello(registry.Model{ID: "x", Provider: ProviderName, Name: "d"}))
-	if err != nil || resp.Region != "a" || m.last(t).Header.Get("api-key") != "shared-key" {
+	if err != nil || resp.Region != "a" || m.Last(t).Header.Get("api-key") != "shared-key" {
 		t.Errorf("inherited key: %v %v", resp, err)
 	}
 }

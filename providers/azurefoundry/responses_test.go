@@ -39,7 +39,7 @@ func TestFixtureResponses(t *testing.T) {
 			req.API = llm.APIResponses
 			resp, err := p.Generate(context.Background(), req)
 			require.NoError(t, err)
-			got := m.last(t)
+			got := m.Last(t)
 			assert.Equal(t, http.MethodPost, got.Method)
 			assert.Equal(t, v.path, got.Path)
 			assert.Equal(t, v.query, got.Query)
@@ -79,18 +79,18 @@ func TestResponsesOnlyModels(t *testing.T) {
 		model := lookup(t, id)
 		resp, err := p.Generate(context.Background(), hello(model))
 		require.NoError(t, err, id)
-		assert.Equal(t, "/openai/v1/responses", m.last(t).Path, id)
-		assert.Equal(t, model.Name, m.last(t).Body["model"], id)
+		assert.Equal(t, "/openai/v1/responses", m.Last(t).Path, id)
+		assert.Equal(t, model.Name, m.Last(t).Body["model"], id)
 		assert.Equal(t, "done", resp.Completion)
 		assert.InDelta(t, model.Cost(5, 0, 7), resp.Cost, 1e-12, id)
 	}
-	n := m.count()
+	n := m.Count()
 	req := hello(lookup(t, "azure-o3-pro"))
 	req.API = llm.APIChat
 	_, err := p.Generate(context.Background(), req)
 	assert.ErrorIs(t, err, llm.ErrInvalidRequest)
 	assert.Contains(t, err.Error(), "served only by the Responses API")
-	assert.Equal(t, n, m.count(), "nothing sent")
+	assert.Equal(t, n, m.Count(), "nothing sent")
 }
 
 // TestResponsesServerless: a serverless endpoint serves chat completions
@@ -105,7 +105,7 @@ func TestResponsesServerless(t *testing.T) {
 	assert.Contains(t, err.Error(), "chat completions only")
 	_, _, err = collect(p.Stream(context.Background(), req))
 	assert.ErrorIs(t, err, llm.ErrInvalidRequest)
-	assert.Zero(t, m.count())
+	assert.Zero(t, m.Count())
 }
 
 // TestResponsesEntraID: the Responses route carries the Entra ID token as
@@ -118,7 +118,7 @@ func TestResponsesEntraID(t *testing.T) {
 	req := hello(lookup(t, "azure-o3-pro"))
 	_, err := p.Generate(context.Background(), req)
 	require.NoError(t, err)
-	got := m.last(t)
+	got := m.Last(t)
 	assert.Equal(t, "Bearer entra-token-0123456789", got.Header.Get("Authorization"))
 	assert.Empty(t, got.Header.Get("api-key"))
 	assert.Equal(t, "/openai/responses", got.Path)

@@ -54,11 +54,11 @@ func TestServerlessFixtures(t *testing.T) {
 	rec := readRecording(t, "modelinference_serverless_mistral_chat_extra_params.recording.json")
 	base := rec.RequestURI[:strings.Index(rec.RequestURI, "/chat/completions")]
 	m := newMock(t, recordedResponse(rec))
-	p := newLenient(t, Config{HTTPClient: m.client()})
+	p := newLenient(t, Config{HTTPClient: m.Client()})
 	resp, err := p.Generate(context.Background(), &llm.Request{Model: serverlessModel(base),
 		Messages: conversation.New().User("How many feet are in a mile?").Messages()})
 	require.NoError(t, err)
-	c := m.last(t)
+	c := m.Last(t)
 	assert.True(t, strings.EqualFold(rec.RequestURI, c.URL), "sent to %s, recorded %s", c.URL, rec.RequestURI)
 	assert.Equal(t, "serverless-key-123456", c.Header.Get("api-key"))
 	assert.Empty(t, c.Header.Get("Authorization"))
@@ -74,7 +74,7 @@ func TestServerlessFixtures(t *testing.T) {
 	// 401: not the OpenAI envelope.
 	rec401 := readRecording(t, "modelinference_serverless_error_401.recording.json")
 	m401 := newMock(t, recordedResponse(rec401))
-	p401 := newLenient(t, Config{HTTPClient: m401.client()})
+	p401 := newLenient(t, Config{HTTPClient: m401.Client()})
 	_, err = p401.Generate(context.Background(), &llm.Request{Model: serverlessModel(base), Messages: conversation.New().User("hi").Messages()})
 	e := asLLMError(t, err)
 	assert.Equal(t, llm.CodeAuthentication, e.Code)
@@ -86,7 +86,7 @@ func TestServerlessFixtures(t *testing.T) {
 	// The stream: no prompt-annotation event, usage on the finish chunk.
 	ms := newMock(t, sseResponse(200, readFixture(t, "modelinference_serverless_mistral_stream.excerpt.sse"),
 		map[string]string{"Content-Type": "text/event-stream; charset=utf-8"}))
-	ps := newLenient(t, Config{HTTPClient: ms.client()})
+	ps := newLenient(t, Config{HTTPClient: ms.Client()})
 	chunks, text, err := collect(ps.Stream(context.Background(), &llm.Request{Model: serverlessModel(base), Messages: conversation.New().User("hi").Messages()}))
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(text, "Absolutely, here are three compelling reasons"), text)
@@ -95,7 +95,7 @@ func TestServerlessFixtures(t *testing.T) {
 	assert.Equal(t, "stop", last.FinishReason)
 	require.NotNil(t, last.Usage)
 	assert.Equal(t, llm.Usage{InputTokens: 24, OutputTokens: 352}, *last.Usage)
-	assert.Equal(t, true, ms.last(t).Body["stream"])
+	assert.Equal(t, true, ms.Last(t).Body["stream"])
 }
 
 // TestServerlessDefaultEndpoint: AZURE_OPENAI_ENDPOINT may name a serverless
@@ -105,13 +105,13 @@ func TestServerlessDefaultEndpoint(t *testing.T) {
 	p := newTestProvider(t, Config{Endpoint: "https://my-llama.westus3.models.ai.azure.com/", APIKey: "k-123456"}, m)
 	_, err := p.Generate(context.Background(), hello(registry.Model{ID: "llama", Provider: ProviderName, Name: "Llama-3.3-70B-Instruct"}))
 	require.NoError(t, err)
-	assert.Equal(t, "https://my-llama.westus3.models.ai.azure.com/chat/completions?api-version="+ServerlessAPIVersion, m.last(t).URL)
-	assert.Equal(t, "k-123456", m.last(t).Header.Get("api-key"))
+	assert.Equal(t, "https://my-llama.westus3.models.ai.azure.com/chat/completions?api-version="+ServerlessAPIVersion, m.Last(t).URL)
+	assert.Equal(t, "k-123456", m.Last(t).Header.Get("api-key"))
 
 	// Claude is not served there: the Claude route belongs to Foundry resources.
 	_, err = p.Generate(context.Background(), hello(lookup(t, "azure-claude-haiku-4-5")))
 	require.NoError(t, err)
-	assert.True(t, strings.HasSuffix(m.last(t).URL, "/chat/completions?api-version="+ServerlessAPIVersion))
+	assert.True(t, strings.HasSuffix(m.Last(t).URL, "/chat/completions?api-version="+ServerlessAPIVersion))
 }
 
 // TestServerlessAcceptance runs a registered serverless model through the

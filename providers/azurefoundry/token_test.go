@@ -197,7 +197,7 @@ func TestProviderTokenRefresh(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := m.last(t).Header.Get("Authorization"); got != "Bearer tok-1" || cred.calls.Load() != 1 {
+	if got := m.Last(t).Header.Get("Authorization"); got != "Bearer tok-1" || cred.calls.Load() != 1 {
 		t.Fatalf("Authorization %q after %d GetToken calls", got, cred.calls.Load())
 	}
 	if got := cred.scopes.Load().([]string); got[0] != "https://cognitiveservices.azure.us/.default" {
@@ -207,19 +207,19 @@ func TestProviderTokenRefresh(t *testing.T) {
 	if _, err := p.Generate(context.Background(), hello(model)); err != nil {
 		t.Fatal(err)
 	}
-	if got := m.last(t).Header.Get("Authorization"); got != "Bearer tok-2" {
+	if got := m.Last(t).Header.Get("Authorization"); got != "Bearer tok-2" {
 		t.Fatalf("after refresh: Authorization %q, want Bearer tok-2", got)
 	}
 
 	cred.fail.Store(true)
 	clock.Advance(2 * time.Hour)
-	n := m.count()
+	n := m.Count()
 	_, err := p.Generate(context.Background(), hello(model))
 	e := asLLMError(t, err)
 	if !errors.Is(err, llm.ErrAuthentication) || !strings.Contains(e.Message, "az login") || !strings.Contains(e.Message, "my-resource") {
 		t.Errorf("credential failure: %v", err)
 	}
-	if m.count() != n {
+	if m.Count() != n {
 		t.Error("a request was sent without a token")
 	}
 }
@@ -241,13 +241,13 @@ func TestAuthDoerTokenFailure(t *testing.T) {
 	cred.fail.Store(true)
 	m := newMock(t, okReply)
 	a := &auth{kind: authToken, tokens: newTokenCache(cred, DefaultTokenScope, clock.Now, quietLogger)}
-	d := authDoer{auth: a, next: m.client()}
+	d := authDoer{auth: a, next: m.Client()}
 	req, _ := http.NewRequest(http.MethodPost, testEndpoint+"/openai/v1/chat/completions", strings.NewReader("{}"))
 	_, doErr := d.Do(req)
 	if !errors.Is(doErr, errTokenUnavailable) {
 		t.Errorf("Do: %v", doErr)
 	}
-	if m.count() != 0 {
+	if m.Count() != 0 {
 		t.Error("a request was sent without a token")
 	}
 	// The openai provider reports a doer failure as a network error; the

@@ -103,7 +103,7 @@ func TestWireRequest(t *testing.T) {
 			if resp.Completion != "Hi!" {
 				t.Errorf("Completion = %q", resp.Completion)
 			}
-			got := m.last(t)
+			got := m.Last(t)
 			if got.Method != "POST" || got.Path != tc.wantPath || got.Query != tc.wantQuery {
 				t.Errorf("request = %s %s?%s, want POST %s?%s", got.Method, got.Path, got.Query, tc.wantPath, tc.wantQuery)
 			}
@@ -140,7 +140,7 @@ func TestWireEscapesDeployment(t *testing.T) {
 			if _, err := p.Generate(context.Background(), hello(lookup(t, "azure-gpt-4o"))); err != nil {
 				t.Fatal(err)
 			}
-			if got := m.last(t).Path; got != tc.wantPath {
+			if got := m.Last(t).Path; got != tc.wantPath {
 				t.Errorf("path = %s, want %s", got, tc.wantPath)
 			}
 
@@ -150,7 +150,7 @@ func TestWireEscapesDeployment(t *testing.T) {
 			if _, err := p.Generate(context.Background(), hello(lookup(t, "azure-gpt-4o"))); err != nil {
 				t.Fatal(err)
 			}
-			if got := m.last(t).Body["model"]; got != tc.deployment {
+			if got := m.Last(t).Body["model"]; got != tc.deployment {
 				t.Errorf("v1 body model = %v, want %q", got, tc.deployment)
 			}
 		})
@@ -180,7 +180,7 @@ func TestDeploymentPrecedence(t *testing.T) {
 		if _, err := p.Generate(context.Background(), hello(lookup(t, id))); err != nil {
 			t.Fatal(err)
 		}
-		if got := m.last(t).Body["model"]; got != want {
+		if got := m.Last(t).Body["model"]; got != want {
 			t.Errorf("%s: deployment = %v, want %q", id, got, want)
 		}
 		if got := p.Deployment(lookup(t, id)); got != want {
@@ -194,7 +194,7 @@ func TestDeploymentPrecedence(t *testing.T) {
 	if _, err := p.Generate(context.Background(), hello(lookup(t, "azure-gpt-4o"))); err != nil {
 		t.Fatal(err)
 	}
-	if got := m.last(t); got.Body["model"] != "east-4o" || !strings.HasPrefix(got.URL, "https://east.openai.azure.com/") {
+	if got := m.Last(t); got.Body["model"] != "east-4o" || !strings.HasPrefix(got.URL, "https://east.openai.azure.com/") {
 		t.Errorf("region request = %s model %v, want east endpoint and east-4o", got.URL, got.Body["model"])
 	}
 }
@@ -215,7 +215,7 @@ func TestCustomModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := m.last(t)
+	got := m.Last(t)
 	if want := "https://other-resource.openai.azure.com/openai/deployments/my-deployment/chat/completions?api-version=2024-10-21"; got.URL != want {
 		t.Errorf("URL = %s, want %s", got.URL, want)
 	}
@@ -233,19 +233,19 @@ func TestCustomModel(t *testing.T) {
 	if _, err := p.Generate(context.Background(), hello(withKey)); err != nil {
 		t.Fatal(err)
 	}
-	if got := m.last(t).Header.Get("api-key"); got != "other-key-123" {
+	if got := m.Last(t).Header.Get("api-key"); got != "other-key-123" {
 		t.Errorf("api-key = %q, want the model's own key", got)
 	}
 
 	// An unsafe APIBase is refused before anything is sent.
 	bad := custom
 	bad.ID, bad.APIBase = "my-bad", "http://evil.example.com"
-	n := m.count()
+	n := m.Count()
 	_, err = p.Generate(context.Background(), hello(bad))
 	if e := asLLMError(t, err); e.Code != llm.CodeConfiguration || !strings.Contains(e.Message, "https") {
 		t.Errorf("bad APIBase: %v", err)
 	}
-	if m.count() != n {
+	if m.Count() != n {
 		t.Error("a request was sent to an unsafe APIBase")
 	}
 }
@@ -261,7 +261,7 @@ func TestReasoningWire(t *testing.T) {
 	if _, err := p.Generate(context.Background(), req); err != nil {
 		t.Fatal(err)
 	}
-	body := m.last(t).Body
+	body := m.Last(t).Body
 	if body["max_completion_tokens"] != float64(100) {
 		t.Errorf("max_completion_tokens = %v, want 100", body["max_completion_tokens"])
 	}

@@ -393,9 +393,9 @@ func (k *call) fail(ctx context.Context, err error) error {
 		e.StatusCode = redir.Status
 		e.Message = redir.Message()
 	case ctx.Err() != nil:
-		contextError(e, ctx.Err(), err)
+		httpguard.ContextFailure(e, ctx.Err(), err)
 	default:
-		networkError(e, err)
+		httpguard.NetworkFailure(e, err)
 	}
 	return k.finish(e)
 }

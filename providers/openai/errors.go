@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,6 +12,7 @@ import (
 
 	goopenai "github.com/sashabaranov/go-openai"
 
+	"github.com/deluge-go/deluge/internal/httpguard"
 	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/registry"
 )
@@ -85,7 +84,7 @@ func (p *Provider) classify(ctx context.Context, m registry.Model, ep *endpoint,
 			e.Message += "; " + h
 		}
 	case ctx.Err() != nil:
-		contextError(e, ctx.Err(), err)
+		httpguard.ContextFailure(e, ctx.Err(), err)
 	case hasAPI:
 		// An error event inside a 200 stream: no status, only the body.
 		fillHTTP(e, 0, st.header, nil, apiErr, p.hint, m)
@@ -96,7 +95,7 @@ func (p *Provider) classify(ctx context.Context, m registry.Model, ep *endpoint,
 		e.Code = llm.CodeInvalidRequest
 		e.Message = "request rejected before sending: " + err.Error()
 	default:
-		networkError(e, err)
+		httpguard.NetworkFailure(e, err)
 		e.StatusCode = st.status
 		if st.header != nil {
 			e.Header = st.header
@@ -105,38 +104,6 @@ func (p *Provider) classify(ctx context.Context, m registry.Model, ep *endpoint,
 	}
 	p.secrets(ep, st).cleanError(e)
 	return e
-}
-
-// contextError reports the caller's cancellation or deadline. Err wraps the
-// context error so errors.Is(err, context.Canceled) holds.
-func contextError(e *llm.Error, ctxErr, cause error) {
-	if errors.Is(ctxErr, context.DeadlineExceeded) {
-		e.Code = llm.CodeTimeout
-		e.Message = "the context's deadline expired before the reply was complete"
-	} else {
-		e.Code = llm.CodeCanceled
-		e.Message = "the context was canceled"
-	}
-	if !errors.Is(cause, ctxErr) {
-		e.Err = fmt.Errorf("%w: %w", ctxErr, cause)
-	}
-}
-
-// networkError classifies a failure to get a response: a timeout of the
-// HTTP client, or a connection that could not be made or broke.
-func networkError(e *llm.Error, err error) {
-	var ne net.Error
-	switch {
-	case errors.As(err, &ne) && ne.Timeout():
-		e.Code = llm.CodeTimeout
-		e.Message = "timed out: " + err.Error()
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		e.Code = llm.CodeUnavailable
-		e.Message = "the connection broke before the response was complete: " + err.Error()
-	default:
-		e.Code = llm.CodeUnavailable
-		e.Message = "request failed: " + err.Error()
-	}
 }
 
 // fillHTTP classifies an HTTP error from its status, headers and body.

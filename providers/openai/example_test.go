@@ -211,3 +211,26 @@ func ExampleMarshalResponsesRequest() {
 	fmt.Println(string(body))
 	// Output: {"model":"o3-pro","input":[{"type":"message","role":"user","content":"2+2?"}],"instructions":"Be brief.","max_output_tokens":500,"reasoning":{"effort":"high","summary":"auto"},"store":false}
 }
+
+// The quota key under which a client paces a model (llm.QuotaKeyer): the
+// server, the organization and the wire name, so that two model IDs for
+// one OpenAI model share one pace, and a model on another server has its
+// own.
+func ExampleProvider_QuotaKey() {
+	p, err := openai.New(openai.Config{APIKey: "sk-example"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(p.QuotaKey(registry.Model{ID: "summaries", Provider: openai.ProviderName, Name: "gpt-4o-mini"}))
+	fmt.Println(p.QuotaKey(registry.Model{ID: "local", Provider: openai.ProviderName, Name: "llama3.1:8b", APIBase: "http://localhost:11434/v1"}))
+
+	org, err := openai.New(openai.Config{APIKey: "sk-example", Organization: "org-123"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(org.QuotaKey(registry.Model{ID: "summaries", Provider: openai.ProviderName, Name: "gpt-4o-mini"}))
+	// Output:
+	// https://api.openai.com/v1#gpt-4o-mini
+	// http://localhost:11434/v1#llama3.1:8b
+	// https://api.openai.com/v1?org=org-123#gpt-4o-mini
+}

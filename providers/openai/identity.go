@@ -3,6 +3,8 @@ package openai
 import (
 	"strings"
 
+	goopenai "github.com/sashabaranov/go-openai"
+
 	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/registry"
 )
@@ -18,6 +20,16 @@ var _ llm.CacheIdentity = (*Provider)(nil)
 // from the cache of this one. Keys are left out: a rotated key serves the
 // same account.
 func (p *Provider) CacheIdentity(m registry.Model) string {
+	cc, base := p.configOf(m)
+	return strings.Join([]string{
+		p.name, base, string(cc.APIType), cc.APIVersion, cc.OrgID, p.wireName(m),
+	}, "\x1f")
+}
+
+// configOf returns the client configuration m's calls use (the provider's,
+// or Options.ModelConfig's for a model with its own APIBase or key) and the
+// base URL they go to, lower-case and without a trailing slash.
+func (p *Provider) configOf(m registry.Model) (goopenai.ClientConfig, string) {
 	cc := p.base
 	base := p.baseURL
 	if p.modelConfig != nil && (m.APIBase != "" || m.APIKeyEnvVar != "") {
@@ -28,7 +40,5 @@ func (p *Provider) CacheIdentity(m registry.Model) string {
 	} else if m.APIBase != "" {
 		base = m.APIBase
 	}
-	return strings.Join([]string{
-		p.name, strings.ToLower(strings.TrimRight(base, "/")), string(cc.APIType), cc.APIVersion, cc.OrgID, p.wireName(m),
-	}, "\x1f")
+	return cc, strings.ToLower(strings.TrimRight(base, "/"))
 }

@@ -108,12 +108,6 @@ func reasoning(id string, in, cached, out float64, window, maxOut int, images bo
 	}
 }
 
-func init() {
-	for _, m := range catalog {
-		registry.MustRegisterCatalog(m)
-	}
-}
-
 // Catalog returns a copy of the models this package registers, sorted by
 // ID. Providers serving the same models (Azure) derive their twins from it.
 func Catalog() []registry.Model {

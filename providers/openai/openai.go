@@ -42,6 +42,7 @@ const (
 const defaultEmptyMessagesLimit = 300
 
 func init() {
+	registry.AddCatalog(catalog...)
 	llm.RegisterProvider(ProviderName, open)
 }
 
@@ -149,13 +150,8 @@ func newProvider(cfg Config, requireKey bool) (*Provider, error) {
 	cc := goopenai.DefaultConfig(cfg.APIKey)
 	cc.BaseURL = base
 	cc.OrgID = cfg.Organization
-	var owned *http.Transport
-	if cfg.HTTPClient != nil {
-		cc.HTTPClient = RefuseRedirects(cfg.HTTPClient)
-	} else {
-		owned = newTransport()
-		cc.HTTPClient = RefuseRedirects(&http.Client{Transport: owned})
-	}
+	client, owned := httpguard.Client(cfg.HTTPClient)
+	cc.HTTPClient = client
 	var redact []string
 	if cfg.APIKey != "" {
 		redact = []string{cfg.APIKey}
@@ -477,8 +473,6 @@ func isOpenAIHost(base string) bool {
 	u, err := url.Parse(base)
 	return err == nil && strings.EqualFold(u.Hostname(), "api.openai.com")
 }
-
-func newTransport() *http.Transport { return httpguard.NewTransport() }
 
 // errNoChoices is the cause of the error for a 200 response without choices.
 var errNoChoices = errors.New("openai: response has no choices")

@@ -3,10 +3,8 @@ package openai_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/jarcoal/httpmock"
@@ -15,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/deluge-go/deluge/conversation"
+	"github.com/deluge-go/deluge/internal/mockwire"
 	"github.com/deluge-go/deluge/llm"
 	"github.com/deluge-go/deluge/providers/openai"
 	"github.com/deluge-go/deluge/registry"
@@ -27,47 +26,21 @@ const okBody = `{"id":"chatcmpl-1","object":"chat.completion","created":1,"model
 "choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],
 "usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}`
 
-// wire records the requests that reached an httpmock transport.
-type wire struct {
-	mu       sync.Mutex
-	requests []*http.Request
-	bodies   [][]byte
-}
+// wire records the requests that reached the mock transport.
+type wire struct{ *mockwire.Transport }
 
-func (w *wire) record(r *http.Request) {
-	var body []byte
-	if r.Body != nil {
-		body, _ = io.ReadAll(r.Body)
-	}
-	w.mu.Lock()
-	w.requests = append(w.requests, r)
-	w.bodies = append(w.bodies, body)
-	w.mu.Unlock()
-}
-
-func (w *wire) last(t *testing.T) (*http.Request, []byte) {
+// last returns the newest request and its body.
+func (w wire) last(t *testing.T) (mockwire.Request, []byte) {
 	t.Helper()
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	require.NotEmpty(t, w.requests, "no request reached the transport")
-	return w.requests[len(w.requests)-1], w.bodies[len(w.bodies)-1]
+	r := w.Last(t)
+	return r, r.Raw
 }
 
-func (w *wire) count() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return len(w.requests)
-}
-
-// mockProvider returns a provider for api.openai.com whose transport is an
-// httpmock transport answering every chat request with status, header and
-// body.
-func mockProvider(t *testing.T, cfg openai.Config, status int, header http.Header, body string) (*openai.Provider, *wire) {
+// mockProvider returns a provider for api.openai.com whose transport
+// answers every chat request with status, header and body.
+func mockProvider(t *testing.T, cfg openai.Config, status int, header http.Header, body string) (*openai.Provider, wire) {
 	t.Helper()
-	w := &wire{}
-	mt := httpmock.NewMockTransport()
-	mt.RegisterNoResponder(func(r *http.Request) (*http.Response, error) {
-		w.record(r)
+	w := wire{mockwire.New(func(*http.Request) *http.Response {
 		resp := httpmock.NewStringResponse(status, body)
 		for k, vs := range header {
 			resp.Header[k] = vs
@@ -75,13 +48,12 @@ func mockProvider(t *testing.T, cfg openai.Config, status int, header http.Heade
 		if resp.Header.Get("Content-Type") == "" {
 			resp.Header.Set("Content-Type", "application/json")
 		}
-		resp.Request = r
-		return resp, nil
-	})
+		return resp
+	})}
 	if cfg.APIKey == "" {
 		cfg.APIKey = testKey
 	}
-	cfg.HTTPClient = &http.Client{Transport: mt}
+	cfg.HTTPClient = w.Client()
 	p, err := openai.New(cfg)
 	require.NoError(t, err)
 	return p, w
@@ -99,7 +71,7 @@ func TestWireRequestMinimal(t *testing.T) {
 	require.NoError(t, err)
 	r, body := w.last(t)
 	assert.Equal(t, http.MethodPost, r.Method)
-	assert.Equal(t, chatURL, r.URL.String())
+	assert.Equal(t, chatURL, r.URL)
 	assert.Equal(t, "Bearer "+testKey, r.Header.Get("Authorization"))
 	assert.Equal(t, "org-123", r.Header.Get("OpenAI-Organization"))
 	assert.Equal(t, "application/json", r.Header.Get("Content-Type"))
@@ -271,7 +243,7 @@ func TestWireRequestRejected(t *testing.T) {
 			require.Error(t, err)
 			assert.ErrorIs(t, err, llm.ErrInvalidRequest)
 			assert.Contains(t, err.Error(), tt.want)
-			assert.Equal(t, 0, w.count(), "nothing must be sent")
+			assert.Equal(t, 0, w.Count(), "nothing must be sent")
 			for _, err := range p.Stream(t.Context(), &tt.req) {
 				assert.ErrorIs(t, err, llm.ErrInvalidRequest)
 			}
@@ -327,13 +299,8 @@ func TestConfigRedactsKey(t *testing.T) {
 // built once.
 func TestCustomModelRouting(t *testing.T) {
 	t.Setenv("DELUGE_TEST_LOCAL_KEY", "local-secret-key")
-	w := &wire{}
-	mt := httpmock.NewMockTransport()
-	mt.RegisterNoResponder(func(r *http.Request) (*http.Response, error) {
-		w.record(r)
-		return httpmock.NewStringResponse(200, okBody), nil
-	})
-	p, err := openai.New(openai.Config{APIKey: testKey, HTTPClient: &http.Client{Transport: mt}})
+	w := wire{mockwire.New(func(*http.Request) *http.Response { return httpmock.NewStringResponse(200, okBody) })}
+	p, err := openai.New(openai.Config{APIKey: testKey, HTTPClient: w.Client()})
 	require.NoError(t, err)
 
 	local := registry.Model{ID: "local", Provider: "openai", Name: "llama", APIBase: "http://127.0.0.1:9999/v1", APIKeyEnvVar: "DELUGE_TEST_LOCAL_KEY"}
@@ -342,14 +309,14 @@ func TestCustomModelRouting(t *testing.T) {
 		_, err = p.Generate(t.Context(), &llm.Request{Model: local, Messages: conversation.New().User("x").Messages()})
 		require.NoError(t, err)
 		r, body := w.last(t)
-		assert.Equal(t, "http://127.0.0.1:9999/v1/chat/completions", r.URL.String())
+		assert.Equal(t, "http://127.0.0.1:9999/v1/chat/completions", r.URL)
 		assert.Equal(t, "Bearer local-secret-key", r.Header.Get("Authorization"))
 		assert.Contains(t, string(body), `"model":"llama"`)
 	}
 	_, err = p.Generate(t.Context(), &llm.Request{Model: keyless, Messages: conversation.New().User("x").Messages()})
 	require.NoError(t, err)
 	r, _ := w.last(t)
-	assert.Equal(t, "http://127.0.0.1:9998/v1/chat/completions", r.URL.String())
+	assert.Equal(t, "http://127.0.0.1:9998/v1/chat/completions", r.URL)
 	assert.Equal(t, "Bearer "+testKey, r.Header.Get("Authorization"), "without APIKeyEnvVar the provider's key is used")
 
 	missing := local

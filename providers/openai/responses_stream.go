@@ -57,7 +57,7 @@ func (p *Provider) streamResponses(ctx context.Context, req *llm.Request) iter.S
 		}
 		defer resp.Body.Close()
 		sec := p.secrets(ep, st)
-		a := respAssembler{header: resp.Header}
+		a := respAssembler{streamMeta: streamMeta{header: resp.Header}}
 		r := sseReader{r: bufio.NewReaderSize(resp.Body, 32<<10)}
 		var ev wireRespEvent
 		for {
@@ -74,11 +74,7 @@ func (p *Provider) streamResponses(ctx context.Context, req *llm.Request) iter.S
 			}
 			ev = wireRespEvent{}
 			if err := st.dec.decode(data, &ev); err != nil {
-				e := &llm.Error{Code: llm.CodeUnknown, Provider: p.name, Model: req.Model.ID, StatusCode: st.status,
-					RequestID: requestID(a.header), Header: a.header,
-					Message: "malformed stream event: " + err.Error() + ": " + string(truncate(data, 120)), Err: err}
-				sec.cleanError(e)
-				yield(nil, e)
+				yield(nil, p.malformedEvent(req, st, sec, a.header, data, err))
 				return
 			}
 			c, le := p.respEvent(&a, req, &ev, st.status)
@@ -141,11 +137,9 @@ func (ev *wireRespEvent) deltaText() string {
 
 // respAssembler turns Responses API events into chunks.
 type respAssembler struct {
-	header    http.Header
-	model, id string
-	metaSent  bool
-	modelSent bool
-	finished  bool
+	streamMeta
+	id       string
+	finished bool
 	// summary tells the reasoning summary part being streamed, to put a
 	// separator between parts.
 	summaryItem string
@@ -323,20 +317,6 @@ func (a *respAssembler) takeCalls() []conversation.ToolCall {
 	}
 	a.calls = nil
 	return out
-}
-
-func (a *respAssembler) decorate(c *llm.Chunk) *llm.Chunk {
-	if !a.metaSent {
-		a.metaSent = true
-		c.Header = a.header
-		c.RequestID = requestID(a.header)
-		c.Region = headerValue(a.header, headerRegion)
-	}
-	if !a.modelSent && a.model != "" {
-		a.modelSent = true
-		c.ServedModel = a.model
-	}
-	return c
 }
 
 // sseReader reads the data of server-sent events: the "data:" lines of an

@@ -57,7 +57,7 @@ func TestResponsesWireRequest(t *testing.T) {
 	assert.Equal(t, "ok", resp.Completion)
 
 	r, body := w.last(t)
-	assert.Equal(t, responsesURL, r.URL.String())
+	assert.Equal(t, responsesURL, r.URL)
 	assert.Equal(t, "Bearer "+testKey, r.Header.Get("Authorization"))
 	assert.Equal(t, "org-1", r.Header.Get("OpenAI-Organization"))
 	assert.Equal(t, "application/json", r.Header.Get("Content-Type"))
@@ -125,7 +125,7 @@ func TestResponsesRouting(t *testing.T) {
 		_, err := p.Generate(t.Context(), req)
 		require.NoError(t, err, name)
 		r, _ := w.last(t)
-		assert.Equal(t, responsesURL, r.URL.String(), name)
+		assert.Equal(t, responsesURL, r.URL, name)
 	}
 }
 
@@ -160,7 +160,7 @@ func TestResponsesRejected(t *testing.T) {
 			require.Error(t, err)
 			assert.ErrorIs(t, err, llm.ErrInvalidRequest)
 			assert.Contains(t, err.Error(), tt.want)
-			assert.Zero(t, w.count(), "nothing is sent")
+			assert.Zero(t, w.Count(), "nothing is sent")
 		})
 	}
 }

@@ -60,7 +60,7 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[*llm.
 		}
 		defer stream.Close()
 		sec := p.secrets(ep, st)
-		a := assembler{header: stream.Header()}
+		a := assembler{streamMeta: streamMeta{header: stream.Header()}}
 		// One event at a time, decoded into the same variable: nothing of
 		// an event outlives the chunk built from it.
 		var ev wireChunk
@@ -84,11 +84,7 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[*llm.
 			}
 			ev = wireChunk{}
 			if err := st.dec.decode(raw, &ev); err != nil {
-				e := &llm.Error{Code: llm.CodeUnknown, Provider: p.name, Model: req.Model.ID, StatusCode: st.status,
-					RequestID: requestID(a.header), Header: a.header,
-					Message: "malformed stream event: " + err.Error() + ": " + string(truncate(raw, 120)), Err: err}
-				sec.cleanError(e)
-				yield(nil, e)
+				yield(nil, p.malformedEvent(req, st, sec, a.header, raw, err))
 				return
 			}
 			if c := a.event(&ev); c != nil {
@@ -110,6 +106,16 @@ func (p *Provider) truncated(ctx context.Context, req *llm.Request, ep *endpoint
 		RequestID: requestID(header), Header: header,
 		Message: "the stream ended before the model finished (no finish_reason): the reply is incomplete"}
 	p.secrets(ep, st).cleanError(e)
+	return e
+}
+
+// malformedEvent is the error for a stream event that does not decode
+// (err), quoting the start of its data.
+func (p *Provider) malformedEvent(req *llm.Request, st *callState, sec secrets, header http.Header, data []byte, err error) *llm.Error {
+	e := &llm.Error{Code: llm.CodeUnknown, Provider: p.name, Model: req.Model.ID, StatusCode: st.status,
+		RequestID: requestID(header), Header: header,
+		Message: "malformed stream event: " + err.Error() + ": " + string(truncate(data, 120)), Err: err}
+	sec.cleanError(e)
 	return e
 }
 
@@ -137,13 +143,10 @@ type wireChunk struct {
 
 // assembler turns wire events into chunks.
 type assembler struct {
-	header    http.Header
-	model     string
-	metaSent  bool
-	modelSent bool
-	finished  bool
-	prompt    []llm.ContentFilterResults // prompt filters not yet yielded
-	tools     []*toolFragments
+	streamMeta
+	finished bool
+	prompt   []llm.ContentFilterResults // prompt filters not yet yielded
+	tools    []*toolFragments
 }
 
 type toolFragments struct {
@@ -222,15 +225,29 @@ func (a *assembler) decorate(c *llm.Chunk) *llm.Chunk {
 		c.PromptFilter = a.prompt
 		a.prompt = nil
 	}
-	if !a.metaSent {
-		a.metaSent = true
-		c.Header = a.header
-		c.RequestID = requestID(a.header)
-		c.Region = headerValue(a.header, headerRegion)
+	return a.streamMeta.decorate(c)
+}
+
+// streamMeta is what a stream's chunks carry once: the reply's headers,
+// request ID and region on the first, the served model on the first after
+// the server named it (model).
+type streamMeta struct {
+	header    http.Header
+	model     string
+	metaSent  bool
+	modelSent bool
+}
+
+func (m *streamMeta) decorate(c *llm.Chunk) *llm.Chunk {
+	if !m.metaSent {
+		m.metaSent = true
+		c.Header = m.header
+		c.RequestID = requestID(m.header)
+		c.Region = headerValue(m.header, headerRegion)
 	}
-	if !a.modelSent && a.model != "" {
-		a.modelSent = true
-		c.ServedModel = a.model
+	if !m.modelSent && m.model != "" {
+		m.modelSent = true
+		c.ServedModel = m.model
 	}
 	return c
 }

@@ -3,7 +3,6 @@ package azuretest
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"hash/fnv"
 	"math/rand/v2"
 	"net/http"
@@ -343,28 +342,21 @@ func newAnthropicID(prefix string) string {
 // route: authentication, body, validation, deployment, quota, faults,
 // latency, an injected stall, the reply.
 func (h *Handler) anthropic(x *exchange) {
+	x.dialect = dialectAnthropic
 	if !h.checkMethod(x, http.MethodPost) || !h.authorizeAnthropic(x) {
 		return
 	}
 	x.apiVersion = x.r.Header.Get("anthropic-version")
 	x.w.Header()[hdrRequestID] = []string{newAnthropicID("req_")}
 
-	buf := getBuf()
-	if _, err := buf.ReadFrom(http.MaxBytesReader(x.w, x.r.Body, maxBodyBytes)); err != nil {
-		putBuf(buf)
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			h.writeAnthropicError(x, http.StatusRequestEntityTooLarge, "request_too_large", "Request exceeds the maximum allowed number of bytes.")
-			return
-		}
-		h.writeAnthropicError(x, http.StatusBadRequest, "invalid_request_error", "There was an error parsing the body of your request.")
+	var req anthRequest
+	buf, err := h.readJSON(x, &req)
+	if buf == nil {
 		return
 	}
-	var req anthRequest
-	err := json.Unmarshal(buf.Bytes(), &req)
-	h.keepLast(x, buf, req.Model, req.Stream, opMessages) // buf now belongs to LastRequest
+	h.record(x, buf, opMessages, req.Model, req.Stream)
 	if err != nil {
-		h.writeAnthropicError(x, http.StatusBadRequest, "invalid_request_error", "There was an error parsing the body of your request: "+err.Error())
+		h.rejectJSON(x, err)
 		return
 	}
 	x.arrival.Stream = req.Stream
@@ -379,58 +371,21 @@ func (h *Handler) anthropic(x *exchange) {
 		h.writeAnthropicError(x, http.StatusNotFound, "not_found_error", "model: "+req.Model)
 		return
 	}
-
-	if d.exhausted.Load() {
-		h.writeAnthropicRateLimited(x, 86400*time.Second)
+	if !h.admit(x, d, req.promptTokens+*req.MaxTokens) {
 		return
 	}
-	q := d.limiter.admit(h.now().UnixNano(), req.promptTokens+*req.MaxTokens, *h.defaultLimit.Load())
-	setAnthropicRateLimitHeaders(x.w.Header(), q)
-	if !q.ok {
-		h.writeAnthropicRateLimited(x, q.wait)
+	f, ok := h.reachModel(x, false)
+	if !ok {
 		return
 	}
-
-	faults := h.faults.Load()
-	kind, slow, stall := h.drawFault(faults)
-	switch kind {
-	case fault429:
-		h.writeAnthropicRateLimited(x, cmpOr(faults.RetryAfter, time.Second))
-		return
-	case faultDaily:
-		h.writeAnthropicRateLimited(x, 86400*time.Second)
-		return
-	case fault500:
-		h.writeAnthropicError(x, http.StatusInternalServerError, "api_error", "Internal server error")
-		return
-	case fault503:
-		h.writeAnthropicError(x, 529, "overloaded_error", "Overloaded")
-		return
-	case faultReset:
-		x.arrival.Status = StatusReset
-		resetConnection(x.w)
-		return
-	}
-	delay := h.delay()
-	if slow {
-		delay += cmpOr(faults.SlowDelay, 2*time.Second)
-	}
-	if !h.sleep(x.r.Context(), delay) {
-		x.arrival.Status = StatusClientClosed
-		return
-	}
-	if stall && !req.Stream {
+	if f.stall && !req.Stream {
 		h.stall(x)
 		return
 	}
 	rep := h.anthropicGenerate(&req)
 	id := newAnthropicID("msg_")
 	if req.Stream {
-		stallAfter := -1
-		if stall {
-			stallAfter = max(faults.StallAfter, 0)
-		}
-		h.anthropicStream(x, id, d.model, req.promptTokens, &rep, stallAfter)
+		h.anthropicStream(x, id, d.model, req.promptTokens, &rep, f.stallAfter())
 		return
 	}
 	out := getBuf()
@@ -587,31 +542,15 @@ func appendAnthropicUsage(b []byte, input, output int) []byte {
 // event is an "event:" line and a "data:" line, flushed. With stallAfter >=
 // 0 it stalls after that many deltas (see Faults.RateStall).
 func (h *Handler) anthropicStream(x *exchange, id, model string, prompt int, rep *anthReply, stallAfter int) {
-	hdr := x.w.Header()
-	hdr[hdrContentType] = []string{"text/event-stream; charset=utf-8"}
-	hdr[hdrCacheControl] = []string{"no-cache"}
-	x.arrival.Status = http.StatusOK
-	x.w.WriteHeader(http.StatusOK)
-
-	rc := http.NewResponseController(x.w)
-	ctx := x.r.Context()
-	ev := make([]byte, 0, 512)
+	startSSE(x, "text/event-stream; charset=utf-8", "no-cache")
+	ev := make([]byte, 0, 1024) // reused for every event
 	send := func(name string, data func(b []byte) []byte) bool {
-		if ctx.Err() != nil {
-			x.arrival.Status = StatusClientClosed
-			return false
-		}
 		b := append(ev[:0], "event: "...)
 		b = append(b, name...)
 		b = append(b, "\ndata: "...)
 		b = data(b)
 		ev = append(b, "\n\n"...)
-		if _, err := x.w.Write(ev); err != nil {
-			x.arrival.Status = StatusClientClosed
-			return false
-		}
-		_ = rc.Flush()
-		return true
+		return sendEvent(x, ev)
 	}
 	if !send("message_start", func(b []byte) []byte {
 		b = append(b, `{"type":"message_start","message":{"id":`...)

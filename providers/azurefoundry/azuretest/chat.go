@@ -47,126 +47,49 @@ var reasoningRejected = []struct {
 // chat serves a chat completions request. d is nil on the v1 route, where
 // the body's model names the deployment.
 func (h *Handler) chat(x *exchange, d *deployment) {
-	buf := getBuf()
-	if _, err := buf.ReadFrom(http.MaxBytesReader(x.w, x.r.Body, maxBodyBytes)); err != nil {
-		putBuf(buf)
-		h.writeError(x, http.StatusBadRequest, bodyMalformedJSON)
+	var req chatRequest
+	buf, err := h.readJSON(x, &req)
+	if buf == nil {
 		return
 	}
-	var req chatRequest
-	err := json.Unmarshal(buf.Bytes(), &req) // copies what it keeps out of buf
-	deploymentName := x.arrival.Deployment
+	name := x.arrival.Deployment
 	if d == nil {
-		deploymentName = req.Model
+		name = req.Model
 	}
-	if x.batchLine {
-		defer putBuf(buf) // req holds copies of what it keeps
-	} else {
-		h.keepLast(x, buf, deploymentName, req.Stream, opChat) // buf now belongs to LastRequest
-	}
+	h.record(x, buf, opChat, name, req.Stream)
 	if err != nil {
-		h.writeError(x, http.StatusBadRequest, decodeErrorBody(err))
+		h.rejectJSON(x, err)
 		return
 	}
 	x.arrival.Stream = req.Stream
-
 	if d == nil {
-		if req.Model == "" {
-			h.writeError(x, http.StatusBadRequest, openAIError("Missing required parameter: 'model'.", "invalid_request_error", "model", "missing_required_parameter"))
+		if d = h.bodyDeployment(x, req.Model); d == nil {
 			return
 		}
-		x.arrival.Deployment = req.Model
-		var ok bool
-		if d, ok = h.deployments[req.Model]; !ok {
-			h.writeError(x, http.StatusNotFound, bodyDeploymentNotFound)
-			return
-		}
-		x.w.Header()[hdrXMsDeploymentName] = []string{d.name}
 	}
-	if body := d.refuses(opChat, x.batchLine); body != nil {
-		h.writeError(x, http.StatusBadRequest, body)
+	if !h.serves(x, d, opChat) {
 		return
 	}
-
 	if body := h.validate(x, d, &req); body != nil {
-		h.writeError(x, http.StatusBadRequest, body)
+		h.fail(x, http.StatusBadRequest, body)
 		return
 	}
 	if x.batchLine && req.Stream {
-		h.writeError(x, http.StatusBadRequest, bodyBatchStream)
+		h.fail(x, http.StatusBadRequest, bodyBatchStream)
 		return
 	}
-
-	// Quota. A daily-quota exhaustion wins over the per-minute buckets.
-	if d.exhausted.Load() {
-		h.writeRateLimited(x, "token", 86400*time.Second)
+	if !h.admit(x, d, req.quotaCost()) {
 		return
 	}
-	// Batch lines skip the per-minute quota: batch deployments are governed
-	// by their enqueued-token quota, checked when the batch is created.
-	if !x.batchLine {
-		q := d.limiter.admit(h.now().UnixNano(), req.quotaCost(), *h.defaultLimit.Load())
-		h.setRateLimitHeaders(x.w.Header(), q)
-		if !q.ok {
-			h.writeRateLimited(x, q.kind, q.wait)
-			return
-		}
-	}
-
-	faults := h.faults.Load()
-	kind, slow, stall := h.drawFault(faults)
-	if x.batchLine {
-		// A line has no connection to reset and nothing to stall or slow.
-		slow, stall = false, false
-		if kind == faultReset {
-			kind = faultNone
-		}
-	}
-	switch kind {
-	case fault429:
-		h.writeRateLimited(x, "token", cmpOr(faults.RetryAfter, time.Second))
-		return
-	case faultDaily:
-		h.writeRateLimited(x, "token", 86400*time.Second)
-		return
-	case fault500:
-		h.writeError(x, http.StatusInternalServerError, serverErrorBody(false, x.requestID))
-		return
-	case fault503:
-		h.writeError(x, http.StatusServiceUnavailable, serverErrorBody(true, x.requestID))
-		return
-	case faultReset:
-		x.arrival.Status = StatusReset
-		resetConnection(x.w)
+	f, ok := h.reachModel(x, false)
+	if !ok {
 		return
 	}
-
-	// From here on the request reached the "model": it pays the latency.
-	delay := h.delay()
-	if x.batchLine {
-		delay = 0
-	}
-	if slow {
-		delay += cmpOr(faults.SlowDelay, 2*time.Second)
-	}
-	if !h.sleep(x.r.Context(), delay) {
-		x.arrival.Status = StatusClientClosed
+	h.answerHeaders(x, opChat)
+	if h.filterPrompt(x, &req) {
 		return
 	}
-
-	hdr := x.w.Header()
-	hdr[hdrXRequestID] = []string{newUUID()}
-	hdr[hdrXMsRegion] = []string{h.region}
-	hdr[hdrXMsRaiInvoked] = []string{"true"}
-	if h.promptWord != "" && req.mentions(h.promptWord) {
-		// Headers of the recorded 400 prompt-filter response.
-		hdr[hdrMsAzuremlModelErrorReason] = []string{"model_error"}
-		hdr[hdrMsAzuremlModelErrorStatuscode] = []string{"400"}
-		h.writeJSON(x, http.StatusBadRequest, bodyPromptFiltered)
-		return
-	}
-
-	if stall && !req.Stream {
+	if f.stall && !req.Stream {
 		h.stall(x)
 		return
 	}
@@ -184,11 +107,7 @@ func (h *Handler) chat(x *exchange, d *deployment) {
 		meta.fingerprint = fingerprint(meta.model)
 	}
 	if req.Stream {
-		stallAfter := -1
-		if stall {
-			stallAfter = max(faults.StallAfter, 0)
-		}
-		h.stream(x, &meta, &rep, req.StreamOptions != nil && req.StreamOptions.IncludeUsage, stallAfter)
+		h.stream(x, &meta, &rep, req.StreamOptions != nil && req.StreamOptions.IncludeUsage, f.stallAfter())
 		return
 	}
 	out := getBuf()
@@ -235,7 +154,6 @@ func (h *Handler) validate(x *exchange, d *deployment, req *chatRequest) []byte 
 	return nil
 }
 
-// mentions reports whether any message text contains word.
 // textLength is the length in bytes of the messages' text.
 func (r *chatRequest) textLength() int {
 	n := 0
@@ -245,6 +163,7 @@ func (r *chatRequest) textLength() int {
 	return n
 }
 
+// mentions reports whether any message text contains word.
 func (r *chatRequest) mentions(word string) bool {
 	for _, m := range r.Messages {
 		if strings.Contains(m.text, word) {
@@ -260,7 +179,7 @@ func (h *Handler) writeRateLimited(x *exchange, kind string, wait time.Duration)
 	hdr[hdrRetryAfter] = []string{strconv.FormatInt(secs, 10)}
 	hdr[hdrRetryAfterMs] = []string{strconv.FormatInt(ms, 10)}
 	x.arrival.RetryAfter = time.Duration(ms) * time.Millisecond
-	h.writeError(x, http.StatusTooManyRequests, rateLimitBody(x.op, x.apiVersion, kind, secs))
+	h.fail(x, http.StatusTooManyRequests, rateLimitBody(x.op, x.apiVersion, kind, secs))
 }
 
 // setRateLimitHeaders reports the quota as Azure does: what is left of the

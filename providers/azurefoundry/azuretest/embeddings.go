@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // Embeddings limits (Microsoft Learn, embeddings how-to: "The maximum length
@@ -132,58 +131,46 @@ var bodyInvalidInput = openAIError("'$.input' is invalid. Please check the API r
 // of checks as for chat; the quota charges the input tokens.
 func (h *Handler) embeddings(x *exchange, d *deployment) {
 	x.op = "Embeddings_Create"
-	buf := getBuf()
-	if _, err := buf.ReadFrom(http.MaxBytesReader(x.w, x.r.Body, maxBodyBytes)); err != nil {
-		putBuf(buf)
-		h.writeError(x, http.StatusBadRequest, bodyMalformedJSON)
+	var req embeddingsRequest
+	buf, err := h.readJSON(x, &req)
+	if buf == nil {
 		return
 	}
-	var req embeddingsRequest
-	err := json.Unmarshal(buf.Bytes(), &req)
 	name := x.arrival.Deployment
 	if d == nil {
 		name = req.Model
 	}
-	h.keepLast(x, buf, name, false, opEmbeddings)
+	h.record(x, buf, opEmbeddings, name, false)
 	if err != nil {
-		h.writeError(x, http.StatusBadRequest, decodeErrorBody(err))
+		h.rejectJSON(x, err)
 		return
 	}
 	if d == nil {
-		if req.Model == "" {
-			h.writeError(x, http.StatusBadRequest, missingParam("model"))
+		if d = h.bodyDeployment(x, req.Model); d == nil {
 			return
 		}
-		x.arrival.Deployment = req.Model
-		var ok bool
-		if d, ok = h.deployments[req.Model]; !ok {
-			h.writeError(x, http.StatusNotFound, bodyDeploymentNotFound)
-			return
-		}
-		x.w.Header()[hdrXMsDeploymentName] = []string{d.name}
 	}
-	if body := d.refuses(opEmbeddings, false); body != nil {
-		h.writeError(x, http.StatusBadRequest, body)
+	if !h.serves(x, d, opEmbeddings) {
 		return
 	}
 	if !present(req.Input) {
-		h.writeError(x, http.StatusBadRequest, missingParam("input"))
+		h.fail(x, http.StatusBadRequest, missingParam("input"))
 		return
 	}
 	texts, tokens, ok := embeddingInputs(req.Input)
 	if !ok || len(texts) == 0 || len(texts) == 1 && tokens[0] == 0 {
-		h.writeError(x, http.StatusBadRequest, bodyInvalidInput)
+		h.fail(x, http.StatusBadRequest, bodyInvalidInput)
 		return
 	}
 	if len(texts) > MaxEmbeddingInputs {
-		h.writeError(x, http.StatusBadRequest, tooManyInputsBody(MaxEmbeddingInputs))
+		h.fail(x, http.StatusBadRequest, tooManyInputsBody(MaxEmbeddingInputs))
 		return
 	}
 	total := 0
 	for _, n := range tokens {
 		if n > MaxEmbeddingInputTokens {
 			// OpenAI's context-length message for embeddings.
-			h.writeError(x, http.StatusBadRequest, openAIError("This model's maximum context length is "+strconv.Itoa(MaxEmbeddingInputTokens)+" tokens, however you requested "+strconv.Itoa(n)+" tokens ("+strconv.Itoa(n)+" in your prompt; 0 for the completion). Please reduce your prompt; or completion length.", "invalid_request_error", "", ""))
+			h.fail(x, http.StatusBadRequest, openAIError("This model's maximum context length is "+strconv.Itoa(MaxEmbeddingInputTokens)+" tokens, however you requested "+strconv.Itoa(n)+" tokens ("+strconv.Itoa(n)+" in your prompt; 0 for the completion). Please reduce your prompt; or completion length.", "invalid_request_error", "", ""))
 			return
 		}
 		total += n
@@ -194,13 +181,13 @@ func (h *Handler) embeddings(x *exchange, d *deployment) {
 		switch n := *req.Dimensions; {
 		case !strings.HasPrefix(strings.ToLower(d.model), "text-embedding-3"):
 			// Reported by Azure users too (patterns-ai-core/weaviate-ruby#66).
-			h.writeError(x, http.StatusBadRequest, openAIError("This model does not support specifying dimensions.", "invalid_request_error", "", ""))
+			h.fail(x, http.StatusBadRequest, openAIError("This model does not support specifying dimensions.", "invalid_request_error", "", ""))
 			return
 		case n < 1:
-			h.writeError(x, http.StatusBadRequest, openAIError("Invalid 'dimensions': integer below minimum value. Expected a value >= 1, but got "+strconv.Itoa(n)+" instead.", "invalid_request_error", "dimensions", "integer_below_min_value"))
+			h.fail(x, http.StatusBadRequest, openAIError("Invalid 'dimensions': integer below minimum value. Expected a value >= 1, but got "+strconv.Itoa(n)+" instead.", "invalid_request_error", "dimensions", "integer_below_min_value"))
 			return
 		case n > native:
-			h.writeError(x, http.StatusBadRequest, openAIError("Invalid 'dimensions': integer above maximum value. Expected a value <= "+strconv.Itoa(native)+", but got "+strconv.Itoa(n)+" instead.", "invalid_request_error", "dimensions", "integer_above_max_value"))
+			h.fail(x, http.StatusBadRequest, openAIError("Invalid 'dimensions': integer above maximum value. Expected a value <= "+strconv.Itoa(native)+", but got "+strconv.Itoa(n)+" instead.", "invalid_request_error", "dimensions", "integer_above_max_value"))
 			return
 		default:
 			dims = n
@@ -213,56 +200,23 @@ func (h *Handler) embeddings(x *exchange, d *deployment) {
 		case "base64":
 			b64 = true
 		default:
-			h.writeError(x, http.StatusBadRequest, openAIError("Invalid value: '"+*f+"'. Supported values are: 'float' and 'base64'.", "invalid_request_error", "encoding_format", "invalid_value"))
+			h.fail(x, http.StatusBadRequest, openAIError("Invalid value: '"+*f+"'. Supported values are: 'float' and 'base64'.", "invalid_request_error", "encoding_format", "invalid_value"))
 			return
 		}
 	}
 
-	if d.exhausted.Load() {
-		h.writeRateLimited(x, "token", 86400*time.Second)
+	if !h.admit(x, d, total) {
 		return
 	}
-	q := d.limiter.admit(h.now().UnixNano(), total, *h.defaultLimit.Load())
-	h.setRateLimitHeaders(x.w.Header(), q)
-	if !q.ok {
-		h.writeRateLimited(x, q.kind, q.wait)
+	f, ok := h.reachModel(x, false)
+	if !ok {
 		return
 	}
-	faults := h.faults.Load()
-	kind, slow, stall := h.drawFault(faults)
-	switch kind {
-	case fault429:
-		h.writeRateLimited(x, "token", cmpOr(faults.RetryAfter, time.Second))
-		return
-	case faultDaily:
-		h.writeRateLimited(x, "token", 86400*time.Second)
-		return
-	case fault500:
-		h.writeError(x, http.StatusInternalServerError, serverErrorBody(false, x.requestID))
-		return
-	case fault503:
-		h.writeError(x, http.StatusServiceUnavailable, serverErrorBody(true, x.requestID))
-		return
-	case faultReset:
-		x.arrival.Status = StatusReset
-		resetConnection(x.w)
-		return
-	}
-	delay := h.delay()
-	if slow {
-		delay += cmpOr(faults.SlowDelay, 2*time.Second)
-	}
-	if !h.sleep(x.r.Context(), delay) {
-		x.arrival.Status = StatusClientClosed
-		return
-	}
-	if stall {
+	if f.stall {
 		h.stall(x)
 		return
 	}
-	hdr := x.w.Header()
-	hdr[hdrXRequestID] = []string{newUUID()}
-	hdr[hdrXMsRegion] = []string{h.region}
+	h.answerHeaders(x, opEmbeddings)
 
 	out := make([]byte, 0, 64+len(texts)*dims*12)
 	out = append(out, `{"object":"list","data":[`...)

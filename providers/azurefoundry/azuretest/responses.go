@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 )
 
 // ReasoningSummaryPrefix starts the reasoning summary a reasoning deployment
@@ -434,71 +433,51 @@ func bodyResponseNotFound(id string) []byte {
 // deployment, validation, quota, faults, latency, prompt filter, stall.
 func (h *Handler) createResponse(x *exchange) {
 	x.op = "Responses_Create"
-	buf := getBuf()
-	if _, err := buf.ReadFrom(http.MaxBytesReader(x.w, x.r.Body, maxBodyBytes)); err != nil {
-		putBuf(buf)
-		h.writeError(x, http.StatusBadRequest, bodyMalformedJSON)
+	var rr responsesRequest
+	buf, err := h.readJSON(x, &rr)
+	if buf == nil {
 		return
 	}
-	var rr responsesRequest
-	err := json.Unmarshal(buf.Bytes(), &rr)
-	body := buf.Bytes()
-	if x.batchLine {
-		defer putBuf(buf)
-	} else {
-		// The body buffer is about to belong to LastRequest, and a newer
-		// request may send it back to the pool at once: copy it first.
-		body = bytes.Clone(body)
-		h.keepLast(x, buf, rr.Model, rr.Stream, opResponses)
-	}
+	// The body is read again below (responsesToChat), and the buffer is
+	// about to belong to LastRequest, which a newer request may send back
+	// to the pool at once: copy it first.
+	body := bytes.Clone(buf.Bytes())
+	h.record(x, buf, opResponses, rr.Model, rr.Stream)
 	if err != nil {
-		h.writeError(x, http.StatusBadRequest, decodeErrorBody(err))
+		h.rejectJSON(x, err)
 		return
 	}
 	x.arrival.Stream = rr.Stream
-	if rr.Model == "" {
-		h.writeError(x, http.StatusBadRequest, openAIError("Missing required parameter: 'model'.", "invalid_request_error", "model", "missing_required_parameter"))
-		return
-	}
-	x.arrival.Deployment = rr.Model
-	d, ok := h.deployments[rr.Model]
-	if !ok {
-		h.writeError(x, http.StatusNotFound, bodyDeploymentNotFound)
-		return
-	}
-	if x.v1 {
-		x.w.Header()[hdrXMsDeploymentName] = []string{d.name}
-	}
-	if errBody := d.refuses(opResponses, x.batchLine); errBody != nil {
-		h.writeError(x, http.StatusBadRequest, errBody)
+	d := h.bodyDeployment(x, rr.Model)
+	if d == nil || !h.serves(x, d, opResponses) {
 		return
 	}
 	store := rr.Store == nil || *rr.Store
 	background := rr.Background != nil && *rr.Background
 	if x.batchLine {
 		if rr.Stream {
-			h.writeError(x, http.StatusBadRequest, bodyBatchStream)
+			h.fail(x, http.StatusBadRequest, bodyBatchStream)
 			return
 		}
 		store, background = false, false
 	}
 	switch {
 	case rr.MaxOutputTokens != nil && *rr.MaxOutputTokens < 16:
-		h.writeError(x, http.StatusBadRequest, openAIError("Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 16, but got "+strconv.Itoa(*rr.MaxOutputTokens)+" instead.", "invalid_request_error", "max_output_tokens", "integer_below_min_value"))
+		h.fail(x, http.StatusBadRequest, openAIError("Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 16, but got "+strconv.Itoa(*rr.MaxOutputTokens)+" instead.", "invalid_request_error", "max_output_tokens", "integer_below_min_value"))
 		return
 	case background && !store:
 		// Microsoft Learn, Responses how-to: "Background mode requires store=true."
-		h.writeError(x, http.StatusBadRequest, openAIError("Background mode requires 'store' to be true.", "invalid_request_error", "background", "invalid_value"))
+		h.fail(x, http.StatusBadRequest, openAIError("Background mode requires 'store' to be true.", "invalid_request_error", "background", "invalid_value"))
 		return
 	case rr.Reasoning != nil && rr.Reasoning.Effort != nil && !d.reasoning:
-		h.writeError(x, http.StatusBadRequest, unsupportedParameterBody("reasoning.effort"))
+		h.fail(x, http.StatusBadRequest, unsupportedParameterBody("reasoning.effort"))
 		return
 	}
 	var prev []json.RawMessage
 	if rr.PreviousResponseID != nil && *rr.PreviousResponseID != "" {
 		p := h.api.responses.get(*rr.PreviousResponseID)
 		if p == nil {
-			h.writeError(x, http.StatusBadRequest, openAIError("Previous response with id '"+*rr.PreviousResponseID+"' not found.", "invalid_request_error", "previous_response_id", "previous_response_not_found"))
+			h.fail(x, http.StatusBadRequest, openAIError("Previous response with id '"+*rr.PreviousResponseID+"' not found.", "invalid_request_error", "previous_response_id", "previous_response_not_found"))
 			return
 		}
 		p.mu.Lock()
@@ -507,86 +486,40 @@ func (h *Handler) createResponse(x *exchange) {
 	}
 	chatBody, conv, errBody := responsesToChat(body, prev)
 	if errBody != nil {
-		h.writeError(x, http.StatusBadRequest, errBody)
+		h.fail(x, http.StatusBadRequest, errBody)
 		return
 	}
 	var req chatRequest
 	if err := json.Unmarshal(chatBody, &req); err != nil {
-		h.writeError(x, http.StatusBadRequest, decodeErrorBody(err))
+		h.fail(x, http.StatusBadRequest, decodeErrorBody(err))
 		return
 	}
 	if errBody := h.validate(x, d, &req); errBody != nil {
-		h.writeError(x, http.StatusBadRequest, errBody)
+		h.fail(x, http.StatusBadRequest, errBody)
 		return
 	}
 
-	if d.exhausted.Load() {
-		h.writeRateLimited(x, "token", 86400*time.Second)
+	if !h.admit(x, d, req.quotaCost()) {
 		return
 	}
-	if !x.batchLine {
-		q := d.limiter.admit(h.now().UnixNano(), req.quotaCost(), *h.defaultLimit.Load())
-		h.setRateLimitHeaders(x.w.Header(), q)
-		if !q.ok {
-			h.writeRateLimited(x, q.kind, q.wait)
-			return
-		}
-	}
-	faults := h.faults.Load()
-	kind, slow, stall := h.drawFault(faults)
-	if x.batchLine {
-		slow, stall = false, false
-		if kind == faultReset {
-			kind = faultNone
-		}
+	// A stream that fails in the model reports it as an event: a 500 as
+	// response.failed, a 503 as an error event.
+	f, ok := h.reachModel(x, rr.Stream)
+	if !ok {
+		return
 	}
 	streamFailure := ""
-	switch kind {
-	case fault429:
-		h.writeRateLimited(x, "token", cmpOr(faults.RetryAfter, time.Second))
-		return
-	case faultDaily:
-		h.writeRateLimited(x, "token", 86400*time.Second)
-		return
+	switch f.serverError {
 	case fault500:
-		if !rr.Stream {
-			h.writeError(x, http.StatusInternalServerError, serverErrorBody(false, x.requestID))
-			return
-		}
 		streamFailure = "response.failed"
 	case fault503:
-		if !rr.Stream {
-			h.writeError(x, http.StatusServiceUnavailable, serverErrorBody(true, x.requestID))
-			return
-		}
 		streamFailure = "error"
-	case faultReset:
-		x.arrival.Status = StatusReset
-		resetConnection(x.w)
+	}
+	h.answerHeaders(x, opResponses)
+	if h.filterPrompt(x, &req) {
 		return
 	}
-	delay := h.delay()
-	if x.batchLine {
-		delay = 0
-	}
-	if slow {
-		delay += cmpOr(faults.SlowDelay, 2*time.Second)
-	}
-	if !h.sleep(x.r.Context(), delay) {
-		x.arrival.Status = StatusClientClosed
-		return
-	}
-	hdr := x.w.Header()
-	hdr[hdrXRequestID] = []string{newUUID()}
-	hdr[hdrXMsRegion] = []string{h.region}
-	hdr[hdrXMsRaiInvoked] = []string{"true"}
-	if h.promptWord != "" && req.mentions(h.promptWord) {
-		hdr[hdrMsAzuremlModelErrorReason] = []string{"model_error"}
-		hdr[hdrMsAzuremlModelErrorStatuscode] = []string{"400"}
-		h.writeJSON(x, http.StatusBadRequest, bodyPromptFiltered)
-		return
-	}
-	if stall && !rr.Stream {
+	if f.stall && !rr.Stream {
 		h.stall(x)
 		return
 	}
@@ -634,12 +567,8 @@ func (h *Handler) createResponse(x *exchange) {
 		if store {
 			h.api.responses.put(r)
 		}
-		stallAfter := -1
-		if stall {
-			stallAfter = max(faults.StallAfter, 0)
-		}
 		r.finish(r.final)
-		h.streamResponse(x, r, -1, stallAfter, streamFailure)
+		h.streamResponse(x, r, -1, f.stallAfter(), streamFailure)
 	default:
 		r.finish(r.final)
 		if store {

@@ -1,7 +1,6 @@
 package azuretest
 
 import (
-	"net/http"
 	"strconv"
 )
 
@@ -18,25 +17,14 @@ import (
 // event (the response failed with server_error), "error" with an error
 // event (model overloaded).
 func (h *Handler) streamResponse(x *exchange, r *storedResponse, after, stallAfter int, failure string) {
-	hdr := x.w.Header()
-	hdr[hdrContentType] = []string{"text/event-stream"}
-	hdr[hdrCacheControl] = []string{"no-cache"}
-	x.arrival.Status = http.StatusOK
-	x.w.WriteHeader(http.StatusOK)
-
-	rc := http.NewResponseController(x.w)
-	ctx := x.r.Context()
+	startSSE(x, "text/event-stream", "no-cache")
+	ev := make([]byte, 0, 1024) // reused for every event
 	seq := 0
-	ev := make([]byte, 0, 1024)
 	send := func(typ string, fields func(b []byte) []byte) bool {
 		n := seq
 		seq++
 		if n <= after {
 			return true
-		}
-		if ctx.Err() != nil {
-			x.arrival.Status = StatusClientClosed
-			return false
 		}
 		b := append(ev[:0], "event: "...)
 		b = append(b, typ...)
@@ -47,14 +35,8 @@ func (h *Handler) streamResponse(x *exchange, r *storedResponse, after, stallAft
 		if fields != nil {
 			b = fields(b)
 		}
-		b = append(b, "}\n\n"...)
-		ev = b
-		if _, err := x.w.Write(b); err != nil {
-			x.arrival.Status = StatusClientClosed
-			return false
-		}
-		_ = rc.Flush()
-		return true
+		ev = append(b, "}\n\n"...)
+		return sendEvent(x, ev)
 	}
 	snapshot := func(status string) func([]byte) []byte {
 		return func(b []byte) []byte {

@@ -21,6 +21,8 @@ type exchange struct {
 	// handler (see batchrun.go): no recording, latency, per-minute quota,
 	// resets or stalls.
 	batchLine bool
+	// dialect words the answers of the shared steps (exchange.go).
+	dialect dialect
 }
 
 // ServeHTTP implements http.Handler: it routes, authenticates and answers

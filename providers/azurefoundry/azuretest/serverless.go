@@ -1,11 +1,9 @@
 package azuretest
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // ServerlessPath is the chat route of a serverless (models-as-a-service)
@@ -41,89 +39,49 @@ func WithServerless(model string) Option {
 
 // serverlessChat serves POST /chat/completions on a serverless endpoint.
 func (h *Handler) serverlessChat(x *exchange) {
+	x.dialect = dialectServerless
 	if !h.checkMethod(x, http.MethodPost) || !h.authorizeServerless(x) {
 		return
 	}
 	x.apiVersion = x.r.URL.Query().Get("api-version")
+	x.v1 = true // no dated-version rules
 	d := h.deployments[h.serverless]
 	x.arrival.Deployment = d.name
 
-	buf := getBuf()
-	if _, err := buf.ReadFrom(http.MaxBytesReader(x.w, x.r.Body, maxBodyBytes)); err != nil {
-		putBuf(buf)
-		h.writeJSON(x, http.StatusBadRequest, bodyMalformedJSON)
+	var req chatRequest
+	buf, err := h.readJSON(x, &req)
+	if buf == nil {
 		return
 	}
-	var req chatRequest
-	err := json.Unmarshal(buf.Bytes(), &req)
-	h.keepLast(x, buf, d.name, req.Stream, opChat)
+	h.record(x, buf, opChat, d.name, req.Stream)
 	if err != nil {
-		h.writeJSON(x, http.StatusBadRequest, decodeErrorBody(err))
+		h.rejectJSON(x, err)
 		return
 	}
 	x.arrival.Stream = req.Stream
-	x.v1 = true // no dated-version rules
 	if body := h.validate(x, d, &req); body != nil {
-		h.writeJSON(x, http.StatusBadRequest, body)
+		h.fail(x, http.StatusBadRequest, body)
 		return
 	}
-	if d.exhausted.Load() {
-		h.writeRateLimited(x, "token", 86400*time.Second)
+	if !h.admit(x, d, req.quotaCost()) {
 		return
 	}
-	q := d.limiter.admit(h.now().UnixNano(), req.quotaCost(), *h.defaultLimit.Load())
-	h.setRateLimitHeaders(x.w.Header(), q)
-	if !q.ok {
-		h.writeRateLimited(x, q.kind, q.wait)
+	f, ok := h.reachModel(x, false)
+	if !ok {
 		return
 	}
-	faults := h.faults.Load()
-	kind, slow, stall := h.drawFault(faults)
-	switch kind {
-	case fault429:
-		h.writeRateLimited(x, "token", cmpOr(faults.RetryAfter, time.Second))
-		return
-	case faultDaily:
-		h.writeRateLimited(x, "token", 86400*time.Second)
-		return
-	case fault500:
-		h.writeJSON(x, http.StatusInternalServerError, serverErrorBody(false, x.requestID))
-		return
-	case fault503:
-		h.writeJSON(x, http.StatusServiceUnavailable, serverErrorBody(true, x.requestID))
-		return
-	case faultReset:
-		x.arrival.Status = StatusReset
-		resetConnection(x.w)
+	h.answerHeaders(x, opChat)
+	if h.filterPrompt(x, &req) {
 		return
 	}
-	delay := h.delay()
-	if slow {
-		delay += cmpOr(faults.SlowDelay, 2*time.Second)
-	}
-	if !h.sleep(x.r.Context(), delay) {
-		x.arrival.Status = StatusClientClosed
-		return
-	}
-	hdr := x.w.Header()
-	hdr[hdrXRequestID] = []string{newUUID()}
-	hdr[hdrXMsRaiInvoked] = []string{"true"}
-	if h.promptWord != "" && req.mentions(h.promptWord) {
-		h.writeJSON(x, http.StatusBadRequest, bodyPromptFiltered)
-		return
-	}
-	if stall && !req.Stream {
+	if f.stall && !req.Stream {
 		h.stall(x)
 		return
 	}
 	rep := h.generate(&req, d.reasoning)
 	meta := responseMeta{id: newServerlessID(), created: h.now().Unix(), model: d.model, prompt: req.promptTokens}
 	if req.Stream {
-		stallAfter := -1
-		if stall {
-			stallAfter = max(faults.StallAfter, 0)
-		}
-		h.serverlessStream(x, &meta, &rep, stallAfter)
+		h.serverlessStream(x, &meta, &rep, f.stallAfter())
 		return
 	}
 	out := getBuf()
@@ -221,18 +179,9 @@ func appendServerlessUsage(b []byte, prompt, completion int) []byte {
 // empty content that also carries usage, then [DONE]. Tool calls stream as
 // OpenAI tool_call deltas.
 func (h *Handler) serverlessStream(x *exchange, m *responseMeta, rep *reply, stallAfter int) {
-	hdr := x.w.Header()
-	hdr[hdrContentType] = []string{"text/event-stream; charset=utf-8"}
-	x.arrival.Status = http.StatusOK
-	x.w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(x.w)
-	ctx := x.r.Context()
-	ev := make([]byte, 0, 512)
+	startSSE(x, "text/event-stream; charset=utf-8", "")
+	ev := make([]byte, 0, 1024) // reused for every event
 	send := func(delta func(b []byte) []byte, finish string, usage bool) bool {
-		if ctx.Err() != nil {
-			x.arrival.Status = StatusClientClosed
-			return false
-		}
 		b := append(ev[:0], `data: {"choices":[{"delta":`...)
 		b = delta(b)
 		b = append(b, `,"finish_reason":`...)
@@ -249,12 +198,7 @@ func (h *Handler) serverlessStream(x *exchange, m *responseMeta, rep *reply, sta
 			b = appendServerlessUsage(b, m.prompt, rep.completion)
 		}
 		ev = append(b, "}\n\n"...)
-		if _, err := x.w.Write(ev); err != nil {
-			x.arrival.Status = StatusClientClosed
-			return false
-		}
-		_ = rc.Flush()
-		return true
+		return sendEvent(x, ev)
 	}
 	var pieces []string
 	if rep.toolName != "" {
@@ -301,8 +245,5 @@ func (h *Handler) serverlessStream(x *exchange, m *responseMeta, rep *reply, sta
 	if !send(func(b []byte) []byte { return append(b, `{"content":""}`...) }, rep.finishReason, true) {
 		return
 	}
-	if ctx.Err() == nil {
-		_, _ = x.w.Write(streamDone)
-		_ = rc.Flush()
-	}
+	sendEvent(x, streamDone)
 }

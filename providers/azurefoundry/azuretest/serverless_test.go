@@ -76,3 +76,22 @@ func TestServerlessRouteOnlyInServerlessMode(t *testing.T) {
 	resp, _ := do(t, s.Client(), http.MethodPost, s.URL+ServerlessPath, userBody("hi", ""), nil)
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 }
+
+// A serverless endpoint is no Foundry resource: none of its answers, the
+// refusals of the shared steps included, names a resource region.
+func TestServerlessErrorsCarryNoRegion(t *testing.T) {
+	s := serverlessServer(t, WithRateLimit("mistral-large-2411", 1, 0))
+	hdr := map[string]string{"api-key": "key-1"}
+	resp, body := do(t, s.Client(), http.MethodPost, s.URL+ServerlessPath, userBody("hi", ""), hdr)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "body: %s", body)
+	assert.Empty(t, resp.Header.Get("x-ms-region"))
+
+	resp, body = do(t, s.Client(), http.MethodPost, s.URL+ServerlessPath, userBody("hi", ""), hdr)
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "body: %s", body)
+	assert.NotEmpty(t, resp.Header.Get("retry-after-ms"))
+	assert.Empty(t, resp.Header.Get("x-ms-region"))
+
+	resp, body = do(t, s.Client(), http.MethodPost, s.URL+ServerlessPath, `{"messages":`, hdr)
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "body: %s", body)
+	assert.Empty(t, resp.Header.Get("x-ms-region"))
+}

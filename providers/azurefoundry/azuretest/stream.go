@@ -1,7 +1,6 @@
 package azuretest
 
 import (
-	"net/http"
 	"strconv"
 	"strings"
 )
@@ -36,27 +35,8 @@ func SplitReply(text string) []string {
 // (see Faults.RateStall) after that many content or tool-argument chunks,
 // or before the finish chunk if the reply has fewer.
 func (h *Handler) stream(x *exchange, m *responseMeta, rep *reply, includeUsage bool, stallAfter int) {
-	hdr := x.w.Header()
-	hdr[hdrContentType] = []string{"text/event-stream"}
-	hdr[hdrCacheControl] = []string{"must-revalidate, no-cache"}
-	x.arrival.Status = http.StatusOK
-	x.w.WriteHeader(http.StatusOK)
-
-	rc := http.NewResponseController(x.w)
-	ctx := x.r.Context()
+	startSSE(x, "text/event-stream", "must-revalidate, no-cache")
 	ev := make([]byte, 0, 1024) // reused for every event
-	send := func(event []byte) bool {
-		if ctx.Err() != nil {
-			x.arrival.Status = StatusClientClosed
-			return false
-		}
-		if _, err := x.w.Write(event); err != nil {
-			x.arrival.Status = StatusClientClosed
-			return false
-		}
-		_ = rc.Flush()
-		return true
-	}
 	// chunk renders one chat.completion.chunk event with the given choice JSON.
 	chunk := func(choice func(b []byte) []byte) []byte {
 		b := append(ev[:0], `data: {"choices":[`...)
@@ -76,14 +56,14 @@ func (h *Handler) stream(x *exchange, m *responseMeta, rep *reply, includeUsage 
 		return ev
 	}
 
-	if !send(streamPromptEvent) {
+	if !sendEvent(x, streamPromptEvent) {
 		return
 	}
 
 	if rep.toolName != "" {
 		// Tool call: the first delta carries role, id, type and name; the
 		// arguments follow in pieces.
-		if !send(chunk(func(b []byte) []byte {
+		if !sendEvent(x, chunk(func(b []byte) []byte {
 			b = append(b, `{"content_filter_results":{},"delta":{"content":null,"role":"assistant","tool_calls":[{"function":{"arguments":"","name":`...)
 			b = appendJSONString(b, rep.toolName)
 			b = append(b, `},"id":`...)
@@ -97,7 +77,7 @@ func (h *Handler) stream(x *exchange, m *responseMeta, rep *reply, includeUsage 
 				h.stall(x)
 				return
 			}
-			if !send(chunk(func(b []byte) []byte {
+			if !sendEvent(x, chunk(func(b []byte) []byte {
 				b = append(b, `{"content_filter_results":{},"delta":{"tool_calls":[{"function":{"arguments":`...)
 				b = appendJSONString(b, piece)
 				return append(b, `},"index":0}]},"finish_reason":null,"index":0,"logprobs":null}`...)
@@ -106,7 +86,7 @@ func (h *Handler) stream(x *exchange, m *responseMeta, rep *reply, includeUsage 
 			}
 		}
 	} else {
-		if !send(chunk(func(b []byte) []byte {
+		if !sendEvent(x, chunk(func(b []byte) []byte {
 			return append(b, `{"content_filter_results":{},"delta":{"content":"","role":"assistant"},"finish_reason":null,"index":0,"logprobs":null}`...)
 		})) {
 			return
@@ -125,7 +105,7 @@ func (h *Handler) stream(x *exchange, m *responseMeta, rep *reply, includeUsage 
 				h.stall(x)
 				return
 			}
-			if !send(chunk(func(b []byte) []byte {
+			if !sendEvent(x, chunk(func(b []byte) []byte {
 				b = append(b, `{"content_filter_results":`+chunkFilterResults+`,"delta":{"content":`...)
 				b = appendJSONString(b, piece)
 				return append(b, `},"finish_reason":null,"index":0,"logprobs":null}`...)
@@ -139,7 +119,7 @@ func (h *Handler) stream(x *exchange, m *responseMeta, rep *reply, includeUsage 
 		h.stall(x)
 		return
 	}
-	if !send(chunk(func(b []byte) []byte {
+	if !sendEvent(x, chunk(func(b []byte) []byte {
 		b = append(b, `{"content_filter_results":`...)
 		if rep.filtered {
 			b = append(b, filteredFilterResults...)
@@ -167,11 +147,11 @@ func (h *Handler) stream(x *exchange, m *responseMeta, rep *reply, includeUsage 
 		b = append(b, `,"usage":`...)
 		b = appendUsage(b, m.prompt, rep)
 		b = append(b, "}\n\n"...)
-		if !send(b) {
+		if !sendEvent(x, b) {
 			return
 		}
 	}
-	send(streamDone)
+	sendEvent(x, streamDone)
 }
 
 // splitFixed cuts s into pieces of at most n bytes on rune boundaries.
