@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/deluge-go/deluge/llm"
@@ -31,4 +32,18 @@ func azureBatchTier() azurefoundry.DeploymentType {
 		}
 	}
 	return azurefoundry.GlobalBatch
+}
+
+// batchRefusal is why 'deluge batch submit' would refuse model m before
+// sending anything, for 'deluge estimate --batch', which reads no
+// credentials and so cannot ask the provider: nil for a model batch jobs
+// can carry.
+func batchRefusal(m registry.Model) error {
+	switch m.APISpec {
+	case registry.APISpecEmbeddings:
+		return fmt.Errorf("model %s is an embeddings model, and batch jobs take no embeddings (Azure's batch API has none): estimate without --batch, and compute them with 'deluge embed'", m.ID)
+	case registry.APISpecAnthropicMessages:
+		return fmt.Errorf("model %s is a Claude model, which deluge's batch jobs do not carry: estimate without --batch, and send its prompts with 'deluge run'", m.ID)
+	}
+	return nil
 }

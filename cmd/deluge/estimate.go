@@ -105,6 +105,11 @@ func runEstimate(a *app, f *estimateFlags) error {
 	if err != nil {
 		return usageError(err)
 	}
+	if f.batch {
+		if err := batchRefusal(def); err != nil {
+			return usageError(err)
+		}
+	}
 	in, closeIn, err := openInput(a, f.input)
 	if err != nil {
 		return err
@@ -152,7 +157,10 @@ func runEstimate(a *app, f *estimateFlags) error {
 		if p.Model != "" {
 			var ok bool
 			if m, ok = models[p.Model]; !ok {
-				if m, err = lookupModel(p.Model, f.provider); err != nil {
+				if m, err = lookupModel(p.Model, f.provider); err == nil && f.batch {
+					err = batchRefusal(m)
+				}
+				if err != nil {
 					est.Malformed++
 					a.ui.warnf("line %d: %v", p.Line, err)
 					continue

@@ -90,3 +90,29 @@ func writeTo(t *testing.T, path, content string) {
 	t.Helper()
 	require.NoError(t, osWriteFile(path, content))
 }
+
+// TestEstimateBatchRefusesWhatBatchJobsCannotCarry: embeddings and Claude
+// models are refused by 'deluge batch submit', so 'estimate --batch'
+// prices them at no batch rate: the whole run for the -m model, the line
+// for a line's own model.
+func TestEstimateBatchRefusesWhatBatchJobsCannotCarry(t *testing.T) {
+	in := writeFile(t, "prompts.jsonl", `{"id":"a","prompt":"hello"}`+"\n"+
+		`{"id":"b","prompt":"hello","model":"azure-claude-haiku-4-5"}`+"\n"+
+		`{"id":"c","prompt":"hello","model":"azure-gpt-4o-mini"}`+"\n")
+
+	r := runCLI(t, "estimate", "-m", "azure-text-embedding-3-small", "-i", in, "--batch")
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "embeddings model")
+	assert.Contains(t, r.stderr, "deluge embed")
+	r = runCLI(t, "estimate", "-m", "azure-text-embedding-3-small", "-i", in)
+	assert.Equal(t, exitOK, r.code, "without --batch an embeddings model is priced: %s", r.stderr)
+
+	r = runCLI(t, "estimate", "-m", "azure-gpt-4o-mini", "-i", in, "--batch", "--json")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "line 2: model azure-claude-haiku-4-5 is a Claude model")
+	var est estimate
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &est))
+	assert.Equal(t, 2, est.Prompts)
+	assert.Equal(t, 1, est.Malformed)
+	assert.Equal(t, "batch", est.Route)
+}

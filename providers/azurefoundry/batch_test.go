@@ -211,7 +211,7 @@ func TestBatchServiceResponses(t *testing.T) {
 		assert.Equal(t, "/v1/responses", s.(batch.Endpointer).Endpoint(hello(o3)))
 		_, err = s.CreateJob(t.Context(), batch.JobParams{InputFileID: "file-1", Endpoint: "/v1/responses"})
 		require.NoError(t, err)
-		got := mock.last(t)
+		got := mock.Last(t)
 		assert.Equal(t, tc.path, got.Path, tc.version)
 		assert.Equal(t, tc.query, got.Query, tc.version)
 		assert.Equal(t, "/v1/responses", got.Body["endpoint"])
@@ -238,7 +238,7 @@ func TestBatchServiceResponses(t *testing.T) {
 	assert.Equal(t, "/chat/completions", lineOf(s, hello(gpt))["url"])
 	_, err = s.CreateJob(t.Context(), batch.JobParams{InputFileID: "file-1"})
 	require.NoError(t, err)
-	assert.Equal(t, "api-version=2024-10-21", mock.last(t).Query, "the configured version for chat jobs")
+	assert.Equal(t, "api-version=2024-10-21", mock.Last(t).Query, "the configured version for chat jobs")
 
 	// Microsoft's Responses output line, at the batch SKU's price.
 	s, err = newTestProvider(t, Config{Endpoint: testEndpoint, APIKey: "k"}, nil).BatchService(o3, "")
