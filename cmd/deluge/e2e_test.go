@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -366,4 +368,29 @@ func TestE2ENoCredentials(t *testing.T) {
 	// The child has a key but no endpoint: only the endpoint is asked for.
 	assert.Contains(t, stderr, "Set AZURE_OPENAI_ENDPOINT")
 	assert.NotContains(t, stderr, "Set AZURE_OPENAI_API_KEY", "the key is set")
+}
+
+// TestE2ERunSummarySplitsRoutedModels: a run through Azure's model router
+// ends with the split of its replies by the model the router chose.
+func TestE2ERunSummarySplitsRoutedModels(t *testing.T) {
+	srv := azuretest.NewServer(azuretest.WithAPIKeys(emulatorKey), azuretest.WithModelRouter("model-router"))
+	defer srv.Close()
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.jsonl")
+	prompts := []string{"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"}
+	want := map[string]int{}
+	var lines strings.Builder
+	for i, p := range prompts {
+		fmt.Fprintf(&lines, "{\"id\":\"%d\",\"prompt\":%q}\n", i, p)
+		want[azuretest.RoutedModel(p)]++
+	}
+	writeTo(t, in, lines.String())
+	require.Greater(t, len(want), 1, "the prompts reach more than one model")
+
+	code, _, stderr := runDeluge(t, srv.URL, "run", "-m", "azure-model-router", "-i", in, "-o", filepath.Join(dir, "out.jsonl"), "--no-cache")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Regexp(t, `succeeded\s+8`, stderr)
+	for m, n := range want {
+		assert.Regexp(t, `routed\s+.*`+regexp.QuoteMeta(fmt.Sprintf("%s %d ($", m, n)), stderr)
+	}
 }

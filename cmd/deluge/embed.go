@@ -385,6 +385,7 @@ func runEmbed(ctx context.Context, a *app, cfg *embedConfig) error {
 	s.Elapsed = time.Since(start)
 	st := client.Stats()
 	s.Retries, s.RateLimitHits = int(st.Retries), int(st.RateLimited)
+	s.Paces = loweredPaces(st.Pace)
 	s.Interrupted = in.interrupted()
 	e.bar.finish(s)
 	closeErr := out.Close()

@@ -160,7 +160,8 @@ func (e *clientEngine) process(ctx context.Context, drain <-chan struct{}, jobs 
 
 func (e *clientEngine) stats() engineStats {
 	st := e.client.Stats()
-	return engineStats{Retries: int(st.Retries), RateLimitHits: int(st.RateLimited), SavedCost: st.SavedCost}
+	return engineStats{Retries: int(st.Retries), RateLimitHits: int(st.RateLimited), SavedCost: st.SavedCost,
+		Paces: loweredPaces(st.Pace), Routed: st.ByRoutedModel}
 }
 
 func (e *clientEngine) close() error {

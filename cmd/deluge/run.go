@@ -287,6 +287,11 @@ type engineStats struct {
 	Retries       int
 	RateLimitHits int
 	SavedCost     float64
+	// Paces are the models whose pace the server was found to allow
+	// lower than configured; Routed splits a router's replies by the
+	// model it chose (llm.Stats.Pace, ByRoutedModel).
+	Paces  []llm.Pace
+	Routed map[string]llm.RoutedStats
 }
 
 // drainMargin is added to the request timeout to give the requests in
@@ -392,6 +397,7 @@ func runPrompts(ctx context.Context, a *app, cfg *runConfig) error {
 	s.Elapsed = time.Since(start)
 	st := eng.stats()
 	s.Retries, s.RateLimitHits, s.SavedCost = st.Retries, st.RateLimitHits, st.SavedCost
+	s.Paces, s.Routed = st.Paces, st.Routed
 	s.Interrupted = in2.interrupted()
 	bar.finish(s)
 	closeErr := out.Close()

@@ -38,6 +38,11 @@ type summary struct {
 	// is what they cost when they were paid (from the engine's Stats).
 	CacheHits int
 	SavedCost float64
+	// Paces are the models paced lower than configured because the
+	// server allowed less; Routed splits a model router's replies by the
+	// model it chose.
+	Paces  []llm.Pace
+	Routed map[string]llm.RoutedStats
 	// Usage and Cost are those of the replies received (and paid) in this
 	// run, as llm.Client.Stats counts them: cache hits are not included.
 	Usage       llm.Usage
@@ -129,6 +134,12 @@ func (s *summary) render(w io.Writer, u *ui) {
 	} else {
 		row("cache hits", "%s", groupDigits(s.CacheHits))
 	}
+	for _, p := range s.Paces {
+		row("pace", "%s", paceLine(p))
+	}
+	if len(s.Routed) > 0 {
+		row("routed", "%s", routedLine(s.Routed))
+	}
 	row("tokens", "in %s (cached %s), out %s", groupDigits(s.Usage.InputTokens),
 		groupDigits(s.Usage.CachedInputTokens), groupDigits(s.Usage.OutputTokens))
 	row("cost", "%s", formatUSD(s.Cost))
@@ -186,4 +197,67 @@ func formatUSD(v float64) string {
 		return fmt.Sprintf("$%.4f", v)
 	}
 	return fmt.Sprintf("$%.2f", v)
+}
+
+// loweredPaces keeps the models whose pace the server was found to
+// allow lower than configured: the others ran as configured, which the
+// summary need not repeat.
+func loweredPaces(ps []llm.Pace) []llm.Pace {
+	var out []llm.Pace
+	for _, p := range ps {
+		if p.Lowered() {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// paceLine says what a lowered pace was found to be, against the
+// configured one and what the server's headers report, and what to do.
+func paceLine(p llm.Pace) string {
+	var found, configured []string
+	if n := p.Found.RequestsPerMinute; n > 0 {
+		found = append(found, groupDigits(n)+" RPM")
+		if c := p.Configured.RequestsPerMinute; c > 0 {
+			configured = append(configured, groupDigits(c)+" RPM")
+		}
+	}
+	if n := p.Found.TokensPerMinute; n > 0 {
+		found = append(found, groupDigits(n)+" TPM")
+		if c := p.Configured.TokensPerMinute; c > 0 {
+			configured = append(configured, groupDigits(c)+" TPM")
+		}
+	}
+	line := fmt.Sprintf("%s: the server allowed %s", p.Model, strings.Join(found, ", "))
+	if len(configured) > 0 {
+		line += ", not the " + strings.Join(configured, ", ") + " configured"
+	}
+	var server []string
+	if n := p.Server.RequestsPerMinute; n > 0 {
+		server = append(server, groupDigits(n)+" RPM")
+	}
+	if n := p.Server.TokensPerMinute; n > 0 {
+		server = append(server, groupDigits(n)+" TPM")
+	}
+	if len(server) > 0 {
+		line += " (its headers say " + strings.Join(server, ", ") + ")"
+	}
+	return line + ": the quota is lower than --rpm/--tpm, or shared with another client"
+}
+
+// routedLine splits a model router's replies by the model it chose, most
+// used first: "gpt-4.1-mini 812, o4-mini 188".
+func routedLine(m map[string]llm.RoutedStats) string {
+	names := slices.Collect(maps.Keys(m))
+	slices.SortFunc(names, func(a, b string) int {
+		if m[a].Calls != m[b].Calls {
+			return int(m[b].Calls - m[a].Calls)
+		}
+		return strings.Compare(a, b)
+	})
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s %s (%s)", n, groupDigits(int(m[n].Calls)), formatUSD(m[n].Cost))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -61,3 +61,27 @@ func TestFormatting(t *testing.T) {
 	assert.Equal(t, "2", price(2))
 	assert.Equal(t, "-", price(0))
 }
+
+func TestSummaryRenderPaceAndRouted(t *testing.T) {
+	s := newSummary()
+	s.Paces = loweredPaces([]llm.Pace{
+		{Model: "azure-gpt-4o", Configured: llm.Limits{RequestsPerMinute: 6000, TokensPerMinute: 1_000_000},
+			Found: llm.Limits{RequestsPerMinute: 4200}, Server: llm.Limits{RequestsPerMinute: 4800}},
+		{Model: "azure-gpt-4o-mini", Configured: llm.Limits{RequestsPerMinute: 600}}, // as configured: not shown
+	})
+	s.Routed = map[string]llm.RoutedStats{
+		"o4-mini-2025-04-16":      {Calls: 2, Cost: 0.001},
+		"gpt-4.1-mini-2025-04-14": {Calls: 1234, Cost: 0.5},
+	}
+	var b strings.Builder
+	s.render(&b, &ui{})
+	out := b.String()
+	assert.Contains(t, out, "pace            azure-gpt-4o: the server allowed 4,200 RPM, not the 6,000 RPM configured (its headers say 4,800 RPM)")
+	assert.NotContains(t, out, "azure-gpt-4o-mini")
+	assert.Contains(t, out, "routed          gpt-4.1-mini-2025-04-14 1,234 ($0.5000), o4-mini-2025-04-16 2 ($0.001000)\n")
+
+	b.Reset()
+	newSummary().render(&b, &ui{})
+	assert.NotContains(t, b.String(), "pace")
+	assert.NotContains(t, b.String(), "routed")
+}
