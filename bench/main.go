@@ -36,6 +36,14 @@
 //     against a hand-written net/http call, openai-go's Responses.New and
 //     go-openai's chat completion of the same prompt; Embed of 16 inputs
 //     against go-openai's CreateEmbeddings (in-memory doer).
+//   - telemetry: the overhead figure's deluge call with no observer,
+//     with telemetry.New() over OpenTelemetry's no-op providers (wired in,
+//     switched off), with the SDK recording metrics only, and with the SDK
+//     recording metrics and every span.
+//   - anthropic: a Messages API call through llm.Client and the anthropic
+//     provider (and the provider alone) against anthropic-sdk-go and a
+//     hand-written net/http call, in memory and against the emulator's
+//     Claude route.
 //
 // The machine may be shared and noisy, so contenders are measured side by
 // side: per-call figures in rounds of millisecond slices that rotate
@@ -60,7 +68,7 @@ import (
 	"github.com/deluge-go/deluge/internal/redisconn"
 )
 
-var figureNames = []string{"overhead", "throughput", "scheduling", "memory", "stream", "batch", "respemb", "scaleout"}
+var figureNames = []string{"overhead", "throughput", "scheduling", "memory", "stream", "batch", "respemb", "telemetry", "anthropic", "scaleout"}
 
 // report is the runner's JSON output.
 type report struct {
@@ -74,6 +82,8 @@ type report struct {
 	Batch      *batchResult       `json:"batch,omitempty"`
 	RespEmb    *respembResult     `json:"responses_embeddings,omitempty"`
 	ScaleOut   *scaleoutResult    `json:"scaleout,omitempty"`
+	Telemetry  *telemetryResult   `json:"telemetry,omitempty"`
+	Anthropic  *anthropicResult   `json:"anthropic,omitempty"`
 	Targets    map[string]target  `json:"targets"`
 	Errors     map[string]string  `json:"errors,omitempty"`
 	DurationS  float64            `json:"duration_s"`
@@ -81,7 +91,8 @@ type report struct {
 	Params     map[string]any     `json:"params"`
 }
 
-// target is one goal of issue 7, as the runner evaluates it.
+// target is one goal of the issues (7, 11 to 15), as the runner evaluates
+// it.
 type target struct {
 	Goal  string  `json:"goal"`
 	Value float64 `json:"value"`
@@ -243,6 +254,12 @@ func run(ctx context.Context, figures []string, p params, quick bool) *report {
 		case "respemb":
 			rep.RespEmb, err = runRespEmb(ctx, p.overhead)
 			rep.Params[f] = map[string]any{"rounds": p.overhead.rounds, "slices_per_round": p.overhead.slices, "slice_ms": p.overhead.slice.Milliseconds()}
+		case "telemetry":
+			rep.Telemetry, err = runTelemetry(ctx, p.overhead)
+			rep.Params[f] = map[string]any{"rounds": p.overhead.rounds, "slices_per_round": p.overhead.slices, "slice_ms": p.overhead.slice.Milliseconds()}
+		case "anthropic":
+			rep.Anthropic, err = runAnthropic(ctx, p.overhead)
+			rep.Params[f] = map[string]any{"rounds": p.overhead.rounds, "slices_per_round": p.overhead.slices, "slice_ms": p.overhead.slice.Milliseconds()}
 		case "scaleout":
 			rep.ScaleOut, err = runScaleout(ctx, p.scaleout)
 			rep.Params[f] = map[string]any{"prompts": p.scaleout.prompts, "latency_ms": p.scaleout.latency.Milliseconds(), "workers": scaleoutWorkers}
@@ -262,8 +279,8 @@ func run(ctx context.Context, figures []string, p params, quick bool) *report {
 	return rep
 }
 
-// evaluateTargets reports the goals (issues 7 and 11) against the figures
-// measured.
+// evaluateTargets reports the goals (issues 7 and 11 to 15) against the
+// figures measured.
 func evaluateTargets(r *report) map[string]target {
 	t := map[string]target{}
 	if o := r.Overhead; o != nil {
@@ -294,6 +311,13 @@ func evaluateTargets(r *report) map[string]target {
 		t["scaleout_quota_used"] = target{"scale-out, shared through Redis: ≥ 0.98 of the quota used", so.Shared.QuotaUsed, so.Shared.QuotaUsed >= 0.98}
 		t["scaleout_refused_pct"] = target{"scale-out, shared through Redis: server 429s ≤ 0.2% of requests", so.Shared.RefusedPct, so.Shared.RefusedPct <= 0.2}
 		t["scaleout_vs_static"] = target{"scale-out: the shared run finishes the uneven job faster than the static split (ratio < 1)", so.SharedVsStatic, so.SharedVsStatic < 1}
+	}
+	if te := r.Telemetry; te != nil {
+		t["telemetry_off_ratio"] = target{"OpenTelemetry off (telemetry.New(), no SDK) / no observer ≤ 1.05 (nothing measurable)", te.OffRatio, te.OffRatio <= 1.05}
+	}
+	if a := r.Anthropic; a != nil && a.InMemory != nil {
+		t["anthropic_added_us"] = target{"anthropic: llm.Client + provider adds ≤ 10 µs over hand-written net/http (in memory)", a.InMemory.AddedUsVsRaw, a.InMemory.AddedUsVsRaw <= 10}
+		t["anthropic_vs_sdk"] = target{"anthropic: llm.Client + provider / anthropic-sdk-go < 1 (in memory)", a.InMemory.RatioVsSDK, a.InMemory.RatioVsSDK < 1}
 	}
 	if m := r.Memory; m != nil {
 		t["memory_ratio"] = target{"RSS(100k) ≤ 1.2 × RSS(10k)", m.Ratio, m.Ratio <= 1.2}

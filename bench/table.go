@@ -80,6 +80,25 @@ func printTable(w io.Writer, r *report) {
 		fmt.Fprintf(tw, "embeddings, %d × %d, %.0f KB (ns/op)\t%.0f\tgo-openai %.0f\t%.3f× (+%.1f µs)\t≤ 1.10×\n",
 			e.Inputs, e.Dimensions, float64(e.BodyBytes)/1024, e.DelugeNsPerOp, e.GoopenaiNsPerOp, e.Ratio, e.AddedUs)
 	}
+	if te := r.Telemetry; te != nil {
+		fmt.Fprintf(tw, "telemetry, in-memory %.1f KB (ns/op)\tnone %.0f\toff %.0f, metrics %.0f, on %.0f\toff %.3f× (+%.1f µs), metrics %.3f×, on %.3f× (+%.1f µs)\t≤ 1.05× off\n",
+			float64(te.BodyBytes)/1024, te.NoneNsPerOp, te.OffNsPerOp, te.MetricsNsPerOp, te.OnNsPerOp, te.OffRatio, te.OffAddedUs, te.MetricsRatio, te.OnRatio, te.OnAddedUs)
+		fmt.Fprintf(tw, "  allocs/op\t%.0f\toff %.0f, metrics %.0f, on %.0f\t\t\n", te.NoneAllocs, te.OffAllocs, te.MetricsAllocs, te.OnAllocs)
+	}
+	if a := r.Anthropic; a != nil {
+		for _, s := range []struct {
+			name string
+			s    *anthropicSet
+			goal string
+		}{{"in-memory", a.InMemory, "≤ +10 µs, < 1× SDK"}, {"loopback emulator", a.Loopback, ""}} {
+			if s.s == nil {
+				continue
+			}
+			x := s.s
+			fmt.Fprintf(tw, "anthropic, %s (ns/op)\t%.0f (provider %.0f)\tnet/http %.0f, anthropic-sdk-go %.0f\t+%.1f µs net/http, %.3f× SDK\t%s\n",
+				s.name, x.DelugeNsPerOp, x.ProviderNsPerOp, x.RawNsPerOp, x.SDKNsPerOp, x.AddedUsVsRaw, x.RatioVsSDK, s.goal)
+		}
+	}
 	tw.Flush()
 	for _, k := range slices.Sorted(maps.Keys(r.Targets)) {
 		t := r.Targets[k]

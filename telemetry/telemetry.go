@@ -160,8 +160,15 @@ func (o *Observer) StartCall(ctx context.Context, info *llm.CallInfo) (context.C
 			attrs = append(attrs, keyDimensions.Int(e.Dimensions))
 		}
 	}
-	ctx, span := o.tracer.Start(ctx, info.Operation+" "+model,
+	sctx, span := o.tracer.Start(ctx, info.Operation+" "+model,
 		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+	if !span.IsRecording() && !span.SpanContext().IsValid() && !o.callMetricsOn(ctx) && !o.attempts.Enabled(ctx) && !o.waits.Enabled(ctx) {
+		// OpenTelemetry is off (no SDK installed): no span to record or
+		// propagate, no metric enabled. Seeing no more of the call spares
+		// the engine its attempt and end hooks.
+		return ctx, nil
+	}
+	ctx = sctx
 	if o.content && info.Request != nil && span.IsRecording() {
 		span.SetAttributes(keyInputMessages.String(inputMessages(info.Request.Messages)))
 	}
@@ -214,9 +221,11 @@ func (c *call) StartAttempt(ctx context.Context, a *llm.AttemptInfo) (context.Co
 
 // Waited implements [llm.CallObserver].
 func (c *call) Waited(reason string, d time.Duration) {
-	set := attribute.NewSet(keyOperation.String(c.operation), keyProvider.String(c.provider),
-		keyRequestModel.String(c.currentModel()), keyWaitReason.String(reason))
-	c.o.waits.Record(context.Background(), d.Seconds(), metric.WithAttributeSet(set))
+	if ctx := context.Background(); c.o.waits.Enabled(ctx) {
+		set := attribute.NewSet(keyOperation.String(c.operation), keyProvider.String(c.provider),
+			keyRequestModel.String(c.currentModel()), keyWaitReason.String(reason))
+		c.o.waits.Record(ctx, d.Seconds(), metric.WithAttributeSet(set))
+	}
 	if c.span.IsRecording() {
 		c.span.AddEvent("deluge.wait", trace.WithAttributes(keyWaitReason.String(reason),
 			attribute.Float64("deluge.wait.seconds", d.Seconds())))
@@ -235,13 +244,19 @@ func (c *call) currentModel() string {
 func (c *call) End(end *llm.CallEnd) {
 	o, span := c.o, c.span
 	ctx := trace.ContextWithSpan(context.Background(), span) // exemplars link to the span
+	resp := end.Response
+	rec := span.IsRecording() // an unsampled span takes no attributes
+	if !rec && !o.callMetricsOn(ctx) {
+		// OpenTelemetry is off (no SDK installed, or one that records
+		// neither this span nor these metrics): build nothing.
+		span.End()
+		return
+	}
 	base := []attribute.KeyValue{keyOperation.String(c.operation), keyProvider.String(c.provider),
 		keyRequestModel.String(c.model)}
 	if o.legacy {
 		base = append(base, keySystem.String(legacySystem(c.provider)))
 	}
-	resp := end.Response
-	rec := span.IsRecording() // an unsampled span takes no attributes
 	switch {
 	case end.Err != nil:
 		et := errorType(end.Err)
@@ -285,6 +300,13 @@ func (c *call) End(end *llm.CallEnd) {
 		o.captureOutput(span, resp)
 	}
 	span.End()
+}
+
+// callMetricsOn reports whether any metric a call's end records is
+// enabled (false for the no-op meter of a program without an SDK).
+func (o *Observer) callMetricsOn(ctx context.Context) bool {
+	return o.requests.Enabled(ctx) || o.duration.Enabled(ctx) || o.tokens.Enabled(ctx) ||
+		o.cacheHits.Enabled(ctx) || o.cost.Enabled(ctx)
 }
 
 // captureOutput records the completion on span, with content capture on.
@@ -335,6 +357,11 @@ type attempt struct {
 func (a *attempt) End(end *llm.AttemptEnd) {
 	c, span := a.c, a.span
 	rec := span.IsRecording()
+	ctx := trace.ContextWithSpan(context.Background(), span)
+	if !rec && !c.o.attempts.Enabled(ctx) {
+		span.End() // OpenTelemetry is off: build nothing
+		return
+	}
 	attrs := []attribute.KeyValue{keyOperation.String(c.operation), keyProvider.String(c.provider), keyRequestModel.String(c.lastModel)}
 	if end.Err != nil {
 		et := errorType(end.Err)
@@ -359,6 +386,6 @@ func (a *attempt) End(end *llm.AttemptEnd) {
 	} else if resp != nil {
 		attrs = append(attrs, keyOutcome.String("success"))
 	}
-	c.o.attempts.Add(trace.ContextWithSpan(context.Background(), span), 1, metric.WithAttributes(attrs...))
+	c.o.attempts.Add(ctx, 1, metric.WithAttributes(attrs...))
 	span.End()
 }

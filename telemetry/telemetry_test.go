@@ -14,11 +14,13 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/deluge-go/deluge/cache"
 	"github.com/deluge-go/deluge/conversation"
@@ -353,4 +355,76 @@ func TestProviderName(t *testing.T) {
 	assert.Equal(t, "azure.ai.inference", telemetry.ProviderName(serverless))
 	assert.Equal(t, "openai", telemetry.ProviderName(registry.Model{Provider: "openai"}))
 	assert.Equal(t, "my-provider", telemetry.ProviderName(registry.Model{Provider: "my-provider"}))
+}
+
+// TestHalfOff: with OpenTelemetry half switched off, the other half still
+// records everything — metrics with no span sampled, spans with the no-op
+// meter (the observer builds nothing only when neither records).
+func TestHalfOff(t *testing.T) {
+	srv := azuretest.NewServer(azuretest.WithFaults(azuretest.Faults{Rate500: 0.4}), azuretest.WithSeed(3))
+	t.Cleanup(srv.Close)
+	p, err := azurefoundry.New(azurefoundry.Config{Endpoint: srv.URL, Logger: quiet})
+	require.NoError(t, err)
+	t.Cleanup(func() { p.Close() })
+	generate := func(obs llm.Observer) {
+		c, err := llm.NewClient("azure-gpt-4o", llm.WithProviderInstance(p), llm.WithObserver(obs), llm.WithLogger(quiet),
+			llm.WithMaxAttempts(8), llm.WithRetryBackoff(time.Millisecond, 2*time.Millisecond))
+		require.NoError(t, err)
+		defer c.Close()
+		for range 4 {
+			_, err := c.Generate(context.Background(), conversation.New().User("hi"))
+			require.NoError(t, err)
+		}
+	}
+
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	unsampled := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()))
+	generate(telemetry.New(telemetry.WithTracerProvider(unsampled), telemetry.WithMeterProvider(mp)))
+	ms := collect(t, reader)
+	assert.Equal(t, int64(4), sumInt(t, ms["deluge.client.requests"], attribute.String("deluge.outcome", "success")))
+	ok := sumInt(t, ms["deluge.client.attempts"], attribute.String("deluge.outcome", "success"))
+	failed := sumInt(t, ms["deluge.client.attempts"], attribute.String("deluge.outcome", "error"))
+	assert.Equal(t, int64(4), ok)
+	assert.Positive(t, failed, "the emulator failed some attempts (seeded)")
+	assert.Contains(t, ms, "gen_ai.client.token.usage")
+
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	generate(telemetry.New(telemetry.WithTracerProvider(tp), telemetry.WithMeterProvider(metricnoop.NewMeterProvider())))
+	calls, attempts := split(spans.Ended())
+	require.Len(t, calls, 4)
+	var good, bad int
+	for _, c := range calls {
+		assert.Positive(t, attrs(c)["gen_ai.usage.input_tokens"].AsInt64())
+		assert.Equal(t, "gpt-4o", attrs(c)["gen_ai.request.model"].AsString())
+		for _, a := range attempts[c.SpanContext().SpanID()] {
+			if a.Status().Code == codes.Error {
+				bad++
+				assert.Equal(t, int64(500), attrs(a)["http.response.status_code"].AsInt64())
+			} else {
+				good++
+				assert.Positive(t, attrs(a)["gen_ai.usage.input_tokens"].AsInt64())
+			}
+		}
+	}
+	assert.Equal(t, 4, good)
+	assert.Positive(t, bad, "the emulator failed some attempts (seeded)")
+}
+
+// TestOffSeesNothing: with no SDK (the API's no-op providers) and no span
+// to continue, the observer declines the call, so the engine runs none of
+// its hooks; under a caller's span it still takes part, to keep the
+// trace's context.
+func TestOffSeesNothing(t *testing.T) {
+	o := telemetry.New(telemetry.WithTracerProvider(tracenoop.NewTracerProvider()), telemetry.WithMeterProvider(metricnoop.NewMeterProvider()))
+	info := &llm.CallInfo{Operation: "chat", Model: registry.Model{ID: "azure-gpt-4o", Name: "gpt-4o", Provider: "azure-foundry"}}
+	ctx := context.Background()
+	got, co := o.StartCall(ctx, info)
+	assert.Nil(t, co, "nothing records: the call is declined")
+	assert.Equal(t, ctx, got)
+
+	unsampled := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()))
+	_, co = telemetry.New(telemetry.WithTracerProvider(unsampled), telemetry.WithMeterProvider(metricnoop.NewMeterProvider())).StartCall(ctx, info)
+	assert.NotNil(t, co, "an SDK's unsampled span still carries a trace context to propagate")
 }
