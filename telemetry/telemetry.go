@@ -3,6 +3,7 @@ package telemetry
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -62,9 +63,12 @@ func WithLegacySystemAttribute() Option {
 // Observer is the [llm.Observer] that records OpenTelemetry spans and
 // metrics. It is safe for concurrent use; share one among clients.
 type Observer struct {
-	tracer  trace.Tracer
-	content bool
-	legacy  bool
+	tracer trace.Tracer
+	// tracerLive is set once tracer has made a span of its own: from
+	// then on every call's span starts with its attributes.
+	tracerLive atomic.Bool
+	content    bool
+	legacy     bool
 
 	tokens    metric.Int64Histogram
 	duration  metric.Float64Histogram
@@ -131,9 +135,48 @@ func New(opts ...Option) *Observer {
 }
 
 // StartCall implements [llm.Observer]: it starts the call's span.
+//
+// Until its tracer has made a span of its own, the observer starts a bare
+// one first: when that is the API's no-op span (no SDK installed) and no
+// metric is enabled either, it declines the call, having built nothing,
+// so OpenTelemetry switched off costs the engine one no-op Start. Once a
+// real span is seen (an SDK installed, perhaps after New), spans start
+// with their attributes, for samplers to see.
 func (o *Observer) StartCall(ctx context.Context, info *llm.CallInfo) (context.Context, llm.CallObserver) {
 	provider := ProviderName(info.Model)
 	model := info.Model.Name
+	var span trace.Span
+	if !o.tracerLive.Load() {
+		parent := trace.SpanContextFromContext(ctx)
+		sctx, probe := o.tracer.Start(ctx, info.Operation, trace.WithSpanKind(trace.SpanKindClient))
+		sc := probe.SpanContext()
+		if !probe.IsRecording() && (!sc.IsValid() || sc.SpanID() == parent.SpanID()) {
+			// The no-op tracer: it made no span, at most it carries the
+			// caller's. Metrics may still be on.
+			if !o.anyMetricOn(ctx) {
+				return ctx, nil
+			}
+			return sctx, &call{o: o, span: probe, start: time.Now(), operation: info.Operation, provider: provider, model: model}
+		}
+		o.tracerLive.Store(true)
+		ctx, span = sctx, probe
+		span.SetName(info.Operation + " " + model)
+		if span.IsRecording() {
+			span.SetAttributes(o.callAttributes(info, provider, model)...)
+		}
+	} else {
+		ctx, span = o.tracer.Start(ctx, info.Operation+" "+model,
+			trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(o.callAttributes(info, provider, model)...))
+	}
+	if o.content && info.Request != nil && span.IsRecording() {
+		span.SetAttributes(keyInputMessages.String(inputMessages(info.Request.Messages)))
+	}
+	c := &call{o: o, span: span, start: time.Now(), operation: info.Operation, provider: provider, model: model}
+	return ctx, c
+}
+
+// callAttributes are the attributes of a call's span.
+func (o *Observer) callAttributes(info *llm.CallInfo, provider, model string) []attribute.KeyValue {
 	attrs := make([]attribute.KeyValue, 0, 16)
 	attrs = append(attrs,
 		keyOperation.String(info.Operation),
@@ -160,20 +203,7 @@ func (o *Observer) StartCall(ctx context.Context, info *llm.CallInfo) (context.C
 			attrs = append(attrs, keyDimensions.Int(e.Dimensions))
 		}
 	}
-	sctx, span := o.tracer.Start(ctx, info.Operation+" "+model,
-		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
-	if !span.IsRecording() && !span.SpanContext().IsValid() && !o.callMetricsOn(ctx) && !o.attempts.Enabled(ctx) && !o.waits.Enabled(ctx) {
-		// OpenTelemetry is off (no SDK installed): no span to record or
-		// propagate, no metric enabled. Seeing no more of the call spares
-		// the engine its attempt and end hooks.
-		return ctx, nil
-	}
-	ctx = sctx
-	if o.content && info.Request != nil && span.IsRecording() {
-		span.SetAttributes(keyInputMessages.String(inputMessages(info.Request.Messages)))
-	}
-	c := &call{o: o, span: span, start: time.Now(), operation: info.Operation, provider: provider, model: model}
-	return ctx, c
+	return attrs
 }
 
 // samplingAttributes appends the gen_ai.request.* attributes of s.
@@ -300,6 +330,12 @@ func (c *call) End(end *llm.CallEnd) {
 		o.captureOutput(span, resp)
 	}
 	span.End()
+}
+
+// anyMetricOn reports whether any of the observer's metrics is enabled
+// (false for the no-op meter of a program without an SDK).
+func (o *Observer) anyMetricOn(ctx context.Context) bool {
+	return o.callMetricsOn(ctx) || o.attempts.Enabled(ctx) || o.waits.Enabled(ctx)
 }
 
 // callMetricsOn reports whether any metric a call's end records is

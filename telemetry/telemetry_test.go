@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
@@ -427,4 +428,34 @@ func TestOffSeesNothing(t *testing.T) {
 	unsampled := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()))
 	_, co = telemetry.New(telemetry.WithTracerProvider(unsampled), telemetry.WithMeterProvider(metricnoop.NewMeterProvider())).StartCall(ctx, info)
 	assert.NotNil(t, co, "an SDK's unsampled span still carries a trace context to propagate")
+}
+
+// TestSDKInstalledAfterNew: an observer made from the global providers
+// before the program installs its SDK declines calls until then, and
+// records every call after, the first one included, with its name and
+// attributes.
+func TestSDKInstalledAfterNew(t *testing.T) {
+	before := otel.GetTracerProvider()
+	t.Cleanup(func() { otel.SetTracerProvider(before) })
+	o := telemetry.New(telemetry.WithMeterProvider(metricnoop.NewMeterProvider())) // the global tracer: no SDK yet
+	info := &llm.CallInfo{Operation: "chat", Model: registry.Model{ID: "azure-gpt-4o", Name: "gpt-4o", Provider: "azure-foundry"},
+		Request: &llm.Request{Sampling: llm.Sampling{MaxNewTokens: 64}}}
+	_, co := o.StartCall(context.Background(), info)
+	require.Nil(t, co, "no SDK: declined")
+
+	spans := tracetest.NewSpanRecorder()
+	otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans)))
+	for range 2 {
+		_, co = o.StartCall(context.Background(), info)
+		require.NotNil(t, co)
+		co.End(&llm.CallEnd{})
+	}
+	ended := spans.Ended()
+	require.Len(t, ended, 2)
+	for _, s := range ended {
+		assert.Equal(t, "chat gpt-4o", s.Name())
+		assert.Equal(t, trace.SpanKindClient, s.SpanKind())
+		assert.Equal(t, "azure-gpt-4o", attrs(s)["deluge.model.id"].AsString())
+		assert.Equal(t, int64(64), attrs(s)["gen_ai.request.max_tokens"].AsInt64())
+	}
 }

@@ -121,3 +121,24 @@ func TestSecrets(t *testing.T) {
 	assert.Equal(t, "ab?", Printable("ab\xff", 10))
 	assert.Equal(t, "a txt.exe é", Printable("a\u202etxt.exe é", 50), "bidirectional overrides go, letters stay")
 }
+
+func TestSecretsInHeaderNames(t *testing.T) {
+	s := Secrets(nil).Add("sk-abc123XYZ", "9f8e7d6c")
+	h := http.Header{}
+	// Canonicalized on arrival: the case of what the server echoed changes.
+	h[http.CanonicalHeaderKey("x-echo-sk-abc123xyz")] = []string{"v"}
+	h[http.CanonicalHeaderKey("x-9f8e7d6c-and-9F8E7D6C")] = []string{"sk-abc123XYZ"}
+	h["X-Ratelimit-Remaining-Requests"] = []string{"99"}
+	s.Header(h)
+	for k, vs := range h {
+		assert.NotContains(t, strings.ToLower(k), "abc123xyz", k)
+		assert.NotContains(t, strings.ToLower(k), "9f8e7d6c", k)
+		for _, v := range vs {
+			assert.NotContains(t, v, "sk-abc123XYZ", k)
+		}
+	}
+	assert.Equal(t, []string{"99"}, h["X-Ratelimit-Remaining-Requests"], "other headers are left alone")
+	assert.Len(t, h, 3)
+	assert.Equal(t, "X-Echo-"+Redacted, s.Name("X-Echo-Sk-Abc123xyz"))
+	assert.Equal(t, "x-"+Redacted+"-"+Redacted, s.Name("x-9F8e7D6c-9f8e7d6c"))
+}

@@ -105,12 +105,19 @@ func (s Secrets) Header(h http.Header) {
 // Name cleans a header name. Names are canonicalized on arrival
 // ("X-Echo-Sk-…"), which changes the case of what a server put in them, so
 // they are compared without case; most are shorter than any secret.
+// Every reply's headers pass here, so a position is tried only where its
+// first byte matches the secret's in either ASCII case (header names are
+// ASCII: net/http refuses others).
 func (s Secrets) Name(k string) string {
 	for _, sec := range s {
 		if len(k) < len(sec) {
 			continue
 		}
+		lo, up := asciiLower(sec[0]), asciiUpper(sec[0])
 		for i := 0; i+len(sec) <= len(k); i++ {
+			if c := k[i]; c != lo && c != up {
+				continue
+			}
 			if strings.EqualFold(k[i:i+len(sec)], sec) {
 				return s.Name(k[:i] + Redacted + k[i+len(sec):])
 			}
@@ -292,4 +299,18 @@ func Printable(v string, max int) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+func asciiLower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+func asciiUpper(c byte) byte {
+	if 'a' <= c && c <= 'z' {
+		return c - ('a' - 'A')
+	}
+	return c
 }
