@@ -27,7 +27,10 @@
 //
 // The observer uses the global tracer and meter providers unless given
 // others ([WithTracerProvider], [WithMeterProvider]); with no
-// OpenTelemetry SDK installed they record nothing. The package imports
+// OpenTelemetry SDK installed they record nothing, and the observer
+// declines each call after one no-op span start, so that the engine runs
+// none of its other hooks; an SDK installed later is picked up from its
+// first call. The package imports
 // only the OpenTelemetry API; a program installs the SDK and exporters
 // (the deluge CLI does with --otel).
 package telemetry
