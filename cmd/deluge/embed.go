@@ -387,29 +387,10 @@ func runEmbed(ctx context.Context, a *app, cfg *embedConfig) error {
 	s.Retries, s.RateLimitHits = int(st.Retries), int(st.RateLimited)
 	s.Paces = loweredPaces(st.Pace)
 	s.Interrupted = in.interrupted()
-	e.bar.finish(s)
-	closeErr := out.Close()
-	if e.readErr != nil {
-		u.warnf("reading %s stopped at line %d: %v", inputName(cfg.input), e.last, e.readErr)
-	}
-	if !u.quiet {
-		s.render(u.console, u)
-	}
 	e.mu.Lock()
 	fatal := e.fatal
 	e.mu.Unlock()
-	switch {
-	case fatal != nil:
-		return fatal
-	case closeErr != nil:
-		return usageError(closeErr)
-	case e.readErr != nil:
-		return usageError(fmt.Errorf("input %s could not be read to the end; rerun to finish", inputName(cfg.input)))
-	}
-	if code := s.exitCode(); code != exitOK {
-		return silentExit(code)
-	}
-	return nil
+	return finishRun(u, runEnd{sum: s, bar: e.bar, out: out, input: cfg.input, readErr: e.readErr, lastLine: e.last, fatal: fatal})
 }
 
 // embedFeedItem is one result of embedSource.next.

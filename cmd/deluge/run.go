@@ -399,27 +399,45 @@ func runPrompts(ctx context.Context, a *app, cfg *runConfig) error {
 	s.Retries, s.RateLimitHits, s.SavedCost = st.Retries, st.RateLimitHits, st.SavedCost
 	s.Paces, s.Routed = st.Paces, st.Routed
 	s.Interrupted = in2.interrupted()
-	bar.finish(s)
-	closeErr := out.Close()
-
-	if r.readErr != nil {
-		u.warnf("reading %s stopped at line %d: %v", inputName(cfg.input), r.lastLine, r.readErr)
-	}
-	if !u.quiet {
-		s.render(u.console, u)
-	}
 	r.mu.Lock()
 	fatal := r.fatal
 	r.mu.Unlock()
+	return finishRun(u, runEnd{sum: s, bar: bar, out: out, input: cfg.input, readErr: r.readErr, lastLine: r.lastLine, fatal: fatal})
+}
+
+// runEnd is what a run (deluge run, deluge embed) holds once its results
+// are all written.
+type runEnd struct {
+	sum      *summary
+	bar      *lineProgress
+	out      *resultWriter
+	input    string // the -i argument
+	readErr  error  // why reading the input stopped early, nil at EOF
+	lastLine int    // the last line read
+	fatal    error  // what stopped the run, nil when nothing did
+}
+
+// finishRun closes the output, prints the summary, and returns the run's
+// error: what stopped it, an output or input that failed, or the exit
+// code of its results.
+func finishRun(u *ui, e runEnd) error {
+	e.bar.finish(e.sum)
+	closeErr := e.out.Close()
+	if e.readErr != nil {
+		u.warnf("reading %s stopped at line %d: %v", inputName(e.input), e.lastLine, e.readErr)
+	}
+	if !u.quiet {
+		e.sum.render(u.console, u)
+	}
 	switch {
-	case fatal != nil:
-		return fatal
+	case e.fatal != nil:
+		return e.fatal
 	case closeErr != nil:
 		return usageError(closeErr)
-	case r.readErr != nil:
-		return usageError(fmt.Errorf("input %s could not be read to the end; rerun to finish", inputName(cfg.input)))
+	case e.readErr != nil:
+		return usageError(fmt.Errorf("input %s could not be read to the end; rerun to finish", inputName(e.input)))
 	}
-	if code := s.exitCode(); code != exitOK {
+	if code := e.sum.exitCode(); code != exitOK {
 		return silentExit(code)
 	}
 	return nil
