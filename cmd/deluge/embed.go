@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -273,19 +272,10 @@ type embedUsage struct {
 type embedRun struct {
 	a   *app
 	cfg *embedConfig
-	out *resultWriter
-	sum *summary
-	bar *lineProgress
-	in  *interrupts
+	jsonlRun
 
-	mu      sync.Mutex // guards sum, bar, fatal, lines
-	fatal   error
-	lines   map[int]embedLine // sent, by index
-	next    int
-	readErr error
-	last    int
-
-	configFails int
+	lines map[int]embedLine // sent, by index; guarded by mu
+	next  int
 }
 
 // runEmbed is "deluge embed".
@@ -376,7 +366,7 @@ func runEmbed(ctx context.Context, a *app, cfg *embedConfig) error {
 	})
 	defer in.stop()
 	callOpts = append(callOpts, llm.WithDrain(in.dispatch.Done()))
-	e := &embedRun{a: a, cfg: cfg, out: out, sum: s, bar: newProgress(u, a.env.stderrTTY, total), in: in, lines: map[int]embedLine{}}
+	e := &embedRun{a: a, cfg: cfg, jsonlRun: jsonlRun{out: out, sum: s, bar: newProgress(u, a.env.stderrTTY, total), in: in}, lines: map[int]embedLine{}}
 	start := time.Now()
 	src := &embedSource{r: newPromptReader(r, ""), done: done, seen: map[string]int{}}
 	for i, res := range client.EmbedSeq(in.work, e.inputs(src), callOpts...) {
@@ -387,10 +377,7 @@ func runEmbed(ctx context.Context, a *app, cfg *embedConfig) error {
 	s.Retries, s.RateLimitHits = int(st.Retries), int(st.RateLimited)
 	s.Paces = loweredPaces(st.Pace)
 	s.Interrupted = in.interrupted()
-	e.mu.Lock()
-	fatal := e.fatal
-	e.mu.Unlock()
-	return finishRun(u, runEnd{sum: s, bar: e.bar, out: out, input: cfg.input, readErr: e.readErr, lastLine: e.last, fatal: fatal})
+	return e.finish(u, cfg.input)
 }
 
 // embedFeedItem is one result of embedSource.next.
@@ -438,7 +425,7 @@ func (e *embedRun) inputs(src *embedSource) func(yield func(int, string) bool) {
 				return
 			}
 			l := it.l
-			e.last = l.Line
+			e.lastLine = l.Line
 			switch it.d {
 			case dispDone:
 				e.count(func(s *summary) { s.Skipped++ })
@@ -496,7 +483,7 @@ func (e *embedRun) handle(i int, r *llm.EmbedResult) {
 		} else {
 			res.Error = &resultError{Code: string(llm.CodeOf(r.Err)), Message: r.Err.Error()}
 		}
-		e.noteConfigFailure(r.Err)
+		e.noteConfigFailure(r.Err, "inputs")
 	} else {
 		e.configFails = -1
 		if r.Model != "" {
@@ -512,40 +499,6 @@ func (e *embedRun) handle(i int, r *llm.EmbedResult) {
 		res.Usage.InputTokens, res.Cost = r.Tokens, r.Cost
 	}
 	e.write(res)
-}
-
-// noteConfigFailure stops the run when the first results all fail in a way
-// no retry can fix (as "deluge run" does).
-func (e *embedRun) noteConfigFailure(err error) {
-	if e.configFails < 0 {
-		return
-	}
-	switch llm.CodeOf(err) {
-	case llm.CodeAuthentication, llm.CodePermissionDenied, llm.CodeNotFound, llm.CodeConfiguration:
-		e.configFails++
-	default:
-		e.configFails = -1
-		return
-	}
-	if e.configFails == configFailureLimit {
-		hint := credentialsHint(providerOfErr(err))
-		if llm.CodeOf(err) == llm.CodeNotFound {
-			hint = notFoundHint(err)
-		}
-		e.setFatal(usageErrorf("stopped: the first %d inputs all failed with %q: %v\n%s", e.configFails, llm.CodeOf(err), err, hint), false)
-	}
-}
-
-func (e *embedRun) setFatal(err error, abandon bool) {
-	e.mu.Lock()
-	if e.fatal == nil {
-		e.fatal = err
-	}
-	e.mu.Unlock()
-	e.in.cancelDispatch()
-	if abandon {
-		e.in.cancelWork()
-	}
 }
 
 // write writes a result and counts it; a write failure is fatal.
@@ -567,12 +520,4 @@ func (e *embedRun) write(res *embedResult) bool {
 		}
 	})
 	return true
-}
-
-// count updates the summary and advances the bar by one line.
-func (e *embedRun) count(f func(*summary)) {
-	e.mu.Lock()
-	f(e.sum)
-	e.bar.update(1, e.sum)
-	e.mu.Unlock()
 }

@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -388,7 +387,7 @@ func runPrompts(ctx context.Context, a *app, cfg *runConfig) error {
 	defer in2.stop()
 
 	start := time.Now()
-	r := &runner{a: a, cfg: cfg, out: out, sum: s, bar: bar, in: in2}
+	r := &runner{a: a, cfg: cfg, jsonlRun: jsonlRun{out: out, sum: s, bar: bar, in: in2}}
 	src := newPromptSource(in, cfg.system, done)
 	src.shard, s.Shard = cfg.scale.shard, cfg.scale.shard.String()
 	for o := range eng.process(in2.work, in2.dispatch.Done(), r.jobs(src)) {
@@ -399,48 +398,7 @@ func runPrompts(ctx context.Context, a *app, cfg *runConfig) error {
 	s.Retries, s.RateLimitHits, s.SavedCost = st.Retries, st.RateLimitHits, st.SavedCost
 	s.Paces, s.Routed = st.Paces, st.Routed
 	s.Interrupted = in2.interrupted()
-	r.mu.Lock()
-	fatal := r.fatal
-	r.mu.Unlock()
-	return finishRun(u, runEnd{sum: s, bar: bar, out: out, input: cfg.input, readErr: r.readErr, lastLine: r.lastLine, fatal: fatal})
-}
-
-// runEnd is what a run (deluge run, deluge embed) holds once its results
-// are all written.
-type runEnd struct {
-	sum      *summary
-	bar      *lineProgress
-	out      *resultWriter
-	input    string // the -i argument
-	readErr  error  // why reading the input stopped early, nil at EOF
-	lastLine int    // the last line read
-	fatal    error  // what stopped the run, nil when nothing did
-}
-
-// finishRun closes the output, prints the summary, and returns the run's
-// error: what stopped it, an output or input that failed, or the exit
-// code of its results.
-func finishRun(u *ui, e runEnd) error {
-	e.bar.finish(e.sum)
-	closeErr := e.out.Close()
-	if e.readErr != nil {
-		u.warnf("reading %s stopped at line %d: %v", inputName(e.input), e.lastLine, e.readErr)
-	}
-	if !u.quiet {
-		e.sum.render(u.console, u)
-	}
-	switch {
-	case e.fatal != nil:
-		return e.fatal
-	case closeErr != nil:
-		return usageError(closeErr)
-	case e.readErr != nil:
-		return usageError(fmt.Errorf("input %s could not be read to the end; rerun to finish", inputName(e.input)))
-	}
-	if code := e.sum.exitCode(); code != exitOK {
-		return silentExit(code)
-	}
-	return nil
+	return r.finish(u, cfg.input)
 }
 
 // runner holds the state of one run shared by the job producer and the
@@ -448,23 +406,8 @@ func finishRun(u *ui, e runEnd) error {
 type runner struct {
 	a   *app
 	cfg *runConfig
-	out *resultWriter
-	sum *summary
-	bar *lineProgress
-	in  *interrupts
+	jsonlRun
 
-	// Set by the producer (the engine's goroutine reading jobs); read
-	// after the outcomes end.
-	readErr  error
-	lastLine int
-
-	// mu guards sum, the bar and fatal, which the producer and the
-	// consumer both update.
-	mu    sync.Mutex
-	fatal error
-
-	// Consumer state.
-	configFails int
 	// models caches per-line model lookups (producer only).
 	models map[string]error
 }
@@ -598,50 +541,12 @@ func (r *runner) handle(o *outcome) {
 		res = errorResult(p, model, providerOf(model), o.err)
 		res.Attempts = o.attempts
 		res.LatencyMS = o.latency.Milliseconds()
-		r.noteConfigFailure(o.err)
+		r.noteConfigFailure(o.err, "requests")
 	} else {
 		res = successResult(p, o.resp)
 		r.configFails = -1 // a success proves the setup works
 	}
 	r.write(res)
-}
-
-// noteConfigFailure stops the run when the first results all fail in a way
-// no retry can fix.
-func (r *runner) noteConfigFailure(err error) {
-	if r.configFails < 0 {
-		return
-	}
-	switch llm.CodeOf(err) {
-	case llm.CodeAuthentication, llm.CodePermissionDenied, llm.CodeNotFound, llm.CodeConfiguration:
-		r.configFails++
-	default:
-		r.configFails = -1
-		return
-	}
-	if r.configFails == configFailureLimit {
-		hint := credentialsHint(providerOfErr(err))
-		if llm.CodeOf(err) == llm.CodeNotFound {
-			hint = notFoundHint(err)
-		}
-		r.setFatal(usageErrorf("stopped: the first %d requests all failed with %q: %v\n%s",
-			r.configFails, llm.CodeOf(err), err, hint), false)
-	}
-}
-
-// setFatal ends the run: no new prompt is sent, and with abandon the
-// requests in flight are abandoned too (their results could not be
-// written). The first fatal error is the one reported.
-func (r *runner) setFatal(err error, abandon bool) {
-	r.mu.Lock()
-	if r.fatal == nil {
-		r.fatal = err
-	}
-	r.mu.Unlock()
-	r.in.cancelDispatch()
-	if abandon {
-		r.in.cancelWork()
-	}
 }
 
 // write writes a result and counts it; a write failure is fatal.
@@ -652,14 +557,6 @@ func (r *runner) write(res *result) bool {
 	}
 	r.count(func(s *summary) { s.addResult(res) })
 	return true
-}
-
-// count updates the summary and advances the bar by one line.
-func (r *runner) count(f func(*summary)) {
-	r.mu.Lock()
-	f(r.sum)
-	r.bar.update(1, r.sum)
-	r.mu.Unlock()
 }
 
 // providerOf returns the provider of a model ID, or "".
