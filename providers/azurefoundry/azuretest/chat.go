@@ -44,6 +44,30 @@ var reasoningRejected = []struct {
 	{"logit_bias", func(r *chatRequest) json.RawMessage { return r.LogitBias }},
 }
 
+// reachChatModel takes a validated chat request to the model, the steps
+// its routes (chat, serverless) share: charge the quota, draw the fault and
+// wait the latency, set the answer's headers, apply the prompt filter, and
+// stall a non-streamed reply when told to (a stream stalls as it goes). It
+// returns the injected fault, false when the request ended there.
+func (h *Handler) reachChatModel(x *exchange, d *deployment, req *chatRequest) (injected, bool) {
+	if !h.admit(x, d, req.quotaCost()) {
+		return injected{}, false
+	}
+	f, ok := h.reachModel(x, false)
+	if !ok {
+		return f, false
+	}
+	h.answerHeaders(x, opChat)
+	if h.filterPrompt(x, req) {
+		return f, false
+	}
+	if f.stall && !req.Stream {
+		h.stall(x)
+		return f, false
+	}
+	return f, true
+}
+
 // chat serves a chat completions request. d is nil on the v1 route, where
 // the body's model names the deployment.
 func (h *Handler) chat(x *exchange, d *deployment) {
@@ -78,19 +102,8 @@ func (h *Handler) chat(x *exchange, d *deployment) {
 		h.fail(x, http.StatusBadRequest, bodyBatchStream)
 		return
 	}
-	if !h.admit(x, d, req.quotaCost()) {
-		return
-	}
-	f, ok := h.reachModel(x, false)
+	f, ok := h.reachChatModel(x, d, &req)
 	if !ok {
-		return
-	}
-	h.answerHeaders(x, opChat)
-	if h.filterPrompt(x, &req) {
-		return
-	}
-	if f.stall && !req.Stream {
-		h.stall(x)
 		return
 	}
 

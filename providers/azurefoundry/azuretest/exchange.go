@@ -15,7 +15,8 @@ import (
 // apply the prompt filter, (the route's reply), streamed with startSSE and
 // sendEvent. Each step answers the request itself, in the route's dialect,
 // and returns false (or nil) when the request ends there, so that a route
-// reads as the list of its steps: see chat for the full list.
+// reads as the list of its steps: see chat (with reachChatModel) for the
+// full list.
 
 // dialect is how a route family words the answers of the shared steps.
 type dialect uint8

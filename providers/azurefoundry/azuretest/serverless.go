@@ -63,19 +63,8 @@ func (h *Handler) serverlessChat(x *exchange) {
 		h.fail(x, http.StatusBadRequest, body)
 		return
 	}
-	if !h.admit(x, d, req.quotaCost()) {
-		return
-	}
-	f, ok := h.reachModel(x, false)
+	f, ok := h.reachChatModel(x, d, &req)
 	if !ok {
-		return
-	}
-	h.answerHeaders(x, opChat)
-	if h.filterPrompt(x, &req) {
-		return
-	}
-	if f.stall && !req.Stream {
-		h.stall(x)
 		return
 	}
 	rep := h.generate(&req, d.reasoning)
