@@ -296,28 +296,9 @@ func runEmbed(ctx context.Context, a *app, cfg *embedConfig) error {
 	if f, ok := r.(*os.File); ok {
 		total = countFileLines(f)
 	}
-	var (
-		out  *resultWriter
-		done *resumeIndex
-	)
-	if cfg.output == "-" || cfg.output == "" {
-		out = newResultWriter(u.stdout, nil, 0)
-	} else {
-		f, ix, err := openOutput(cfg.output)
-		if err != nil {
-			return usageError(err)
-		}
-		done = ix
-		out = newResultWriter(f, f, ix.size)
-		if ix.repaired != "" {
-			u.warnf("%s: %s", cfg.output, ix.repaired)
-		}
-		if len(ix.bad) > 0 {
-			u.warnf("%s: ignoring %d lines that are not results (first: line %d)", cfg.output, len(ix.bad), ix.bad[0])
-		}
-		if len(ix.done) > 0 {
-			u.infof("resuming: %s IDs already done in %s will be skipped", groupDigits(len(ix.done)), cfg.output)
-		}
+	out, done, err := openResults(u, cfg.output, false)
+	if err != nil {
+		return err
 	}
 	defer out.Close()
 

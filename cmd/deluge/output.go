@@ -191,3 +191,27 @@ func (rw *resultWriter) Close() error {
 	}
 	return rw.err
 }
+
+// openResults opens the results of a run (output "-" or "": standard
+// output), locked and read for resuming — emptied under the lock, never
+// before, when fresh — and says what it found: lines repaired or ignored,
+// IDs already done. done is nil on standard output.
+func openResults(u *ui, output string, fresh bool) (*resultWriter, *resumeIndex, error) {
+	if output == "-" || output == "" {
+		return newResultWriter(u.stdout, nil, 0), nil, nil
+	}
+	f, ix, err := openOutputFile(output, fresh)
+	if err != nil {
+		return nil, nil, usageError(err)
+	}
+	if ix.repaired != "" {
+		u.warnf("%s: %s", output, ix.repaired)
+	}
+	if len(ix.bad) > 0 {
+		u.warnf("%s: ignoring %d lines that are not results (first: line %d)", output, len(ix.bad), ix.bad[0])
+	}
+	if len(ix.done) > 0 {
+		u.infof("resuming: %s IDs already done in %s will be skipped", groupDigits(len(ix.done)), output)
+	}
+	return newResultWriter(f, f, ix.size), ix, nil
+}

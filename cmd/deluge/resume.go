@@ -43,13 +43,9 @@ func openOutput(path string) (*os.File, *resumeIndex, error) {
 	return openOutputFile(path, false)
 }
 
-// openFreshOutput is openOutput for a run that replaces the file (the
-// demo): it is emptied only once the lock is held, so that a file another
-// run is writing is left alone.
-func openFreshOutput(path string) (*os.File, *resumeIndex, error) {
-	return openOutputFile(path, true)
-}
-
+// openOutputFile is openOutput, and with fresh, for a run that replaces
+// the file (the demo), it empties it only once the lock is held, so that a
+// file another run is writing is left alone.
 func openOutputFile(path string, fresh bool) (*os.File, *resumeIndex, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {

@@ -108,7 +108,7 @@ func TestDemoLeavesALockedFileAlone(t *testing.T) {
 
 	// Once free, the demo replaces it.
 	require.NoError(t, running.Close())
-	f, _, err := openFreshOutput(path)
+	f, _, err := openOutputFile(path, true)
 	require.NoError(t, err)
 	defer f.Close()
 	fi, err := f.Stat()

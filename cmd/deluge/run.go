@@ -335,32 +335,9 @@ func runPrompts(ctx context.Context, a *app, cfg *runConfig) error {
 	}
 
 	// Output: a file is resumable; stdout is not.
-	var (
-		out  *resultWriter
-		done *resumeIndex
-	)
-	if cfg.output == "-" || cfg.output == "" {
-		out = newResultWriter(u.stdout, nil, 0)
-	} else {
-		open := openOutput
-		if cfg.truncateOutput {
-			open = openFreshOutput // emptied under the lock, never before
-		}
-		f, ix, err := open(cfg.output)
-		if err != nil {
-			return usageError(err)
-		}
-		done = ix
-		out = newResultWriter(f, f, ix.size)
-		if ix.repaired != "" {
-			u.warnf("%s: %s", cfg.output, ix.repaired)
-		}
-		if len(ix.bad) > 0 {
-			u.warnf("%s: ignoring %d lines that are not results (first: line %d)", cfg.output, len(ix.bad), ix.bad[0])
-		}
-		if len(ix.done) > 0 {
-			u.infof("resuming: %s IDs already done in %s will be skipped", groupDigits(len(ix.done)), cfg.output)
-		}
+	out, done, err := openResults(u, cfg.output, cfg.truncateOutput)
+	if err != nil {
+		return err
 	}
 	defer out.Close()
 
