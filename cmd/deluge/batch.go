@@ -125,6 +125,25 @@ func (s *batchSession) close() {
 	}
 }
 
+// openSubmission is openBatchSession for a subcommand that works on a
+// submission: it fails when the output has none, and builds the clients
+// with opts.
+func openSubmission(a *app, output string, opts ...batch.Option) (*batchSession, error) {
+	s, err := openBatchSession(a, output)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.requireState(); err != nil {
+		s.close()
+		return nil, err
+	}
+	if err := s.clients(opts...); err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}
+
 // requireState fails when the output has no submission.
 func (s *batchSession) requireState() error {
 	if s.state == nil {

@@ -37,17 +37,11 @@ ended yet (run fetch again later), 2 no submission or a configuration error,
 		Example: `  deluge batch fetch -o results.jsonl`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := openBatchSession(a, output)
+			s, err := openSubmission(a, output)
 			if err != nil {
 				return err
 			}
 			defer s.close()
-			if err := s.requireState(); err != nil {
-				return err
-			}
-			if err := s.clients(); err != nil {
-				return err
-			}
 			in := watchInterrupts(cmd.Context(), a.env, 0, func(int, os.Signal) {})
 			defer in.stop()
 			if _, err := s.bc.Refresh(in.dispatch, s.state.Submission); err != nil && !in.interrupted() {

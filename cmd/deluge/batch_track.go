@@ -113,17 +113,11 @@ with its request counts. With --wait, poll until every job has ended.`,
 			if err := tr.check(); err != nil {
 				return err
 			}
-			s, err := openBatchSession(a, output)
+			s, err := openSubmission(a, output, batch.WithPollInterval(tr.poll), batch.WithMaxPollInterval(tr.maxPoll))
 			if err != nil {
 				return err
 			}
 			defer s.close()
-			if err := s.requireState(); err != nil {
-				return err
-			}
-			if err := s.clients(batch.WithPollInterval(tr.poll), batch.WithMaxPollInterval(tr.maxPoll)); err != nil {
-				return err
-			}
 			in := watchInterrupts(cmd.Context(), a.env, 0, func(int, os.Signal) {})
 			defer in.stop()
 			st := s.state.Submission
@@ -228,17 +222,11 @@ A job takes up to 10 minutes to go from cancelling to cancelled; then
 prompt it did not run.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := openBatchSession(a, output)
+			s, err := openSubmission(a, output)
 			if err != nil {
 				return err
 			}
 			defer s.close()
-			if err := s.requireState(); err != nil {
-				return err
-			}
-			if err := s.clients(); err != nil {
-				return err
-			}
 			st := s.state.Submission
 			if err := s.bc.Cancel(cmd.Context(), st); err != nil {
 				return batchError(err)
