@@ -174,19 +174,11 @@ func rawString(raw json.RawMessage) string {
 // rawMessage returns a message given as a string or, as OpenAI does for
 // some schema errors, an array of strings.
 func rawMessage(raw json.RawMessage) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
-		return ""
-	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
 	var ss []string
-	if json.Unmarshal(raw, &ss) == nil {
+	if json.Unmarshal(raw, &ss) == nil && ss != nil {
 		return strings.Join(ss, ", ")
 	}
-	return string(raw)
+	return rawString(raw)
 }
 
 func truncate(b []byte, n int) []byte {
