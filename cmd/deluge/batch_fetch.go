@@ -281,21 +281,9 @@ func (s *batchSession) renderSummary(sum *summary) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s batch results in %s (%s, submitted %s ago)\n", u.paint(colorBold, "deluge:"), s.output, jobList(st),
 		time.Since(st.CreatedAt).Round(time.Second))
-	row := func(name, format string, args ...any) {
-		fmt.Fprintf(&b, "  %-15s %s\n", name, fmt.Sprintf(format, args...))
-	}
-	row("succeeded", "%s", u.paint(colorGreen, groupDigits(sum.Succeeded)))
-	if n := sum.failedTotal(); n > 0 {
-		codes := maps.Clone(sum.Failed)
-		if sum.Duplicates > 0 {
-			codes["duplicate_id"] = sum.Duplicates
-		}
-		row("failed", "%s  (%s)", u.paint(colorRed, groupDigits(n)), byCode(codes))
-	} else {
-		row("failed", "0")
-	}
-	row("tokens", "in %s (cached %s), out %s", groupDigits(sum.Usage.InputTokens),
-		groupDigits(sum.Usage.CachedInputTokens), groupDigits(sum.Usage.OutputTokens))
+	row := summaryRow(&b)
+	sum.outcomeRows(row, u)
+	sum.tokensRow(row)
 	row("cost", "%s (batch price)", formatUSD(sum.Cost))
 	row("written now", "%s lines", groupDigits(s.wrote))
 	io.WriteString(u.console, b.String())

@@ -106,19 +106,8 @@ func (s *summary) render(w io.Writer, u *ui) {
 	}
 	fmt.Fprintf(&b, "%s %s in %s (%.1f req/s)\n", u.paint(colorBold, "deluge:"), title,
 		s.Elapsed.Round(time.Millisecond), s.requestsPerSecond())
-	row := func(name, format string, args ...any) {
-		fmt.Fprintf(&b, "  %-15s %s\n", name, fmt.Sprintf(format, args...))
-	}
-	row("succeeded", "%s", u.paint(colorGreen, groupDigits(s.Succeeded)))
-	if n := s.failedTotal(); n > 0 {
-		codes := maps.Clone(s.Failed)
-		if s.Duplicates > 0 {
-			codes["duplicate_id"] = s.Duplicates
-		}
-		row("failed", "%s  (%s)", u.paint(colorRed, groupDigits(n)), byCode(codes))
-	} else {
-		row("failed", "0")
-	}
+	row := summaryRow(&b)
+	s.outcomeRows(row, u)
 	if s.Skipped > 0 {
 		row("skipped", "%s already done in %s", groupDigits(s.Skipped), s.Output)
 	}
@@ -140,8 +129,7 @@ func (s *summary) render(w io.Writer, u *ui) {
 	if len(s.Routed) > 0 {
 		row("routed", "%s", routedLine(s.Routed))
 	}
-	row("tokens", "in %s (cached %s), out %s", groupDigits(s.Usage.InputTokens),
-		groupDigits(s.Usage.CachedInputTokens), groupDigits(s.Usage.OutputTokens))
+	s.tokensRow(row)
 	row("cost", "%s", formatUSD(s.Cost))
 	if s.Output != "" && s.Output != "-" {
 		row("results", "%s", s.Output)
@@ -150,6 +138,34 @@ func (s *summary) render(w io.Writer, u *ui) {
 		}
 	}
 	io.WriteString(w, b.String())
+}
+
+// summaryRow returns the function that writes one row of a summary to b.
+func summaryRow(b *strings.Builder) func(name, format string, args ...any) {
+	return func(name, format string, args ...any) {
+		fmt.Fprintf(b, "  %-15s %s\n", name, fmt.Sprintf(format, args...))
+	}
+}
+
+// outcomeRows writes the succeeded and failed rows (failures by code,
+// duplicates included).
+func (s *summary) outcomeRows(row func(name, format string, args ...any), u *ui) {
+	row("succeeded", "%s", u.paint(colorGreen, groupDigits(s.Succeeded)))
+	if n := s.failedTotal(); n > 0 {
+		codes := maps.Clone(s.Failed)
+		if s.Duplicates > 0 {
+			codes["duplicate_id"] = s.Duplicates
+		}
+		row("failed", "%s  (%s)", u.paint(colorRed, groupDigits(n)), byCode(codes))
+	} else {
+		row("failed", "0")
+	}
+}
+
+// tokensRow writes the tokens row.
+func (s *summary) tokensRow(row func(name, format string, args ...any)) {
+	row("tokens", "in %s (cached %s), out %s", groupDigits(s.Usage.InputTokens),
+		groupDigits(s.Usage.CachedInputTokens), groupDigits(s.Usage.OutputTokens))
 }
 
 // byCode formats counts per error code, most frequent first.
