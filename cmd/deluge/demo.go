@@ -135,7 +135,7 @@ func runDemo(ctx context.Context, a *app, f *demoFlags, outputGiven bool) error 
 			maxAttempts: demoAttempts,
 			timeout:     10 * time.Second,
 			maxTokens:   demoMaxTokens,
-			noCache:     true, // the user's cache directory is not touched
+			cacheFlags:  cacheFlags{noCache: true}, // the user's cache directory is not touched
 		},
 		set:            func(name string) bool { return name == "max-tokens" },
 		models:         []registry.Model{model},

@@ -98,7 +98,7 @@ func runRedisDemo(ctx context.Context, a *app, f *demoFlags, output string) erro
 				maxAttempts: demoAttempts,
 				timeout:     10 * time.Second,
 				maxTokens:   demoMaxTokens,
-				noCache:     true, // nothing of the demo is left in your Redis but expiring pacing state
+				cacheFlags:  cacheFlags{noCache: true}, // nothing of the demo is left in your Redis but expiring pacing state
 			},
 			set:            func(name string) bool { return name == "max-tokens" },
 			models:         []registry.Model{model},

@@ -28,11 +28,8 @@ type embedFlags struct {
 	concurrency int
 	maxAttempts int
 	timeout     time.Duration
-	cachePath   string
-	noCache     bool
-	cacheMax    int
-	cacheTTL    time.Duration
-	provider    string
+	cacheFlags
+	provider string
 }
 
 const embedLong = `Compute the embedding of every text of a JSONL file and write one result line
@@ -302,8 +299,7 @@ func runEmbed(ctx context.Context, a *app, cfg *embedConfig) error {
 	}
 	defer out.Close()
 
-	rc := &runConfig{runFlags: runFlags{cachePath: cfg.cachePath, noCache: cfg.noCache, cacheMax: cfg.cacheMax, cacheTTL: cfg.cacheTTL}}
-	store, closeCache, err := openCache(a, rc)
+	store, closeCache, err := openCache(a, cfg.cacheFlags)
 	if err != nil {
 		return err
 	}

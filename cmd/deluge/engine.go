@@ -4,6 +4,7 @@ import (
 	"context"
 	"iter"
 	"sync"
+	"time"
 
 	"github.com/deluge-go/deluge/cache"
 	"github.com/deluge-go/deluge/llm"
@@ -49,11 +50,20 @@ func clientOptions(a *app, cfg *runConfig) []llm.ClientOption {
 	return opts
 }
 
+// cacheFlags are the cache flags of run and embed: --cache, --no-cache,
+// --cache-max-entries, --cache-ttl.
+type cacheFlags struct {
+	cachePath string
+	noCache   bool
+	cacheMax  int
+	cacheTTL  time.Duration
+}
+
 // openCache opens the response cache of a run: none with --no-cache, the
 // file given with --cache (an error if it cannot be opened), else the
 // default file (a warning, and no cache, if it cannot be opened: a
 // read-only home must not stop a run).
-func openCache(a *app, cfg *runConfig) (llm.Cache, func() error, error) {
+func openCache(a *app, cfg cacheFlags) (llm.Cache, func() error, error) {
 	none := func() error { return nil }
 	if cfg.noCache {
 		return nil, none, nil
@@ -113,7 +123,7 @@ func newClientEngine(a *app, cfg *runConfig) (engine, error) {
 		}
 		closeCache = sh.close
 	default:
-		if c, closeCache, err = openCache(a, cfg); err != nil {
+		if c, closeCache, err = openCache(a, cfg.cacheFlags); err != nil {
 			return nil, err
 		}
 	}

@@ -36,13 +36,10 @@ type runFlags struct {
 	temperature float64
 	jsonMode    bool
 	system      string
-	cachePath   string
-	noCache     bool
-	cacheMax    int
-	cacheTTL    time.Duration
-	provider    string
-	weights     string
-	scale       scaleFlags
+	cacheFlags
+	provider string
+	weights  string
+	scale    scaleFlags
 }
 
 const runLong = `Send every prompt of a JSONL file to a model and write one result line per
